@@ -1,0 +1,1 @@
+"""Hydra configs shipped inside the wheel as `openhoi.configs` (see pyproject.toml)."""
