@@ -1,0 +1,31 @@
+"""Objects to interact with: the built-in library, mesh loading, points and affordances.
+
+Every object lives in the canonical frame (metres, z up, resting on z = 0, centred in
+x,y) and carries parts, per-face affordances over the 18 `AFFORDANCE_TYPES`, and an
+optional revolute `Articulation`.
+"""
+
+from openhoi.objects.affordance import AFFORDANCE_TYPES, affordance_index
+from openhoi.objects.library import list_objects, load_object
+from openhoi.objects.mesh_io import MESH_SUFFIXES, load_mesh_file
+from openhoi.objects.object import (
+    Articulation,
+    HOIObject,
+    NormalisedPoints,
+    ObjectPart,
+    ObjectPoints,
+)
+
+__all__ = [
+    "AFFORDANCE_TYPES",
+    "MESH_SUFFIXES",
+    "Articulation",
+    "HOIObject",
+    "NormalisedPoints",
+    "ObjectPart",
+    "ObjectPoints",
+    "affordance_index",
+    "list_objects",
+    "load_mesh_file",
+    "load_object",
+]

@@ -1,0 +1,62 @@
+"""Look objects up by built-in name or mesh path: `list_objects`, `load_object`."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from openhoi.errors import InputError
+from openhoi.objects.builtin import BUILTIN_BUILDERS
+from openhoi.objects.mesh_io import MESH_SUFFIXES, load_mesh_file
+from openhoi.objects.object import HOIObject
+
+__all__ = ["list_objects", "load_object"]
+
+
+def list_objects() -> list[str]:
+    """Names of the built-in objects, sorted."""
+    return sorted(BUILTIN_BUILDERS)
+
+
+@functools.cache
+def _builtin(name: str) -> HOIObject:
+    # Built objects are immutable, so one instance per name is shared.
+    return BUILTIN_BUILDERS[name]()
+
+
+def load_object(
+    name_or_path: str | os.PathLike,
+    *,
+    scale: float = 1.0,
+    max_faces: int = 200_000,
+    decimate: bool = True,
+    use_gltf_y_up: bool = True,
+) -> HOIObject:
+    """A built-in object by name, or a mesh file by path (keywords go to `load_mesh_file`).
+
+    Raises:
+        InputError: unknown name (the message lists the built-ins), or invalid mesh file.
+        MissingFileError: a path with a mesh suffix that does not exist.
+    """
+    if isinstance(name_or_path, str) and name_or_path in BUILTIN_BUILDERS:
+        if (scale, max_faces, decimate, use_gltf_y_up) != (1.0, 200_000, True, True):
+            raise InputError(
+                "scale, max_faces, decimate and use_gltf_y_up apply to mesh files, not to the "
+                f"built-in object {name_or_path!r}"
+            )
+        return _builtin(name_or_path)
+    path = Path(name_or_path)
+    if path.suffix.lower() in MESH_SUFFIXES:
+        return load_mesh_file(
+            path,
+            scale=scale,
+            max_faces=max_faces,
+            decimate=decimate,
+            use_gltf_y_up=use_gltf_y_up,
+        )
+    raise InputError(
+        f"unknown object {str(name_or_path)!r}: not a built-in object "
+        f"({', '.join(list_objects())}) and not a path to a mesh file (paths need one of "
+        f"the suffixes {', '.join(MESH_SUFFIXES)})"
+    )
