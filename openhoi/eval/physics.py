@@ -1,0 +1,77 @@
+"""Physics metrics of an `HOISequence`: poses hands and object, then calls geometry.metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from openhoi.data import HAND_SIDES, HOISequence
+from openhoi.errors import InputError
+from openhoi.geometry import PhysicsReport, physics_report
+
+if TYPE_CHECKING:
+    from openhoi.hand import HandModel
+    from openhoi.objects import HOIObject
+
+__all__ = ["sequence_physics"]
+
+
+def sequence_physics(
+    sequence: HOISequence,
+    obj: HOIObject,
+    hands: Mapping[str, HandModel] | None = None,
+    *,
+    affordance_mask: np.ndarray | None = None,
+) -> PhysicsReport:
+    """Penetration, contact, affordance contact and intersection volume of a sequence.
+
+    Args:
+        sequence: the motion; its object pose and articulation angle pose `obj`.
+        obj: the object the sequence refers to.
+        hands: side → hand model for the hands to measure. Default: the embedded hand for
+            every side that is active in some frame.
+        affordance_mask: `(1024,)` mask on `obj.points`; default: the per-point maximum of
+            the sequence's segment masks, or none when it has none. Affordance points on a
+            moving part are posed with the object body (articulation not applied to them).
+
+    Returns:
+        `PhysicsReport` with per-frame arrays and a `summary()`.
+    """
+    from openhoi.hand import HandModel
+
+    if hands is None:
+        active = [s for k, s in enumerate(HAND_SIDES) if sequence.active_hands[:, k].any()]
+        hands = {side: HandModel(side=side) for side in active}
+    if not hands:
+        raise InputError("no hand to measure: the sequence has no active hand")
+    vertices = {
+        side: torch.from_numpy(sequence.hand_vertices(side, model)) for side, model in hands.items()
+    }
+    faces = torch.tensor(next(iter(hands.values())).faces)
+    body = torch.from_numpy(sequence.object_transforms()).double()
+    angles = np.asarray(sequence.object_angle(), np.float64)
+    transforms = [
+        (
+            body @ torch.from_numpy(np.asarray(obj.part_transform(part.name, angles), np.float64))
+        ).float()
+        for part in obj.parts
+    ]
+    if affordance_mask is None and sequence.affordance is not None:
+        affordance_mask = sequence.affordance.max(axis=0)
+    kwargs = {}
+    if affordance_mask is not None:
+        mask = np.asarray(affordance_mask, np.float32)
+        if mask.shape != (obj.points.points.shape[0],):
+            raise InputError(
+                f"affordance_mask must have one value per object point "
+                f"({obj.points.points.shape[0]},), got {mask.shape}"
+            )
+        kwargs = {
+            "affordance_points": torch.tensor(np.asarray(obj.points.points), dtype=torch.float32),
+            "affordance_mask": torch.from_numpy(mask),
+            "body_transform": body.float(),
+        }
+    return physics_report(vertices, faces, obj.part_meshes(), transforms, **kwargs)
