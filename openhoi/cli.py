@@ -1,0 +1,161 @@
+"""The `openhoi` command line: thin verbs over `openhoi.api`.
+
+Only typer and the standard library are imported here at module level, so
+`openhoi --help` starts fast and loads no torch. Each command imports its code
+inside the function. User errors (`OpenHOIError`) become one line on stderr and
+exit code 2; Ctrl-C exits with 130 and no traceback.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="openhoi",
+    help="Open-world 3D hand-object interaction synthesis.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+objects_app = typer.Typer(help="Built-in objects and mesh files.", no_args_is_help=True)
+app.add_typer(objects_app, name="objects")
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+@objects_app.command("list")
+def objects_list() -> None:
+    """List the built-in objects with their parts and affordances."""
+    from rich.table import Table
+
+    from openhoi.objects import list_objects, load_object
+
+    table = Table(title="Built-in objects")
+    for column in ("name", "parts", "affordances", "size (cm)", "articulated"):
+        table.add_column(column)
+    for name in list_objects():
+        summary = load_object(name).summary()
+        table.add_row(
+            name,
+            ", ".join(part["name"] for part in summary["parts"]),
+            ", ".join(summary["affordances"]),
+            " × ".join(f"{100 * s:.1f}" for s in summary["size_m"]),
+            "yes" if summary["articulation"] else "no",
+        )
+    _console().print(table)
+
+
+@objects_app.command("show")
+def objects_show(
+    name: Annotated[str, typer.Argument(help="Built-in object name or mesh file path.")],
+) -> None:
+    """Show one object: parts, affordances per part, size, mesh facts, articulation."""
+    from rich.table import Table
+
+    from openhoi.objects import load_object
+
+    summary = load_object(name).summary()
+    console = _console()
+    console.print(f"[bold]{summary['name']}[/bold]  {summary.get('description', '')}")
+    size = " × ".join(f"{100 * s:.1f}" for s in summary["size_m"])
+    console.print(
+        f"size {size} cm, {summary['faces']} faces, {summary['vertices']} vertices, "
+        f"watertight: {summary['watertight']}, source: {summary['source']}"
+    )
+    table = Table()
+    table.add_column("part")
+    table.add_column("faces", justify="right")
+    table.add_column("affordances")
+    for part in summary["parts"]:
+        table.add_row(part["name"], str(part["faces"]), ", ".join(part["affordances"]) or "-")
+    console.print(table)
+    articulation = summary["articulation"]
+    if articulation:
+        low, high = (round(math.degrees(a)) for a in articulation["angle_range_rad"])
+        console.print(
+            f"articulated: part {articulation['part']!r} turns about axis "
+            f"{articulation['axis']} through {articulation['origin_m']} m, "
+            f"from {low} to {high} degrees"
+        )
+
+
+@app.command()
+def doctor(
+    mano_dir: Annotated[
+        str | None,
+        typer.Option(
+            help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl (default: $OPENHOI_MANO_DIR)."
+        ),
+    ] = None,
+) -> None:
+    """Report versions, compute devices and whether real MANO files are configured."""
+    from rich.table import Table
+
+    from openhoi.api import diagnose
+
+    report = diagnose(mano_dir=mano_dir)
+    table = Table(title="openhoi doctor", show_header=False)
+    table.add_column("item")
+    table.add_column("value")
+    for key, value in report.items():
+        table.add_row(key, str(value))
+    _console().print(table)
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": False},
+)
+def demo(
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(help="Config overrides, e.g. object=bottle side=left out=demo_out"),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
+) -> None:
+    """Grasp a built-in object with the hand model and print contact and penetration figures."""
+    from openhoi.api import run_demo
+    from openhoi.config import DemoConfig, compose_config
+
+    config = compose_config("demo", DemoConfig, overrides or [])
+    result = run_demo(config)
+    console = _console()
+    summary = result.report.summary()
+    if not quiet:
+        console.print(
+            f"{config.side} hand grasps the {config.object!r} on its "
+            f"{result.affordance!r} region over {result.sequence.num_frames} frames"
+        )
+    for key, value in summary.items():
+        shown = "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else value
+        console.print(f"  {key}: {shown}")
+    for path in result.written:
+        console.print(f"wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app, turning user errors into exit code 2."""
+    from openhoi.errors import OpenHOIError
+
+    try:
+        app(args=argv, standalone_mode=True)
+    except OpenHOIError as exc:
+        print(f"openhoi: error: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_USER_ERROR) from None
+    except KeyboardInterrupt:
+        print("openhoi: interrupted", file=sys.stderr)
+        raise SystemExit(EXIT_INTERRUPTED) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,491 @@
+"""Grasp synthesis on an affordance region: GraspIt-style closing, then a short refinement.
+
+How a grasp is made (all in the object's canonical frame, metres):
+
+1. Pick a target point on the affordance region and the region's local normal `n` and main
+   axis `a` (PCA of the region points near the target).
+2. Orient the hand: palm facing the surface (palm normal → −n); fingers across the axis
+   (`a × n`) so they wrap around handles and bodies, thumb up where possible; a small random
+   roll about `n`. A `poke` grasp points the index finger along −n instead.
+3. Slide the pre-shaped hand along `n` until no vertex is closer than the clearance.
+4. Close each finger joint chain along its flexion path until its vertices touch the surface
+   (signed distance ≈ 0), batched over candidate closures and refined by bisection.
+5. Refine finger angles and the wrist translation for a few Adam steps on an energy like
+   DexGraspNet's: penetration of hand vertices, contact distance of the touching fingers'
+   contact zones, and joint-limit excess.
+6. Measure: penetration depth, which zones touch, whether they touch the affordance region.
+
+The distances come from the Warp signed-distance kernels, so the same code runs on any
+mesh the object library loads.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from openhoi.errors import InputError
+from openhoi.geometry import (
+    CONTACT_THRESHOLD_M,
+    axis_angle_to_matrix,
+    matrix_to_axis_angle,
+    signed_distance_parts,
+)
+from openhoi.geometry.constants import AFFORDANCE_CONTACT_RADIUS_M, AFFORDANCE_MASK_THRESHOLD
+from openhoi.hand import FINGER_JOINTS, FINGER_NAMES, HandModel
+
+__all__ = ["GRASP_TYPES", "Grasp", "GraspConfig", "GraspFailure", "synthesize_grasp"]
+
+logger = logging.getLogger(__name__)
+
+# power: whole hand wraps a body; pinch: thumb + index/middle tips; hook: four fingers curl
+# around a handle, thumb free; poke: the index tip presses a point; flat: palm on a surface
+# with a light finger curl (two-hand holds of large objects use one per hand).
+GRASP_TYPES = ("power", "pinch", "hook", "poke", "flat")
+
+_DEG = np.pi / 180.0
+# Per grasp type: how far each finger may close (fraction of its flexion range) and
+# which fingers must touch for the grasp to count.
+_CLOSE_FRACTION = {
+    "power": dict.fromkeys(FINGER_NAMES, 1.0),
+    "pinch": {"index": 1.0, "middle": 1.0, "pinky": 0.55, "ring": 0.55, "thumb": 1.0},
+    "hook": {"index": 1.0, "middle": 1.0, "pinky": 1.0, "ring": 1.0, "thumb": 0.15},
+    "poke": {"index": 0.05, "middle": 0.95, "pinky": 0.95, "ring": 0.95, "thumb": 0.6},
+    "flat": dict.fromkeys(FINGER_NAMES, 0.35),
+}
+_REQUIRED_CONTACTS = {"power": 2, "pinch": 2, "hook": 2, "poke": 1, "flat": 1}
+# Fingers whose closing stops at first contact; the rest close to their fraction freely
+# but still stop before penetrating.
+_PREFERRED_ZONES = {
+    "power": ("palm", "thumb", "index", "middle", "ring", "pinky"),
+    "pinch": ("thumb", "index", "middle"),
+    "hook": ("index", "middle", "ring", "pinky"),
+    "poke": ("index",),
+    "flat": ("palm", "index", "middle", "ring", "pinky"),
+}
+
+
+@dataclass(frozen=True)
+class GraspConfig:
+    """Settings of `synthesize_grasp` (metres, radians)."""
+
+    # Gap kept between the pre-shaped hand and the surface before closing.
+    clearance_m: float = 0.002
+    # Extra palm standoff for fingertip grasps, so only the fingers reach the surface.
+    pinch_standoff_m: float = 0.025
+    # Candidate closures evaluated at once, then bisection steps at the first contact.
+    num_close_candidates: int = 16
+    num_bisection_steps: int = 5
+    # Adam refinement of finger angles and wrist translation.
+    num_refine_steps: int = 30
+    refine_learning_rate: float = 2e-3
+    # Random roll of the hand about the surface normal, radians (uniform ±).
+    max_roll: float = 15 * _DEG
+    # A grasp is accepted when its deepest penetration stays below this.
+    max_penetration_m: float = 0.004
+    # Targets tried before giving up.
+    max_attempts: int = 6
+
+    def __post_init__(self) -> None:
+        if self.clearance_m < 0 or self.max_penetration_m <= 0:
+            raise InputError("clearance_m must be >= 0 and max_penetration_m > 0")
+        if self.num_close_candidates < 2 or self.max_attempts < 1:
+            raise InputError("num_close_candidates must be >= 2 and max_attempts >= 1")
+
+
+@dataclass(frozen=True)
+class Grasp:
+    """A hand pose holding an object, in the object's canonical frame.
+
+    Attributes:
+        side: "left" or "right".
+        grasp_type: one of GRASP_TYPES.
+        pose: `(16, 3)` axis-angle, global orientation first (MANO joint order).
+        open_pose: `(16, 3)` the pre-shape at the same wrist orientation (approach/release).
+        transl: `(3,)` MANO translation, metres.
+        betas: `(10,)` hand shape.
+        target: `(3,)` the surface point aimed at; normal: `(3,)` outward normal there.
+        penetration_m: deepest hand vertex inside the object.
+        touching: names of the hand zones within the contact threshold of the surface.
+        touches_affordance: whether a touching vertex lies on the affordance region.
+    """
+
+    side: str
+    grasp_type: str
+    pose: np.ndarray
+    open_pose: np.ndarray
+    transl: np.ndarray
+    betas: np.ndarray
+    target: np.ndarray
+    normal: np.ndarray
+    penetration_m: float
+    touching: tuple[str, ...]
+    touches_affordance: bool
+
+
+class GraspFailure(InputError):
+    """No acceptable grasp was found on the region (too small, unreachable, ...)."""
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+def _perpendicular(n: np.ndarray) -> np.ndarray:
+    helper = np.array([0.0, 0.0, 1.0]) if abs(n[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    return _unit(np.cross(n, helper))
+
+
+def _rotation_about(axis: np.ndarray, angle: float) -> np.ndarray:
+    aa = torch.from_numpy(np.asarray(axis, np.float64) * angle)
+    return axis_angle_to_matrix(aa).numpy()
+
+
+class _HandFrame:
+    """Rest-pose reference directions of one hand (for the given shape)."""
+
+    def __init__(self, hand: HandModel, betas: torch.Tensor) -> None:
+        rest = hand(torch.zeros(1, 16, 3), torch.zeros(1, 3), betas[None])
+        joints = hand.rest_joints(betas[None])[0].double().numpy()
+        verts = rest.vertices[0].double().numpy()
+        zones = hand.contact_zones
+        self.wrist = joints[0]
+        self.palm_centre = verts[zones["palm"]].mean(axis=0)
+        finger = _unit(joints[FINGER_JOINTS["middle"][0]] - joints[0])
+        # Palm normal: from the back of the hand through the palm centre.
+        centroid = verts.mean(axis=0)
+        palm = self.palm_centre - centroid
+        palm = _unit(palm - palm.dot(finger) * finger)
+        self.finger = finger
+        self.palm = palm
+        self.basis = np.stack([finger, palm, np.cross(finger, palm)], axis=1)  # columns
+        self.thumb = _unit(joints[FINGER_JOINTS["thumb"][0]] - joints[0])
+        self.index_tip = verts[hand.tip_vertex_ids[0]]
+        weights = hand.mano.lbs_weights.detach().numpy()
+        dominant = weights.argmax(axis=1)
+        self.finger_vertices = {
+            name: np.flatnonzero(np.isin(dominant, FINGER_JOINTS[name])) for name in FINGER_NAMES
+        }
+        self.zones = zones
+
+
+def _region_frame(
+    points: np.ndarray, normals: np.ndarray, region: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Target point, smoothed outward normal and main axis of the region around it."""
+    candidates = np.flatnonzero(region)
+    target_index = rng.choice(candidates)
+    target = points[target_index]
+    near = candidates[np.linalg.norm(points[candidates] - target, axis=1) < 0.04]
+    normal = _unit(normals[near].mean(axis=0))
+    if not np.isfinite(normal).all() or np.linalg.norm(normals[near].mean(axis=0)) < 0.3:
+        normal = _unit(normals[target_index])
+    local = points[near] - points[near].mean(axis=0)
+    local = local - np.outer(local @ normal, normal)  # in the tangent plane
+    if len(near) >= 3:
+        eigenvalues, eigenvectors = np.linalg.eigh(local.T @ local)
+        axis = eigenvectors[:, -1]
+        if eigenvalues[-1] < 1.5 * max(eigenvalues[-2], 1e-12):
+            axis = _perpendicular(normal)  # round patch: any tangent will do
+    else:
+        axis = _perpendicular(normal)
+    axis = _unit(axis - axis.dot(normal) * normal)
+    return target, normal, axis
+
+
+class _ObjectDistance:
+    """Signed distance to an object's parts at a fixed articulation angle."""
+
+    def __init__(self, obj, angle: float) -> None:
+        self.meshes = obj.part_meshes()
+        self.transforms = [
+            torch.from_numpy(np.asarray(obj.part_transform(part.name, angle), np.float32))
+            for part in obj.parts
+        ]
+
+    def __call__(self, points: torch.Tensor) -> torch.Tensor:
+        flat = points.reshape(-1, 3).float()
+        sdf = signed_distance_parts(flat, self.meshes, self.transforms).sdf
+        return sdf.reshape(points.shape[:-1])
+
+
+def synthesize_grasp(
+    obj,
+    hand: HandModel,
+    region: np.ndarray,
+    *,
+    grasp_type: str = "power",
+    rng: np.random.Generator,
+    betas: np.ndarray | None = None,
+    angle: float = 0.0,
+    config: GraspConfig | None = None,
+) -> Grasp:
+    """A contact-rich, non-penetrating grasp of `obj` on the points marked by `region`.
+
+    Args:
+        obj: an `openhoi.objects.HOIObject`.
+        hand: the hand model (its side is the grasping hand).
+        region: `(1024,)` affordance mask on `obj.points` (values ≥ 0.5 are the region).
+        grasp_type: one of GRASP_TYPES.
+        rng: random generator (target point, roll); same seed → same grasp.
+        betas: `(10,)` hand shape; zeros when None.
+        angle: articulation angle of the object, radians.
+        config: settings; defaults when None.
+
+    Raises:
+        GraspFailure: no acceptable grasp in `config.max_attempts` targets.
+    """
+    config = config or GraspConfig()
+    if grasp_type not in GRASP_TYPES:
+        raise InputError(f"grasp_type must be one of {list(GRASP_TYPES)}, got {grasp_type!r}")
+    region = np.asarray(region) >= AFFORDANCE_MASK_THRESHOLD
+    points = np.asarray(obj.points.points, np.float64)
+    if region.shape != (len(points),) or not region.any():
+        raise GraspFailure(f"the affordance region of {obj.name!r} is empty; nothing to grasp")
+    betas_t = torch.zeros(10) if betas is None else torch.as_tensor(betas, dtype=torch.float32)
+    frame = _HandFrame(hand, betas_t)
+    distance = _ObjectDistance(obj, angle)
+    best: Grasp | None = None
+    for _ in range(config.max_attempts):
+        grasp = _attempt(
+            obj, hand, frame, distance, points, region, grasp_type, rng, betas_t, config
+        )
+        if grasp is None:
+            continue
+        if _acceptable(grasp, grasp_type, config):
+            return grasp
+        if best is None or grasp.penetration_m < best.penetration_m:
+            best = grasp
+    detail = (
+        "no placement reached the surface"
+        if best is None
+        else f"best attempt: penetration {best.penetration_m * 1000:.1f} mm, "
+        f"touching {list(best.touching)}, on region: {best.touches_affordance}"
+    )
+    raise GraspFailure(
+        f"no acceptable {grasp_type} grasp of {obj.name!r} for the {hand.side} hand in "
+        f"{config.max_attempts} attempts ({detail})"
+    )
+
+
+def _acceptable(grasp: Grasp, grasp_type: str, config: GraspConfig) -> bool:
+    required = _REQUIRED_CONTACTS[grasp_type]
+    return (
+        grasp.penetration_m <= config.max_penetration_m
+        and len(grasp.touching) >= required
+        and grasp.touches_affordance
+    )
+
+
+def _orientation(
+    frame: _HandFrame,
+    normal: np.ndarray,
+    axis: np.ndarray,
+    grasp_type: str,
+    rng: np.random.Generator,
+    config: GraspConfig,
+) -> np.ndarray:
+    """World rotation of the hand: palm onto the surface, fingers across the axis."""
+    if grasp_type == "poke":
+        # Index finger points into the surface; the palm faces along the axis.
+        fingers, palm = -normal, axis
+    else:
+        fingers, palm = _unit(np.cross(axis, normal)), -normal
+    target = np.stack([fingers, palm, np.cross(fingers, palm)], axis=1)
+    rotation = target @ frame.basis.T
+    # Prefer the thumb pointing up (natural for bottles, mugs, handles); flip otherwise.
+    if (rotation @ frame.thumb)[2] < -0.2:
+        rotation = _rotation_about(normal, np.pi) @ rotation
+    roll = rng.uniform(-config.max_roll, config.max_roll)
+    return _rotation_about(normal, roll) @ rotation
+
+
+def _preshape(hand: HandModel, grasp_type: str) -> torch.Tensor:
+    """(15, 3) anatomical angles of the open hand before closing."""
+    angles = torch.zeros(15, 3)
+    angles[:, 0] = 8 * _DEG  # relaxed flexion
+    thumb = FINGER_JOINTS["thumb"]
+    angles[thumb[0] - 1, 0] = 15 * _DEG
+    angles[thumb[0] - 1, 1] = 25 * _DEG  # abduct the thumb away from the palm plane
+    if grasp_type == "poke":
+        for joint in FINGER_JOINTS["index"]:
+            angles[joint - 1, 0] = 0.0
+    return angles
+
+
+def _attempt(obj, hand, frame, distance, points, region, grasp_type, rng, betas, config):
+    target, normal, axis = _region_frame(points, np.asarray(obj.points.normals), region, rng)
+    rotation = _orientation(frame, normal, axis, grasp_type, rng, config)
+    global_orient = matrix_to_axis_angle(torch.from_numpy(rotation)).float()
+    open_angles = _preshape(hand, grasp_type)
+    lower, upper = hand.limit_lower.float(), hand.limit_upper.float()
+
+    def pose_from(angles: torch.Tensor) -> torch.Tensor:
+        pose = hand.pose_from_anatomical_angles(angles.reshape(-1, 15, 3))
+        pose = pose.clone()
+        pose[:, 0] = global_orient
+        return pose
+
+    anchor = frame.index_tip if grasp_type == "poke" else frame.palm_centre
+
+    def transl_for(height: np.ndarray) -> torch.Tensor:
+        # MANO rotates about the rest wrist joint: x = R (x_rest - J0) + J0 + transl.
+        placed = target[None] + height[:, None] * normal[None]
+        offset = rotation @ (anchor - frame.wrist) + frame.wrist
+        return torch.from_numpy(placed - offset[None]).float()
+
+    # 3. Slide along the normal until the open hand clears the surface.
+    heights = np.linspace(0.0, 0.12, 49)
+    batch_pose = pose_from(open_angles[None].expand(len(heights), 15, 3))
+    verts = hand(batch_pose, transl_for(heights), betas.expand(len(heights), 10)).vertices
+    clear = (distance(verts).amin(dim=1) >= config.clearance_m).numpy()
+    if not clear.any():
+        return None
+    height = heights[int(np.argmax(clear))]
+    if grasp_type == "pinch":
+        height += config.pinch_standoff_m
+    transl = transl_for(np.array([height]))[0]
+
+    # 4. Close each finger along its flexion path until it touches.
+    closed = open_angles.clone()
+    for finger in FINGER_NAMES:
+        for joint in FINGER_JOINTS[finger]:
+            fraction = _CLOSE_FRACTION[grasp_type][finger]
+            closed[joint - 1, 0] = open_angles[joint - 1, 0] + fraction * (
+                upper[joint - 1, 0] - open_angles[joint - 1, 0]
+            )
+    if grasp_type == "pinch" or grasp_type == "power":
+        # Oppose the thumb: swing it across the palm while it flexes.
+        closed[FINGER_JOINTS["thumb"][0] - 1, 1] = upper[FINGER_JOINTS["thumb"][0] - 1, 1]
+    amount = _close_fingers(
+        hand, frame, distance, pose_from, transl, betas, open_angles, closed, config
+    )
+    angles = _blend(open_angles, closed, amount)
+
+    # 5. Short refinement of finger angles and wrist translation.
+    angles, transl = _refine(
+        hand, frame, distance, pose_from, angles, transl, betas, lower, upper, grasp_type, config
+    )
+    pose = pose_from(angles)[0]
+    return _measure(
+        obj,
+        hand,
+        frame,
+        distance,
+        pose,
+        pose_from(open_angles)[0],
+        transl,
+        betas,
+        target,
+        normal,
+        region,
+        grasp_type,
+    )
+
+
+def _blend(open_angles: torch.Tensor, closed: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
+    """Angles with finger f closed by `amount[f]` ∈ [0, 1] along open → closed."""
+    per_joint = torch.zeros(15, 1)
+    for k, finger in enumerate(FINGER_NAMES):
+        for joint in FINGER_JOINTS[finger]:
+            per_joint[joint - 1] = amount[k]
+    return open_angles + per_joint * (closed - open_angles)
+
+
+def _close_fingers(hand, frame, distance, pose_from, transl, betas, open_angles, closed, config):
+    """Per finger, the largest closure in [0, 1] before its vertices reach the surface."""
+    num = config.num_close_candidates
+    grid = torch.linspace(0.0, 1.0, num)
+    # All fingers share the candidate closure of one batch row; fingers skin independently.
+    angles = torch.stack([_blend(open_angles, closed, torch.full((5,), float(s))) for s in grid])
+    verts = hand(pose_from(angles), transl.expand(num, 3), betas.expand(num, 10)).vertices
+    sdf = distance(verts)  # (num, V)
+    low = torch.zeros(5)
+    high = torch.ones(5)
+    for k, finger in enumerate(FINGER_NAMES):
+        finger_min = sdf[:, frame.finger_vertices[finger]].amin(dim=1)
+        touching = torch.nonzero(finger_min < 0.0).flatten()
+        if touching.numel():
+            first = int(touching[0])
+            low[k] = grid[max(first - 1, 0)]
+            high[k] = grid[first]
+            if first == 0:
+                high[k] = 0.0  # already touching when open: keep it open
+        else:
+            low[k] = high[k] = 1.0
+    # Bisection on all fingers at once between the last free and the first touching closure.
+    for _ in range(config.num_bisection_steps):
+        mid = 0.5 * (low + high)
+        verts = hand(pose_from(_blend(open_angles, closed, mid)[None]), transl[None], betas[None])
+        sdf = distance(verts.vertices)[0]
+        for k, finger in enumerate(FINGER_NAMES):
+            if low[k] == high[k]:
+                continue
+            if sdf[frame.finger_vertices[finger]].min() < 0.0:
+                high[k] = mid[k]
+            else:
+                low[k] = mid[k]
+    return low
+
+
+def _refine(
+    hand, frame, distance, pose_from, angles, transl, betas, lower, upper, grasp_type, config
+):
+    """Adam on finger angles and translation: penetration, contact and joint limits."""
+    if config.num_refine_steps == 0:
+        return angles, transl
+    zone_ids = [frame.zones[name] for name in _PREFERRED_ZONES[grasp_type]]
+    angles = angles.clone().requires_grad_(True)
+    shift = torch.zeros(3, requires_grad=True)
+    optimizer = torch.optim.Adam([angles, shift], lr=config.refine_learning_rate)
+    for _ in range(config.num_refine_steps):
+        optimizer.zero_grad()
+        verts = hand(pose_from(angles), (transl + shift)[None], betas[None]).vertices[0]
+        sdf = distance(verts)
+        penetration = torch.relu(-sdf).pow(2).sum()
+        # Pull each preferred zone's closest vertex onto the surface (if it is near already).
+        zone_gap = torch.stack([sdf[ids].min() for ids in zone_ids])
+        near = (zone_gap < 0.02).float()
+        contact = (near * zone_gap.clamp_min(0.0).pow(2)).sum()
+        excess = torch.relu(angles - upper) + torch.relu(lower - angles)
+        loss = 200.0 * penetration + 20.0 * contact + 0.1 * excess.pow(2).sum()
+        loss = loss + 10.0 * shift.pow(2).sum()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        clamped = torch.maximum(torch.minimum(angles, upper), lower)
+    return clamped.detach(), (transl + shift).detach()
+
+
+def _measure(
+    obj, hand, frame, distance, pose, open_pose, transl, betas, target, normal, region, grasp_type
+):
+    with torch.no_grad():
+        verts = hand(pose[None], transl[None], betas[None]).vertices[0]
+        query = signed_distance_parts(verts.float(), distance.meshes, distance.transforms)
+    sdf = query.sdf.numpy()
+    touching = tuple(
+        name for name, ids in frame.zones.items() if sdf[ids].min() < CONTACT_THRESHOLD_M
+    )
+    contact_points = query.closest.numpy()[sdf < CONTACT_THRESHOLD_M]
+    region_points = np.asarray(obj.points.points)[region]
+    on_region = False
+    if len(contact_points):
+        gaps = np.linalg.norm(contact_points[:, None] - region_points[None], axis=-1).min(axis=1)
+        on_region = bool((gaps < AFFORDANCE_CONTACT_RADIUS_M).any())
+    return Grasp(
+        side=hand.side,
+        grasp_type=grasp_type,
+        pose=pose.detach().numpy().astype(np.float32),
+        open_pose=open_pose.detach().numpy().astype(np.float32),
+        transl=transl.numpy().astype(np.float32),
+        betas=betas.numpy().astype(np.float32),
+        target=target.astype(np.float32),
+        normal=normal.astype(np.float32),
+        penetration_m=float(max(0.0, -sdf.min())),
+        touching=touching,
+        touches_affordance=on_region,
+    )

@@ -1,0 +1,97 @@
+"""The `openhoi` command line as a user runs it: exit codes, messages, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from openhoi import HOISequence
+
+
+def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "openhoi.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def assert_user_error(result: subprocess.CompletedProcess, *needles: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in result.stderr, result.stderr
+
+
+def test_importing_cli_loads_no_torch():
+    code = "import sys, openhoi.cli; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_help_lists_commands():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("objects", "doctor", "demo"):
+        assert command in result.stdout
+
+
+def test_objects_list_and_show():
+    listed = run_cli("objects", "list")
+    assert listed.returncode == 0, listed.stderr
+    for name in ("bottle", "mug", "laptop"):
+        assert name in listed.stdout
+    shown = run_cli("objects", "show", "laptop")
+    assert shown.returncode == 0, shown.stderr
+    assert "articulated" in shown.stdout and "lid" in shown.stdout
+
+
+def test_unknown_object_is_one_clear_error():
+    assert_user_error(run_cli("objects", "show", "teleporter"), "teleporter", "bottle")
+
+
+def test_missing_mesh_file_is_one_clear_error(tmp_path):
+    assert_user_error(run_cli("objects", "show", str(tmp_path / "missing.obj")), "missing.obj")
+
+
+def test_unreadable_mesh_is_one_clear_error(tmp_path):
+    bad = tmp_path / "broken.ply"
+    bad.write_bytes(b"this is not a ply file")
+    assert_user_error(run_cli("objects", "show", str(bad)), "broken.ply")
+
+
+def test_doctor_reports_versions_and_hand():
+    result = run_cli("doctor")
+    assert result.returncode == 0, result.stderr
+    assert "torch" in result.stdout and "embedded default hand" in result.stdout
+
+
+def test_doctor_with_wrong_mano_dir(tmp_path):
+    assert_user_error(run_cli("doctor", "--mano-dir", str(tmp_path)), "MANO_RIGHT.pkl")
+
+
+def test_demo_writes_sequence_and_metrics(tmp_path):
+    out = tmp_path / "demo"
+    result = run_cli("demo", "object=mug", f"out={out}", "num_frames=20")
+    assert result.returncode == 0, result.stderr
+    assert "penetration_depth_max_mm" in result.stdout
+    seq = HOISequence.load(out / "sequence.npz")
+    assert seq.num_frames == 20 and seq.object_name == "mug"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["contact_ratio"] > 0
+    # The final grasp touches the object without deep penetration.
+    assert metrics["penetration_depth_max_mm"] < 10.0
+    assert np.isfinite(seq.frames).all()
+
+
+@pytest.mark.parametrize(
+    ("override", "needle"),
+    [("object=teleporter", "teleporter"), ("side=middle", "side"), ("bogus=1", "bogus")],
+)
+def test_demo_bad_config_is_one_clear_error(override, needle):
+    assert_user_error(run_cli("demo", override), needle)
