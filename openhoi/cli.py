@@ -23,6 +23,10 @@ app = typer.Typer(
 )
 objects_app = typer.Typer(help="Built-in objects and mesh files.", no_args_is_help=True)
 app.add_typer(objects_app, name="objects")
+data_app = typer.Typer(
+    help="Datasets: prepare GRAB / ARCTIC / H2O, synthesize SynthHOI.", no_args_is_help=True
+)
+app.add_typer(data_app, name="data")
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -88,6 +92,50 @@ def objects_show(
             f"{articulation['axis']} through {articulation['origin_m']} m, "
             f"from {low} to {high} degrees"
         )
+
+
+@data_app.command("prepare")
+def data_prepare(
+    dataset: Annotated[str, typer.Argument(help="grab, arctic or h2o.")],
+    root: Annotated[str, typer.Option(help="The dataset folder as released.")],
+    out: Annotated[str, typer.Option(help="Output episode folder (resumes if it exists).")],
+    mano_dir: Annotated[
+        str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
+    ] = None,
+    rewrite_with: Annotated[
+        str | None,
+        typer.Option(
+            help="Paraphrase instructions with a local HF causal-LM folder or an "
+            "OpenAI-compatible http(s) URL (default: templates only)."
+        ),
+    ] = None,
+    assume_flat_mean: Annotated[
+        bool,
+        typer.Option(help="ARCTIC without MANO files: keep finger poses as stored."),
+    ] = False,
+    zero_betas: Annotated[bool, typer.Option(help="Write zero hand shapes.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Convert a released GRAB / ARCTIC / H2O folder into an openhoi episode folder."""
+    from openhoi.data.prepare import prepare_dataset
+
+    report = prepare_dataset(
+        dataset,
+        root,
+        out,
+        mano_dir=mano_dir,
+        rewriter=rewrite_with,
+        keep_betas=not zero_betas,
+        progress=not quiet,
+        assume_flat_mean=assume_flat_mean,
+    )
+    console = _console()
+    console.print(
+        f"{report.dataset}: {report.num_sequences} sequences read, {report.num_written} "
+        f"episodes written, {report.num_skipped} already present → {report.out}"
+    )
+    for note in report.mano_notes:
+        console.print(f"note: {note}")
 
 
 @app.command()

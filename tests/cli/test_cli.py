@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from openhoi import HOISequence
+from openhoi.data import load_episodes
 
 
 def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
@@ -95,3 +97,23 @@ def test_demo_writes_sequence_and_metrics(tmp_path):
 )
 def test_demo_bad_config_is_one_clear_error(override, needle):
     assert_user_error(run_cli("demo", override), needle)
+
+
+def test_data_prepare_on_an_h2o_folder(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
+    from fixtures_h2o import write_h2o_dataset
+
+    fixture = write_h2o_dataset(tmp_path / "raw")
+    out = tmp_path / "prepared"
+    result = run_cli("data", "prepare", "h2o", "--root", str(fixture.root), "--out", str(out), "-q")
+    assert result.returncode == 0, result.stderr
+    assert "episodes written" in result.stdout
+    assert list(load_episodes(out))
+
+
+def test_data_prepare_missing_folder_is_one_clear_error(tmp_path):
+    result = run_cli(
+        "data", "prepare", "arctic", "--root", str(tmp_path / "nope"), "--out", str(tmp_path / "o")
+    )
+    assert_user_error(result, "nope")
+    assert not (tmp_path / "o").exists()

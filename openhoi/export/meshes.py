@@ -1,0 +1,80 @@
+"""Plain per-frame geometry (`meshes.npz`) for people who want vertices, not rigs.
+
+Arrays (float32 metres, openhoi's world frame: right-handed, z up):
+
+- `left_verts`, `right_verts`: `(T, V, 3)` posed MANO vertices of each hand;
+- `hand_faces`: `(F, 3)` int64 triangles shared by both hands (MANO topology);
+- `object_verts`: `(T, Vo, 3)` object vertices with pose and articulation applied;
+- `object_faces`: `(Fo, 3)` int64 object triangles (`Vo = Fo = 0` when the sequence names
+  no object);
+- `fps`: float64 scalar; `active_hands`: `(T, 2)` bool (left, right).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from openhoi._io import save_npz_atomic
+from openhoi.errors import InputError
+from openhoi.export._rig import resolve_hand_models
+
+__all__ = ["to_meshes", "write_meshes"]
+
+
+def to_meshes(
+    sequence,
+    obj=None,
+    hands: Mapping[str, object] | None = None,
+) -> dict[str, np.ndarray]:
+    """Per-frame hand and object meshes of `sequence` (keys in the module docstring).
+
+    Args:
+        sequence: the `HOISequence`.
+        obj: its `HOIObject`; default `sequence.load_object()`, none when the sequence
+            names no object.
+        hands: `{"left": HandModel, "right": HandModel}`; missing sides use the embedded hand.
+
+    Returns:
+        Dict of arrays, as written to `meshes.npz`.
+    """
+    models = resolve_hand_models(hands)
+    if obj is None and sequence.object_name:
+        obj = sequence.load_object()
+    num_frames = sequence.num_frames
+    if obj is None:
+        object_verts = np.zeros((num_frames, 0, 3), np.float32)
+        object_faces = np.zeros((0, 3), np.int64)
+    else:
+        object_verts = np.asarray(sequence.object_vertices(obj), np.float32)
+        object_faces = np.asarray(obj.mesh.faces, np.int64)
+    left_faces = np.asarray(models["left"].faces, np.int64)
+    if not np.array_equal(left_faces, np.asarray(models["right"].faces, np.int64)):
+        raise InputError("left and right hand models must share one mesh topology (faces)")
+    return {
+        "left_verts": np.asarray(sequence.hand_vertices("left", models["left"]), np.float32),
+        "right_verts": np.asarray(sequence.hand_vertices("right", models["right"]), np.float32),
+        "hand_faces": left_faces,
+        "object_verts": object_verts,
+        "object_faces": object_faces,
+        "fps": np.array(sequence.fps, np.float64),
+        "active_hands": np.asarray(sequence.active_hands, bool),
+    }
+
+
+def write_meshes(
+    path: str | os.PathLike,
+    sequence,
+    *,
+    obj=None,
+    hands: Mapping[str, object] | None = None,
+) -> Path:
+    """Write `to_meshes(sequence, obj, hands)` to a compressed `.npz` atomically; returns path."""
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise InputError(f"mesh files end in .npz, got {str(path)!r}")
+    save_npz_atomic(path, to_meshes(sequence, obj, hands))
+    return path
