@@ -3,7 +3,9 @@
 Arrays (float32 metres, openhoi's world frame: right-handed, z up):
 
 - `left_verts`, `right_verts`: `(T, V, 3)` posed MANO vertices of each hand;
-- `hand_faces`: `(F, 3)` int64 triangles shared by both hands (MANO topology);
+- `hand_faces`: `(F, 3)` int64 triangles of the right hand; `left_hand_faces` and
+  `right_hand_faces` give each hand's own (the left hand is a mirror image, so its triangles
+  have the opposite winding to keep normals outward);
 - `object_verts`: `(T, Vo, 3)` object vertices with pose and articulation applied;
 - `object_faces`: `(Fo, 3)` int64 object triangles (`Vo = Fo = 0` when the sequence names
   no object);
@@ -51,13 +53,13 @@ def to_meshes(
     else:
         object_verts = np.asarray(sequence.object_vertices(obj), np.float32)
         object_faces = np.asarray(obj.mesh.faces, np.int64)
-    left_faces = np.asarray(models["left"].faces, np.int64)
-    if not np.array_equal(left_faces, np.asarray(models["right"].faces, np.int64)):
-        raise InputError("left and right hand models must share one mesh topology (faces)")
+    right_faces = np.asarray(models["right"].faces, np.int64)
     return {
         "left_verts": np.asarray(sequence.hand_vertices("left", models["left"]), np.float32),
         "right_verts": np.asarray(sequence.hand_vertices("right", models["right"]), np.float32),
-        "hand_faces": left_faces,
+        "hand_faces": right_faces,
+        "left_hand_faces": np.asarray(models["left"].faces, np.int64),
+        "right_hand_faces": right_faces,
         "object_verts": object_verts,
         "object_faces": object_faces,
         "fps": np.array(sequence.fps, np.float64),

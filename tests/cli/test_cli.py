@@ -117,3 +117,24 @@ def test_data_prepare_missing_folder_is_one_clear_error(tmp_path):
     )
     assert_user_error(result, "nope")
     assert not (tmp_path / "o").exists()
+
+
+class _Exploit:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_doctor_refuses_a_malicious_mano_pickle(tmp_path):
+    import pickle
+
+    marker = tmp_path / "pwned"
+    for name in ("MANO_RIGHT.pkl", "MANO_LEFT.pkl"):
+        (tmp_path / name).write_bytes(pickle.dumps({"v_template": _Exploit(marker)}, protocol=2))
+    result = run_cli("doctor", "--mano-dir", str(tmp_path))
+    assert_user_error(result, "MANO_RIGHT.pkl", "system")
+    assert not marker.exists()

@@ -488,12 +488,15 @@ def subtask_phrasings(
     return tuple(t.format(**values) for t in SUBTASK_TEMPLATES[primitive][phrasing])
 
 
+_DOUBLED = {"get", "put", "set", "cut", "tap", "tip", "shut", "flip", "grab", "slip", "stop"}
+
+
 def _gerund(clause: str) -> str:
     verb, _, rest = clause.partition(" ")
-    if verb.endswith("e") and not verb.endswith("ee"):
-        verb = verb[:-1]
-    elif len(verb) >= 3 and verb[-1] in "tpg" and verb[-2] in "aiou" and verb[-3] not in "aeiou":
+    if verb in _DOUBLED:
         verb = verb + verb[-1]
+    elif verb.endswith("e") and not verb.endswith("ee"):
+        verb = verb[:-1]
     return f"{verb}ing {rest}".strip()
 
 
