@@ -469,7 +469,7 @@ class HOISequence:
                         f"{name} must have shape {(*lead, 3)} (axis-angle) or {(*lead, 3, 3)}, "
                         f"got {value.shape}"
                     )
-            out = matrix_to_rotation_6d(torch.from_numpy(np.ascontiguousarray(matrices)))
+            out = matrix_to_rotation_6d(torch.tensor(np.asarray(matrices, np.float32)))
             return out.numpy().reshape(num_frames, -1)
 
         def vector(value: np.ndarray | None, name: str, width: int) -> np.ndarray:

@@ -1,0 +1,213 @@
+"""Refinement losses on batches of frames: affordance, penetration, transition (Eq. 10–12).
+
+Each loss is a small callable object built once per object/segment, applied to frames
+`(B, T, 208)` in metres (denormalised), returning one value per sample `(B,)`. They are
+differentiable with respect to the frames (hands and object pose), so the same objects
+serve guidance inside the sampler (`refine.dsg`) and post-hoc refinement of any sequence.
+Units are chosen so the losses are of order one for visible errors: millimetres for
+distances.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from openhoi.data import layout
+from openhoi.data.posing import object_part_transforms, pose_frames
+from openhoi.errors import InputError
+from openhoi.geometry import nearest_points, signed_distance_parts
+from openhoi.geometry.constants import AFFORDANCE_MASK_THRESHOLD
+
+if TYPE_CHECKING:
+    from openhoi.hand import HandModel
+    from openhoi.objects import HOIObject
+
+__all__ = [
+    "AffordanceLoss",
+    "LossTerm",
+    "PenetrationLoss",
+    "TransitionLoss",
+]
+
+_MM_PER_M = 1000.0
+# Keypoints 16..20 are the fingertips (index, middle, pinky, ring, thumb).
+_TIP_KEYPOINTS = slice(16, 21)
+# A frame is in the contact phase when a fingertip is this close to the object.
+_CONTACT_PHASE_M = 0.03
+# Fingertips averaged per frame in the affordance loss (the closest ones).
+_TIPS_AVERAGED = 3
+# Translations weigh this much more than 6D entries in the transition loss: 1 cm of wrist
+# travel then counts like a ~6° rotation change.
+_TRANSLATION_SCALE = 10.0
+
+
+@dataclass(frozen=True)
+class LossTerm:
+    """A loss and its weight in the guidance sum."""
+
+    loss: object  # a callable frames (B, T, 208) -> (B,)
+    weight: float = 1.0
+    name: str = ""
+
+
+class PenetrationLoss:
+    """Hand vertices inside the object (Eq. 10): Σ_v max(0, −sdf(v))² in mm², mean over frames.
+
+    Every part of an articulated object is queried at the frame's articulation angle; the
+    signed distances come from the Warp kernels with analytic gradients, so the gradient
+    pushes hand vertices out along the surface normal and the object pose away from them.
+    """
+
+    def __init__(
+        self,
+        obj: HOIObject,
+        hands: Mapping[str, HandModel],
+        betas: Tensor | None = None,
+        *,
+        vertex_stride: int = 1,
+    ) -> None:
+        if vertex_stride < 1:
+            raise InputError(f"vertex_stride must be >= 1, got {vertex_stride}")
+        self.obj = obj
+        self.hands = dict(hands)
+        self.betas = betas
+        self.vertex_stride = vertex_stride
+        self.meshes = obj.part_meshes()
+
+    def per_frame_depth(self, frames: Tensor) -> Tensor:
+        """`(B, T)` deepest penetration of any hand vertex, metres (differentiable)."""
+        batch, num_frames = frames.shape[:2]
+        posed = pose_frames(frames, self.hands, self.betas, with_vertices=True)
+        transforms = [t.float() for t in object_part_transforms(self.obj, posed)]
+        depths = []
+        for verts in posed.vertices.values():
+            points = verts.reshape(batch * num_frames, -1, 3)[:, :: self.vertex_stride].float()
+            sdf = signed_distance_parts(points, self.meshes, transforms).sdf
+            depths.append(torch.relu(-sdf).amax(dim=-1))
+        return torch.stack(depths).amax(dim=0).reshape(batch, num_frames)
+
+    def __call__(self, frames: Tensor) -> Tensor:
+        batch, num_frames = frames.shape[:2]
+        posed = pose_frames(frames, self.hands, self.betas, with_vertices=True)
+        transforms = [t.float() for t in object_part_transforms(self.obj, posed)]
+        total = frames.new_zeros(batch)
+        for verts in posed.vertices.values():
+            points = verts.reshape(batch * num_frames, -1, 3)[:, :: self.vertex_stride].float()
+            sdf = signed_distance_parts(points, self.meshes, transforms).sdf
+            depth_mm = torch.relu(-sdf) * _MM_PER_M
+            per_frame = depth_mm.pow(2).sum(dim=-1).reshape(batch, num_frames)
+            total = total + per_frame.mean(dim=-1).to(frames.dtype)
+        return total
+
+
+class AffordanceLoss:
+    """Fingertips of the acting hands onto the affordance region (Eq. 12), mm.
+
+    Per frame in the contact phase (a fingertip within 3 cm of the object), the mean over
+    the three fingertips closest to the region of their distance to it; averaged over
+    those frames. Frames outside the contact phase (reaching, releasing) cost nothing.
+    """
+
+    def __init__(
+        self,
+        obj: HOIObject,
+        hands: Mapping[str, HandModel],
+        region_mask: np.ndarray,
+        betas: Tensor | None = None,
+    ) -> None:
+        mask = np.asarray(region_mask, np.float32)
+        points = np.asarray(obj.points.points, np.float32)
+        if mask.shape != (len(points),):
+            raise InputError(
+                f"region_mask must have one value per object point ({len(points)},), "
+                f"got {mask.shape}"
+            )
+        inside = mask >= AFFORDANCE_MASK_THRESHOLD
+        if not inside.any():
+            raise InputError("region_mask marks no object point (all values < 0.5)")
+        self.hands = dict(hands)
+        self.betas = betas
+        self.region = torch.tensor(points[inside])  # (P_r, 3) canonical
+        self.object_points = torch.tensor(points)  # (P, 3) canonical
+
+    def __call__(self, frames: Tensor) -> Tensor:
+        batch, num_frames = frames.shape[:2]
+        posed = pose_frames(frames, self.hands, self.betas, with_vertices=False)
+        rotation = posed.object_rotation.reshape(-1, 3, 3)
+        translation = posed.object_translation.reshape(-1, 1, 3)
+        total = frames.new_zeros(batch)
+        for joints in posed.joints.values():
+            tips = joints[:, :, _TIP_KEYPOINTS].reshape(batch * num_frames, -1, 3)
+            # Query in the object's canonical frame: p_c = Rᵀ (p − t).
+            local = torch.einsum("nji,nkj->nki", rotation, tips - translation)
+            to_region = nearest_points(local, self.region.to(local)).distance  # (BT, 5)
+            to_object = nearest_points(local.detach(), self.object_points.to(local)).distance
+            in_contact = (to_object.min(dim=-1).values < _CONTACT_PHASE_M).float()
+            closest = to_region.topk(_TIPS_AVERAGED, dim=-1, largest=False).values.mean(-1)
+            per_frame = (closest * _MM_PER_M * in_contact).reshape(batch, num_frames)
+            count = in_contact.reshape(batch, num_frames).sum(dim=-1).clamp_min(1.0)
+            total = total + per_frame.sum(dim=-1) / count
+        return total
+
+
+class TransitionLoss:
+    """Continuity with the neighbouring segments (Eq. 11): positions and velocities.
+
+    For an in-between segment x (B, T, 208): ‖x₀ − a‖² + ‖x_{T−1} − b‖² with `a` the last
+    frame of the previous segment and `b` the first of the next, plus the same for the
+    first differences against the neighbours' end/start velocities. Translations are
+    scaled ×10 so centimetres of travel weigh like a few degrees of rotation.
+    """
+
+    def __init__(
+        self,
+        start: Tensor,
+        end: Tensor | None = None,
+        *,
+        start_velocity: Tensor | None = None,
+        end_velocity: Tensor | None = None,
+        velocity_weight: float = 1.0,
+    ) -> None:
+        self.start = start
+        self.end = end
+        self.start_velocity = start_velocity
+        self.end_velocity = end_velocity
+        self.velocity_weight = velocity_weight
+        scale = torch.ones(layout.FRAME_DIM)
+        for block in (layout.LEFT_HAND, layout.RIGHT_HAND, layout.OBJECT):
+            offset = block.start
+            scale[offset : offset + 3] = _TRANSLATION_SCALE
+        self.scale = scale
+
+    def __call__(self, frames: Tensor) -> Tensor:
+        scale = self.scale.to(frames)
+
+        def gap(a: Tensor, b: Tensor) -> Tensor:
+            return ((a - b.to(a)) * scale).pow(2).sum(dim=-1)
+
+        total = gap(frames[:, 0], self.start)
+        if self.end is not None:
+            total = total + gap(frames[:, -1], self.end)
+        if frames.shape[1] >= 2:
+            if self.start_velocity is not None:
+                velocity = frames[:, 1] - frames[:, 0]
+                total = total + self.velocity_weight * gap(velocity, self.start_velocity)
+            if self.end_velocity is not None:
+                velocity = frames[:, -1] - frames[:, -2]
+                total = total + self.velocity_weight * gap(velocity, self.end_velocity)
+        return total
+
+
+def weighted_sum(terms: Sequence[LossTerm], frames: Tensor) -> Tensor:
+    """Σ_k w_k · loss_k(frames), `(B,)`."""
+    total = frames.new_zeros(frames.shape[0])
+    for term in terms:
+        if term.weight:
+            total = total + term.weight * term.loss(frames)
+    return total
