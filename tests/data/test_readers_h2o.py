@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from openhoi.data.readers import get_reader
-from openhoi.data.readers._common import transform_mano_rigidly
+from openhoi.data.transforms import transform_mano_rigidly
 from openhoi.errors import InputError, MissingFileError
 from openhoi.geometry import axis_angle_to_matrix
 from openhoi.hand import HandModel

@@ -31,6 +31,7 @@ import trimesh
 from openhoi.data.episodes import Episode, SubTask
 from openhoi.data.instructions import instruction_text, subtask_text, verb_info
 from openhoi.data.sequence import HAND_SIDES, NUM_BETAS, HOISequence
+from openhoi.data.transforms import transform_mano_rigidly
 from openhoi.errors import InputError, MissingFileError
 
 __all__ = [
@@ -134,45 +135,6 @@ class HandSet:
             )
         betas, *_ = np.linalg.lstsq(basis, (target - template).reshape(-1), rcond=None)
         return betas.astype(np.float32)
-
-
-def transform_mano_rigidly(
-    rotation: np.ndarray,
-    translation: np.ndarray,
-    global_orient: np.ndarray,
-    transl: np.ndarray,
-    wrist_rest: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """MANO global orient and `transl` after moving the posed hand by x ↦ R x + t.
-
-    MANO poses its mesh as `M(θ, β) + transl`, where the global rotation G turns the
-    mesh about the rest wrist joint J0(β), not about the origin. Moving that mesh by
-    (R, t) gives `R (G (x − J0) + J0 + transl) + t = R G (x − J0) + J0 + transl'`, so
-
-        G' = R · G,        transl' = R (transl + J0) + t − J0.
-
-    Args:
-        rotation: `(3, 3)` or `(T, 3, 3)` rigid rotation R.
-        translation: `(3,)` or `(T, 3)` rigid translation t, metres.
-        global_orient: `(T, 3, 3)` MANO global rotation G.
-        transl: `(T, 3)` MANO translation, metres.
-        wrist_rest: `(T, 3)` or `(3,)` rest wrist joint J0 for the hand's betas, metres.
-
-    Returns:
-        `(T, 3, 3)` new global orient and `(T, 3)` new translation.
-    """
-    global_orient = np.asarray(global_orient, np.float64)
-    num_frames = global_orient.shape[0]
-    rotation = np.broadcast_to(np.asarray(rotation, np.float64), (num_frames, 3, 3))
-    translation = np.broadcast_to(np.asarray(translation, np.float64), (num_frames, 3))
-    wrist = np.broadcast_to(np.asarray(wrist_rest, np.float64), (num_frames, 3))
-    new_orient = rotation @ global_orient
-    new_transl = (
-        np.einsum("tij,tj->ti", rotation, np.asarray(transl, np.float64) + wrist)
-        + translation
-        - wrist
-    )
-    return new_orient, new_transl
 
 
 # ----------------------------------------------------------------------------- objects

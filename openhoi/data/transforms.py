@@ -1,0 +1,114 @@
+"""Rigid transforms of MANO parameters and of whole sequences (with the root-joint correction).
+
+MANO poses its mesh about the rest wrist joint J0(β), not about the origin, so moving a
+posed hand by a rigid transform changes its `transl` by more than the transform's
+translation. Every frame change of hands (camera → world in H2O, composing canonical
+segments, attaching a hand to a moving object) goes through `transform_mano_rigidly`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from openhoi.data import layout
+from openhoi.data.sequence import HAND_SIDES, HOISequence
+from openhoi.geometry import matrix_to_rotation_6d, rotation_6d_to_matrix
+
+if TYPE_CHECKING:
+    from openhoi.hand import HandModel
+
+__all__ = ["transform_mano_rigidly", "transform_sequence"]
+
+
+def transform_mano_rigidly(
+    rotation: np.ndarray,
+    translation: np.ndarray,
+    global_orient: np.ndarray,
+    transl: np.ndarray,
+    wrist_rest: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """MANO global orient and `transl` after moving the posed hand by x ↦ R x + t.
+
+    MANO poses its mesh as `M(θ, β) + transl`, where the global rotation G turns the
+    mesh about the rest wrist joint J0(β), not about the origin. Moving that mesh by
+    (R, t) gives `R (G (x − J0) + J0 + transl) + t = R G (x − J0) + J0 + transl'`, so
+
+        G' = R · G,        transl' = R (transl + J0) + t − J0.
+
+    Args:
+        rotation: `(3, 3)` or `(T, 3, 3)` rigid rotation R.
+        translation: `(3,)` or `(T, 3)` rigid translation t, metres.
+        global_orient: `(T, 3, 3)` MANO global rotation G.
+        transl: `(T, 3)` MANO translation, metres.
+        wrist_rest: `(T, 3)` or `(3,)` rest wrist joint J0 for the hand's betas, metres.
+
+    Returns:
+        `(T, 3, 3)` new global orient and `(T, 3)` new translation.
+    """
+    global_orient = np.asarray(global_orient, np.float64)
+    num_frames = global_orient.shape[0]
+    rotation = np.broadcast_to(np.asarray(rotation, np.float64), (num_frames, 3, 3))
+    translation = np.broadcast_to(np.asarray(translation, np.float64), (num_frames, 3))
+    wrist = np.broadcast_to(np.asarray(wrist_rest, np.float64), (num_frames, 3))
+    new_orient = rotation @ global_orient
+    new_transl = (
+        np.einsum("tij,tj->ti", rotation, np.asarray(transl, np.float64) + wrist)
+        + translation
+        - wrist
+    )
+    return new_orient, new_transl
+
+
+def transform_sequence(
+    sequence: HOISequence,
+    rotation: np.ndarray,
+    translation: np.ndarray,
+    hands: Mapping[str, HandModel] | None = None,
+) -> HOISequence:
+    """Move a whole sequence (both hands and the object) by x ↦ R x + t.
+
+    Args:
+        sequence: the sequence to move.
+        rotation: `(3, 3)` rotation R; translation: `(3,)` metres.
+        hands: side → hand model giving the rest wrist J0 for the sequence's betas
+            (default: the embedded hand).
+    """
+    from openhoi.hand import HandModel
+
+    rotation = np.asarray(rotation, np.float64)
+    translation = np.asarray(translation, np.float64)
+    frames = np.array(sequence.frames, np.float64)
+    for index, side in enumerate(HAND_SIDES):
+        hand = (hands or {}).get(side) or HandModel(side=side)
+        betas = torch.from_numpy(np.array(sequence.betas[index : index + 1]))
+        wrist = hand.rest_joints(betas)[0, 0].double().numpy()
+        block = layout.hand_slice(side)
+        orient6d = frames[:, block][:, layout.HAND_GLOBAL_ORIENT]
+        orient = rotation_6d_to_matrix(torch.from_numpy(orient6d)).numpy()
+        transl = frames[:, block][:, layout.HAND_TRANSL]
+        new_orient, new_transl = transform_mano_rigidly(
+            rotation, translation, orient, transl, wrist
+        )
+        start = block.start
+        frames[:, start + layout.HAND_TRANSL.start : start + layout.HAND_TRANSL.stop] = new_transl
+        frames[
+            :, start + layout.HAND_GLOBAL_ORIENT.start : start + layout.HAND_GLOBAL_ORIENT.stop
+        ] = matrix_to_rotation_6d(torch.from_numpy(new_orient)).numpy()
+    start = layout.OBJECT.start
+    obj_rot = rotation_6d_to_matrix(
+        torch.from_numpy(
+            frames[:, start + layout.OBJECT_ROTATION.start : start + layout.OBJECT_ROTATION.stop]
+        )
+    ).numpy()
+    frames[:, start + layout.OBJECT_ROTATION.start : start + layout.OBJECT_ROTATION.stop] = (
+        matrix_to_rotation_6d(torch.from_numpy(rotation @ obj_rot)).numpy()
+    )
+    obj_t = frames[:, start + layout.OBJECT_TRANSL.start : start + layout.OBJECT_TRANSL.stop]
+    frames[:, start + layout.OBJECT_TRANSL.start : start + layout.OBJECT_TRANSL.stop] = (
+        obj_t @ rotation.T + translation
+    )
+    return sequence.replace(frames=frames.astype(np.float32))
