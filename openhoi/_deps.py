@@ -16,6 +16,7 @@ _PIP_NAMES = {
     "peft": "peft",
     "transformers": "transformers",
     "imageio_ffmpeg": "imageio-ffmpeg",
+    "PIL": "pillow",
 }
 
 

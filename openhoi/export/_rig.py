@@ -19,6 +19,7 @@ conjugated, `R' = C · R · Cᵀ`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -110,15 +111,12 @@ def resolve_hand_models(hands: Mapping[str, object] | None) -> dict[str, object]
     return out
 
 
-_DEFAULT_HANDS: dict[str, object] = {}
-
-
+@functools.lru_cache(maxsize=2)
 def _default_hand(side: str):
+    """The embedded hand asset (or `OPENHOI_MANO_DIR`'s files), built once per side."""
     from openhoi.hand import HandModel
 
-    if side not in _DEFAULT_HANDS:
-        _DEFAULT_HANDS[side] = HandModel(side)
-    return _DEFAULT_HANDS[side]
+    return HandModel(side)
 
 
 def hand_rig(sequence, side: str, hand_model) -> HandRig:

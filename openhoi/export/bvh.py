@@ -185,9 +185,8 @@ class BVHMotion:
                 if name.lower().endswith("position"):
                     local_pos[:, axis] += values
                 else:
-                    local_rot = local_rot @ Rotation.from_euler(
-                        name[0].upper(), values, degrees=True
-                    ).as_matrix().reshape(num_frames, 3, 3)
+                    step = Rotation.from_euler(name[0].upper(), values[:, None], degrees=True)
+                    local_rot = local_rot @ step.as_matrix().reshape(num_frames, 3, 3)
             if parent < 0:
                 world_rot[:, joint], world_pos[:, joint] = local_rot, local_pos
             else:

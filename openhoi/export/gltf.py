@@ -315,7 +315,9 @@ def _add_object(builder: _Builder, sequence, obj, times: int) -> int:
     root = builder.add("nodes", {"name": "object", "children": part_nodes})
     transforms = np.asarray(sequence.object_transforms(), np.float64)
     _channel(builder, times, root, "translation", to_y_up(transforms[:, :3, 3]))
-    _channel(builder, times, root, "rotation", _quaternions(rotations_to_y_up(transforms[:, :3, :3])))
+    _channel(
+        builder, times, root, "rotation", _quaternions(rotations_to_y_up(transforms[:, :3, :3]))
+    )
     return root
 
 
