@@ -138,6 +138,70 @@ def data_prepare(
         console.print(f"note: {note}")
 
 
+@app.command("export")
+def export(
+    sequence: Annotated[str, typer.Argument(help="A sequence.npz written by openhoi.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="glb, bvh, meshes, mp4 or npz.")],
+    out: Annotated[
+        str | None,
+        typer.Option(help="Output file or folder (default: beside the sequence)."),
+    ] = None,
+    mano_dir: Annotated[
+        str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
+    ] = None,
+) -> None:
+    """Export a sequence for Blender (glb), motion tools (bvh), plain geometry or video."""
+    from pathlib import Path
+
+    from openhoi.data import HOISequence
+    from openhoi.export import export_sequence
+
+    seq = HOISequence.load(sequence)
+    target = Path(out) if out else Path(sequence).parent
+    written = export_sequence(seq, target, format, hands=_hands(mano_dir))
+    _console().print(f"wrote {written}")
+
+
+@app.command("render")
+def render(
+    sequence: Annotated[str, typer.Argument(help="A sequence.npz written by openhoi.")],
+    out: Annotated[
+        str | None, typer.Option(help="Output .mp4 (default: preview.mp4 beside it).")
+    ] = None,
+    width: Annotated[int, typer.Option(help="Video width in pixels.")] = 320,
+    height: Annotated[int, typer.Option(help="Video height in pixels.")] = 240,
+    conditions: Annotated[
+        bool,
+        typer.Option(help="Also write depth / mask / 2D keypoint renders for video models."),
+    ] = False,
+    mano_dir: Annotated[
+        str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
+    ] = None,
+) -> None:
+    """Render a preview video (and optionally condition maps) of a sequence, headless."""
+    from pathlib import Path
+
+    from openhoi.data import HOISequence
+    from openhoi.render import render_conditions, render_preview
+
+    seq = HOISequence.load(sequence)
+    target = Path(out) if out else Path(sequence).parent / "preview.mp4"
+    hands = _hands(mano_dir)
+    console = _console()
+    console.print(f"wrote {render_preview(seq, target, hands=hands, size=(width, height))}")
+    if conditions:
+        folder = target.parent / "conditions"
+        render_conditions(seq, folder, hands=hands, size=(width, height))
+        console.print(f"wrote {folder}")
+
+
+def _hands(mano_dir: str | None):
+    """Both hand models from `mano_dir` (None: $OPENHOI_MANO_DIR or the embedded hand)."""
+    from openhoi.hand import HandModel
+
+    return {side: HandModel(side=side, mano_dir=mano_dir) for side in ("left", "right")}
+
+
 @app.command()
 def doctor(
     mano_dir: Annotated[

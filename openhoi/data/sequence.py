@@ -406,6 +406,27 @@ class HOISequence:
         except InputError as exc:
             raise InputError(f"{str(path)!r}: {exc}") from exc
 
+    # ------------------------------------------------------------- exports
+    # Thin conveniences for animation tools; the exporters live in `openhoi.export`
+    # (imported here lazily, so data/ does not depend on export/ at import time).
+    def to_glb(self, path: str | os.PathLike, obj: HOIObject | None = None) -> Path:
+        """Write a glTF 2.0 binary: skinned hands, the object, their animation (y-up)."""
+        from openhoi.export.gltf import write_glb
+
+        return write_glb(path, self, obj=obj)
+
+    def to_bvh(self, path: str | os.PathLike) -> Path:
+        """Write the hand skeletons' animation as BVH."""
+        from openhoi.export.bvh import write_bvh
+
+        return write_bvh(path, self)
+
+    def to_meshes(self, obj: HOIObject | None = None) -> dict[str, np.ndarray]:
+        """Per-frame hand and object vertices and faces (metres, world frame, z up)."""
+        from openhoi.export.meshes import to_meshes
+
+        return to_meshes(self, obj=obj)
+
     # ---------------------------------------------------------- constructors
     @classmethod
     def from_parameters(

@@ -138,3 +138,22 @@ def test_doctor_refuses_a_malicious_mano_pickle(tmp_path):
     result = run_cli("doctor", "--mano-dir", str(tmp_path))
     assert_user_error(result, "MANO_RIGHT.pkl", "system")
     assert not marker.exists()
+
+
+def test_export_and_render_a_saved_sequence(tmp_path):
+    rng = np.random.default_rng(0)
+    seq = HOISequence.from_parameters(
+        right_pose=rng.normal(scale=0.2, size=(12, 16, 3)),
+        right_transl=np.linspace([0.0, -0.2, 0.1], [0.0, -0.1, 0.1], 12),
+        object_name="mug",
+    )
+    path = seq.save(tmp_path / "sequence.npz")
+    for fmt, name in (("glb", "sequence.glb"), ("bvh", "sequence.bvh"), ("meshes", "meshes.npz")):
+        result = run_cli("export", str(path), "--format", fmt)
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / name).is_file()
+    result = run_cli("render", str(path))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "preview.mp4").stat().st_size > 0
+    assert_user_error(run_cli("export", str(path), "--format", "fbx"), "fbx")
+    assert_user_error(run_cli("render", str(tmp_path / "missing.npz")), "missing.npz")
