@@ -1,5 +1,58 @@
 """SynthHOI: procedural, physically checked hand–object interaction episodes."""
 
+from openhoi.data.synth.generator import (
+    SPLITS_FILE,
+    GeneratorConfig,
+    SynthReport,
+    generate_episode,
+    synthesize_dataset,
+    write_splits,
+)
 from openhoi.data.synth.grasp import GRASP_TYPES, Grasp, GraspConfig, GraspFailure, synthesize_grasp
+from openhoi.data.synth.language import (
+    PRIMITIVE_VERBS,
+    instruction_templates,
+    plan_target_text,
+    subtask_phrasings,
+)
+from openhoi.data.synth.primitives import BUILDERS, build_segment
+from openhoi.data.synth.quality import QualityConfig, QualityReport, check_segment
+from openhoi.data.synth.tasks import (
+    EPISODE_KINDS,
+    HELD_OUT_OBJECTS,
+    KIND_STEPS,
+    TaskSpec,
+    kinds_for,
+    make_task,
+    sample_task,
+)
 
-__all__ = ["GRASP_TYPES", "Grasp", "GraspConfig", "GraspFailure", "synthesize_grasp"]
+__all__ = [
+    "BUILDERS",
+    "EPISODE_KINDS",
+    "GRASP_TYPES",
+    "HELD_OUT_OBJECTS",
+    "KIND_STEPS",
+    "PRIMITIVE_VERBS",
+    "SPLITS_FILE",
+    "GeneratorConfig",
+    "Grasp",
+    "GraspConfig",
+    "GraspFailure",
+    "QualityConfig",
+    "QualityReport",
+    "SynthReport",
+    "TaskSpec",
+    "build_segment",
+    "check_segment",
+    "generate_episode",
+    "instruction_templates",
+    "kinds_for",
+    "make_task",
+    "plan_target_text",
+    "sample_task",
+    "subtask_phrasings",
+    "synthesize_dataset",
+    "synthesize_grasp",
+    "write_splits",
+]

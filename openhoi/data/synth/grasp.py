@@ -88,6 +88,8 @@ class GraspConfig:
     max_penetration_m: float = 0.004
     # Targets tried before giving up.
     max_attempts: int = 6
+    # With `avoid` points: region points closer than this to them are not targeted.
+    avoid_radius_m: float = 0.05
 
     def __post_init__(self) -> None:
         if self.clearance_m < 0 or self.max_penetration_m <= 0:
@@ -197,19 +199,54 @@ def _region_frame(
 
 
 class _ObjectDistance:
-    """Signed distance to an object's parts at a fixed articulation angle."""
+    """Signed distance to an object's parts at a fixed articulation angle.
 
-    def __init__(self, obj, angle: float) -> None:
+    With `floor_z`, the support plane z = floor_z counts as an obstacle too (the distance
+    is the smaller of the object's and the plane's), so hands never close through a table.
+    With `avoid` points (another hand's vertices), being within `avoid_margin_m` of them
+    counts as touching, and closer as penetrating.
+    """
+
+    def __init__(
+        self,
+        obj,
+        angle: float,
+        floor_z: float | None = None,
+        avoid: np.ndarray | None = None,
+        avoid_margin_m: float = 0.008,
+    ) -> None:
         self.meshes = obj.part_meshes()
         self.transforms = [
             torch.from_numpy(np.asarray(obj.part_transform(part.name, angle), np.float32))
             for part in obj.parts
         ]
+        self.floor_z = floor_z
+        self.avoid = None if avoid is None else torch.as_tensor(avoid, dtype=torch.float32)
+        self.avoid_margin_m = avoid_margin_m
 
     def __call__(self, points: torch.Tensor) -> torch.Tensor:
         flat = points.reshape(-1, 3).float()
         sdf = signed_distance_parts(flat, self.meshes, self.transforms).sdf
+        if self.floor_z is not None:
+            sdf = torch.minimum(sdf, flat[:, 2] - self.floor_z)
+        if self.avoid is not None:
+            gap = torch.cdist(flat.detach(), self.avoid).amin(dim=1) - self.avoid_margin_m
+            sdf = torch.minimum(sdf, gap)
         return sdf.reshape(points.shape[:-1])
+
+
+def posed_points(obj, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """`(P, 3)` condition points and `(P, 3)` normals with the moving part at `angle`."""
+    points = np.asarray(obj.points.points, np.float64).copy()
+    normals = np.asarray(obj.points.normals, np.float64).copy()
+    if obj.articulation is None or angle == 0.0:
+        return points, normals
+    part_ids = np.asarray(obj.points.part_ids)
+    moving = part_ids == obj.part_index(obj.articulation.part)
+    transform = np.asarray(obj.part_transform(obj.articulation.part, angle), np.float64)
+    points[moving] = points[moving] @ transform[:3, :3].T + transform[:3, 3]
+    normals[moving] = normals[moving] @ transform[:3, :3].T
+    return points, normals
 
 
 def synthesize_grasp(
@@ -222,6 +259,8 @@ def synthesize_grasp(
     betas: np.ndarray | None = None,
     angle: float = 0.0,
     config: GraspConfig | None = None,
+    floor_z: float | None = None,
+    avoid: np.ndarray | None = None,
 ) -> Grasp:
     """A contact-rich, non-penetrating grasp of `obj` on the points marked by `region`.
 
@@ -232,8 +271,12 @@ def synthesize_grasp(
         grasp_type: one of GRASP_TYPES.
         rng: random generator (target point, roll); same seed → same grasp.
         betas: `(10,)` hand shape; zeros when None.
-        angle: articulation angle of the object, radians.
+        angle: articulation angle of the object, radians (the region moves with its part).
         config: settings; defaults when None.
+        floor_z: height of a support plane in the object frame (0.0 for an object resting
+            upright); hands stay above it. None: no plane (object held in the air).
+        avoid: `(N, 3)` points (e.g. the other hand's vertices) the hand must keep clear of;
+            targets near them are skipped.
 
     Raises:
         GraspFailure: no acceptable grasp in `config.max_attempts` targets.
@@ -242,16 +285,21 @@ def synthesize_grasp(
     if grasp_type not in GRASP_TYPES:
         raise InputError(f"grasp_type must be one of {list(GRASP_TYPES)}, got {grasp_type!r}")
     region = np.asarray(region) >= AFFORDANCE_MASK_THRESHOLD
-    points = np.asarray(obj.points.points, np.float64)
+    points, normals = posed_points(obj, angle)
     if region.shape != (len(points),) or not region.any():
         raise GraspFailure(f"the affordance region of {obj.name!r} is empty; nothing to grasp")
+    if avoid is not None:
+        far = np.linalg.norm(points[:, None] - np.asarray(avoid)[None, ::8], axis=-1).min(axis=1)
+        region = region & (far > config.avoid_radius_m)
+        if not region.any():
+            raise GraspFailure(f"the free part of the {obj.name!r} region is empty")
     betas_t = torch.zeros(10) if betas is None else torch.as_tensor(betas, dtype=torch.float32)
     frame = _HandFrame(hand, betas_t)
-    distance = _ObjectDistance(obj, angle)
+    distance = _ObjectDistance(obj, angle, floor_z, avoid)
     best: Grasp | None = None
     for _ in range(config.max_attempts):
         grasp = _attempt(
-            obj, hand, frame, distance, points, region, grasp_type, rng, betas_t, config
+            hand, frame, distance, points, normals, region, grasp_type, rng, betas_t, config
         )
         if grasp is None:
             continue
@@ -316,8 +364,8 @@ def _preshape(hand: HandModel, grasp_type: str) -> torch.Tensor:
     return angles
 
 
-def _attempt(obj, hand, frame, distance, points, region, grasp_type, rng, betas, config):
-    target, normal, axis = _region_frame(points, np.asarray(obj.points.normals), region, rng)
+def _attempt(hand, frame, distance, points, normals, region, grasp_type, rng, betas, config):
+    target, normal, axis = _region_frame(points, normals, region, rng)
     rotation = _orientation(frame, normal, axis, grasp_type, rng, config)
     global_orient = matrix_to_axis_angle(torch.from_numpy(rotation)).float()
     open_angles = _preshape(hand, grasp_type)
@@ -371,7 +419,7 @@ def _attempt(obj, hand, frame, distance, points, region, grasp_type, rng, betas,
     )
     pose = pose_from(angles)[0]
     return _measure(
-        obj,
+        points,
         hand,
         frame,
         distance,
@@ -461,17 +509,30 @@ def _refine(
 
 
 def _measure(
-    obj, hand, frame, distance, pose, open_pose, transl, betas, target, normal, region, grasp_type
+    points,
+    hand,
+    frame,
+    distance,
+    pose,
+    open_pose,
+    transl,
+    betas,
+    target,
+    normal,
+    region,
+    grasp_type,
 ):
     with torch.no_grad():
         verts = hand(pose[None], transl[None], betas[None]).vertices[0]
         query = signed_distance_parts(verts.float(), distance.meshes, distance.transforms)
+        # Floor and other-hand obstacles count as penetration, never as contact.
+        obstacle_depth = float((-distance(verts)).clamp_min(0.0).max())
     sdf = query.sdf.numpy()
     touching = tuple(
         name for name, ids in frame.zones.items() if sdf[ids].min() < CONTACT_THRESHOLD_M
     )
     contact_points = query.closest.numpy()[sdf < CONTACT_THRESHOLD_M]
-    region_points = np.asarray(obj.points.points)[region]
+    region_points = np.asarray(points)[region]
     on_region = False
     if len(contact_points):
         gaps = np.linalg.norm(contact_points[:, None] - region_points[None], axis=-1).min(axis=1)
@@ -485,7 +546,7 @@ def _measure(
         betas=betas.numpy().astype(np.float32),
         target=target.astype(np.float32),
         normal=normal.astype(np.float32),
-        penetration_m=float(max(0.0, -sdf.min())),
+        penetration_m=float(max(0.0, -sdf.min(), obstacle_depth)),
         touching=touching,
         touches_affordance=on_region,
     )

@@ -466,7 +466,7 @@ def part_words(part: str) -> str:
 
 
 def hand_words(hands: str) -> str:
-    """"with the right hand" / "with both hands"."""
+    """ "with the right hand" / "with both hands"."""
     if hands not in _HAND_PHRASES:
         raise InputError(f"hands must be one of {sorted(_HAND_PHRASES)}, got {hands!r}")
     return "with " + _HAND_PHRASES[hands]
