@@ -94,6 +94,34 @@ def objects_show(
         )
 
 
+@data_app.command("synth")
+def data_synth(
+    out: Annotated[str, typer.Option(help="Output episode folder (resumes if it exists).")],
+    episodes: Annotated[int, typer.Option(help="Number of episodes to write.")] = 100,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed → same episodes.")] = 0,
+    objects: Annotated[
+        list[str] | None,
+        typer.Option("--objects", help="Built-in objects to use (repeatable; default: all)."),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Generate SynthHOI: physically checked episodes with instructions and affordances."""
+    from openhoi.data.synth import synthesize_dataset
+    from openhoi.errors import InputError
+
+    if episodes < 1 or workers < 1:
+        raise InputError(f"--episodes and --workers must be >= 1, got {episodes} and {workers}")
+    report = synthesize_dataset(
+        out, episodes, seed=seed, objects=objects or None, workers=workers, progress=not quiet
+    )
+    _console().print(
+        f"{report.num_written} episodes written ({report.num_episodes} in the folder) in "
+        f"{report.seconds:.0f} s, {report.episodes_per_minute:.1f} episodes/min; "
+        f"segment rejection rate {report.segment_rejection_rate:.0%} → {report.folder}"
+    )
+
+
 @data_app.command("prepare")
 def data_prepare(
     dataset: Annotated[str, typer.Argument(help="grab, arctic or h2o.")],
