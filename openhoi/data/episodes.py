@@ -164,8 +164,14 @@ class Episode:
         return " ".join(f"{step.text} {AFF_TOKEN}" for step in self.plan)
 
     def sequence(self) -> HOISequence:
-        """All segments joined into one sequence."""
-        return HOISequence.concatenate(self.segments)
+        """All segments joined into one continuous sequence.
+
+        Segments are stored canonicalised (each starts with the object at the origin);
+        they are chained so each starts where the previous one left the object.
+        """
+        from openhoi.data.transforms import chain_segments
+
+        return HOISequence.concatenate(chain_segments(self.segments))
 
 
 def _episode_to_arrays(episode: Episode) -> dict[str, np.ndarray]:

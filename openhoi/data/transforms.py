@@ -8,7 +8,7 @@ segments, attaching a hand to a moving object) goes through `transform_mano_rigi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,12 +16,13 @@ import torch
 
 from openhoi.data import layout
 from openhoi.data.sequence import HAND_SIDES, HOISequence
+from openhoi.errors import InputError
 from openhoi.geometry import matrix_to_rotation_6d, rotation_6d_to_matrix
 
 if TYPE_CHECKING:
     from openhoi.hand import HandModel
 
-__all__ = ["transform_mano_rigidly", "transform_sequence"]
+__all__ = ["chain_segments", "transform_mano_rigidly", "transform_sequence"]
 
 
 def transform_mano_rigidly(
@@ -112,3 +113,25 @@ def transform_sequence(
         obj_t @ rotation.T + translation
     )
     return sequence.replace(frames=frames.astype(np.float32))
+
+
+def chain_segments(
+    segments: Sequence[HOISequence], hands: Mapping[str, HandModel] | None = None
+) -> list[HOISequence]:
+    """Each segment moved so its first object pose equals the previous segment's last."""
+    if not segments:
+        raise InputError("chain_segments needs at least one segment")
+    chained = [segments[0]]
+    for segment in segments[1:]:
+        previous = chained[-1]
+        end = previous.object_transforms()[-1].astype(np.float64)
+        start = segment.object_transforms()[0].astype(np.float64)
+        rotation = end[:3, :3] @ start[:3, :3].T
+        translation = end[:3, 3] - rotation @ start[:3, 3]
+        moved = transform_sequence(segment, rotation, translation, hands)
+        # The articulation carries over too: shift the angle track to start where it ended.
+        angle_column = layout.OBJECT.start + layout.OBJECT_ANGLE.start
+        frames = np.array(moved.frames)
+        frames[:, angle_column] += previous.object_angle()[-1] - segment.object_angle()[0]
+        chained.append(moved.replace(frames=frames))
+    return chained

@@ -16,41 +16,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from openhoi.data import HOISequence, layout
+from openhoi.data import HOISequence
 from openhoi.data.sequence import _interpolate_frames
-from openhoi.data.transforms import transform_sequence
+from openhoi.data.transforms import chain_segments
 from openhoi.errors import InputError
 
 if TYPE_CHECKING:
     from openhoi.hand import HandModel
 
-__all__ = ["TRANSITION_TEXT", "chain_segments", "compose", "interpolation_bridge"]
+__all__ = ["TRANSITION_TEXT", "compose", "interpolation_bridge"]
 
 TRANSITION_TEXT = "(transition)"
 
 BridgeFunction = Callable[[HOISequence, HOISequence, int], HOISequence]
-
-
-def chain_segments(
-    segments: Sequence[HOISequence], hands: Mapping[str, HandModel] | None = None
-) -> list[HOISequence]:
-    """Each segment moved so its first object pose equals the previous segment's last."""
-    if not segments:
-        raise InputError("chain_segments needs at least one segment")
-    chained = [segments[0]]
-    for segment in segments[1:]:
-        previous = chained[-1]
-        end = previous.object_transforms()[-1].astype(np.float64)
-        start = segment.object_transforms()[0].astype(np.float64)
-        rotation = end[:3, :3] @ start[:3, :3].T
-        translation = end[:3, 3] - rotation @ start[:3, 3]
-        moved = transform_sequence(segment, rotation, translation, hands)
-        # The articulation carries over too: shift the angle track to start where it ended.
-        angle_column = layout.OBJECT.start + layout.OBJECT_ANGLE.start
-        frames = np.array(moved.frames)
-        frames[:, angle_column] += previous.object_angle()[-1] - segment.object_angle()[0]
-        chained.append(moved.replace(frames=frames))
-    return chained
 
 
 def interpolation_bridge(

@@ -8,9 +8,10 @@ import torch
 import trimesh
 
 from openhoi import HOISequence
+from openhoi.data.transforms import chain_segments
 from openhoi.hand import HandModel
 from openhoi.objects import load_mesh_file
-from openhoi.refine.compose import TRANSITION_TEXT, chain_segments, compose
+from openhoi.refine.compose import TRANSITION_TEXT, compose
 from openhoi.refine.losses import PenetrationLoss
 from openhoi.refine.posthoc import PostHocConfig, refine_sequence
 
