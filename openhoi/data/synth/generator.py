@@ -309,6 +309,7 @@ def _try_episode(obj, hands, spec: TaskSpec, rng, config: GeneratorConfig, stats
                 affordance=region.affordance,
                 part=region.part,
                 grasp_types=region.grasp_types,
+                max_height_m=region.max_height_m,
                 speed=float(rng.uniform(*config.speed_range)),
             )
             stats.segments_attempted[step.primitive] += 1

@@ -50,6 +50,9 @@ MAX_SEGMENT_FRAMES = 150
 _MOUTH = np.array([0.0, -0.32, 0.42])
 # Pre-grasp standoff along the surface normal, metres.
 _STANDOFF_M = 0.09
+# Vertical room kept between a twisting hand and a hand holding the body below it: the
+# quality gate's 5 mm hand gap plus a margin for the reach.
+_HAND_GAP_M = 0.006
 
 
 def _other(side: str) -> str:
@@ -125,6 +128,7 @@ class SegmentRequest:
     part: str | None
     grasp_types: tuple[str, ...]
     speed: float = 1.0
+    max_height_m: float | None = None  # grasp only region points this low (object frame)
 
 
 @dataclass(frozen=True)
@@ -229,17 +233,41 @@ def _frames(seconds: float, speed: float) -> int:
 # ------------------------------------------------------------------------- grasp making
 
 
-def _make_attachment(ctx, state: WorldState, side: str, request: SegmentRequest, *, avoid=None):
-    """Synthesise a grasp on the request's region, as an Attachment to its part."""
+def _make_attachment(
+    ctx,
+    state: WorldState,
+    side: str,
+    request: SegmentRequest,
+    *,
+    avoid=None,
+    approach=None,
+    min_approach_cos: float = 0.0,
+    angle: float | None = None,
+):
+    """Synthesise a grasp on the request's region, as an Attachment to its part.
+
+    `approach` `(3,)` is a world direction from the object towards the arriving hand
+    (targets facing away from it are skipped); `angle` the articulation angle to grasp at
+    (default: the current one), e.g. the closed angle for `close`, so the hand is valid
+    where the motion ends.
+    """
     obj = ctx.obj
+    angle = state.angle if angle is None else float(angle)
     mask = np.asarray(obj.affordance_mask(request.affordance), np.float32).copy()
     if request.part is not None:
         part_ids = np.asarray(obj.points.part_ids)
         mask[part_ids != obj.part_index(request.part)] = 0.0
+    if request.max_height_m is not None:
+        mask[np.asarray(obj.points.points)[:, 2] > request.max_height_m] = 0.0
     moving = obj.articulation is not None and request.part == obj.articulation.part
     attach_part = request.part if moving else None
     betas = state.betas[HAND_SIDES.index(side)]
-    floor = 0.0 if state.is_resting else None
+    # The object's bottom plane (z = 0 in its frame) is always an obstacle: it is the table
+    # now if the object rests, and will be when the object is put down upright.
+    floor = 0.0
+    approach_canonical = None
+    if approach is not None:
+        approach_canonical = state.rotation.T @ np.asarray(approach, np.float64)
     avoid_canonical = None
     if avoid is None:  # keep clear of any other hand that holds the object
         others = [o for o in state.attached if o != side]
@@ -257,9 +285,11 @@ def _make_attachment(ctx, state: WorldState, side: str, request: SegmentRequest,
                 grasp_type=grasp_type,
                 rng=ctx.rng,
                 betas=betas,
-                angle=state.angle,
+                angle=angle,
                 floor_z=floor,
                 avoid=avoid_canonical,
+                approach=approach_canonical,
+                min_approach_cos=min_approach_cos,
             )
             break
         except GraspFailure as exc:
@@ -268,7 +298,7 @@ def _make_attachment(ctx, state: WorldState, side: str, request: SegmentRequest,
         raise last or GraspFailure("no grasp type to try")
     orient, transl, normal = grasp.pose[0], grasp.transl, grasp.normal
     if attach_part is not None:  # canonical → part frame at the current angle
-        part_t = _part_matrix(obj, attach_part, [state.angle])[0]
+        part_t = _part_matrix(obj, attach_part, [angle])[0]
         inv_rot = part_t[:3, :3].T
         orient, transl = _mano_in(
             orient, transl, state.rest_wrists[side], inv_rot[None], (-inv_rot @ part_t[:3, 3])[None]
@@ -693,7 +723,15 @@ def _handover(ctx, state, request):
     taker = _other(giver)
     region = dataclasses.replace(request, hands=taker)
     avoid = _posed_vertices(ctx, state, giver, state.attached[giver])
-    att = _make_attachment(ctx, state, taker, region, avoid=avoid)
+    # The taker comes from its own side and grips the far side of the object from the
+    # giver's palm, so its path and its fingers stay clear of the giving hand.
+    giver_normal = _normal_world(ctx, state, state.attached[giver])
+    side_dir = np.array([1.0 if taker == "right" else -1.0, 0.0, 0.0])
+    approach = side_dir - giver_normal
+    approach /= max(float(np.linalg.norm(approach)), 1e-9)
+    att = _make_attachment(
+        ctx, state, taker, region, avoid=avoid, approach=approach, min_approach_cos=0.2
+    )
     num_reach = _frames(ctx.rng.uniform(1.1, 1.4), request.speed)
     num_close = _frames(0.45, request.speed)
     pose_t, transl_t = _reach(ctx, state, taker, att, num_reach, num_close)
@@ -718,8 +756,14 @@ def _handover(ctx, state, request):
     return joined
 
 
-def _articulate(ctx, state, request, *, delta, num_move_s):
-    """Reach a moving part, drive its angle by `delta` with the hand attached, let go."""
+def _articulate(ctx, state, request, *, delta, num_move_s, grasp_at_end=False, from_above=False):
+    """Reach a moving part, drive its angle by `delta` with the hand attached, let go.
+
+    `grasp_at_end`: synthesise the grasp at the final angle (closing: fingers that fit the
+    closed lid are never caught between lid and base). `from_above`: grip the part's top
+    (twisting a lid); another hand holding the body must then stay below the twisting
+    hand, which the turning hand must clear at every angle (checked before building).
+    """
     (side,) = _sides(request)
     obj = ctx.obj
     if obj.articulation is None or request.part != obj.articulation.part:
@@ -728,7 +772,12 @@ def _articulate(ctx, state, request, *, delta, num_move_s):
     target = float(np.clip(state.angle + delta, low, high))
     if abs(target - state.angle) < 0.05:
         raise InputError(f"{obj.name!r} {request.part} cannot move further ({state.angle:.2f})")
-    att = _make_attachment(ctx, state, side, request)
+    att = _make_attachment(
+        ctx, state, side, request,
+        angle=target if grasp_at_end else None,
+        approach=np.array([0.0, 0.0, 1.0]) if from_above else None,
+        min_approach_cos=0.7 if from_above else 0.0,
+    )  # fmt: skip
     num_reach = _frames(ctx.rng.uniform(1.0, 1.3), request.speed)
     num_close = _frames(0.4, request.speed)
     pose, transl = _reach(ctx, state, side, att, num_reach, num_close)
@@ -738,6 +787,8 @@ def _articulate(ctx, state, request, *, delta, num_move_s):
     holding = dataclasses.replace(reach.end, attached={**state.attached, side: att})
     num_move = _frames(num_move_s, request.speed)
     angles = state.angle + minimum_jerk(num_move) * (target - state.angle)
+    if from_above:
+        _check_sweep_clear(ctx, state, side, att, angles)
     move = _assemble(ctx, holding, num_move, angle=angles, held=_held_all(num_move, (side,)),
                      active_sides=(side,), mask=att.mask)  # fmt: skip
     moved = move.end
@@ -750,6 +801,28 @@ def _articulate(ctx, state, request, *, delta, num_move_s):
     return _join(_join(reach, move), release)
 
 
+def _check_sweep_clear(ctx, state, side, att: Attachment, angles: np.ndarray) -> None:
+    """Raise GraspFailure if the hand in `att`, turned through `angles`, nears another hand.
+
+    A cheap early version of the quality gate's hand-gap check on a few sampled angles,
+    so a twist whose hand would sweep through the hand holding the body is re-planned
+    before any frames are built.
+    """
+    others = [o for o in state.attached if o != side]
+    if not others:
+        return
+    fixed = np.concatenate([_posed_vertices(ctx, state, o, state.attached[o]) for o in others])
+    fixed_t = torch.from_numpy(fixed[::2]).float()
+    for angle in np.linspace(angles[0], angles[-1], 6):
+        hand = _attachment_world(ctx, state, side, att, float(angle))
+        moving = torch.from_numpy(_hand_vertices(ctx, state, side, hand)[::2]).float()
+        gap = float(torch.cdist(moving, fixed_t).amin())
+        if gap < _HAND_GAP_M:
+            raise GraspFailure(
+                f"the {side} hand would pass {gap * 1000:.1f} mm from the other hand"
+            )
+
+
 def _open(ctx, state, request):
     low, high = ctx.obj.articulation.angle_range if ctx.obj.articulation else (0.0, 0.0)
     delta = ctx.rng.uniform(0.55, 0.8) * (high - low)
@@ -759,18 +832,21 @@ def _open(ctx, state, request):
 def _close(ctx, state, request):
     low = ctx.obj.articulation.angle_range[0] if ctx.obj.articulation else 0.0
     return _articulate(
-        ctx, state, request, delta=low - state.angle, num_move_s=ctx.rng.uniform(1.2, 1.6)
-    )
+        ctx, state, request, delta=low - state.angle, num_move_s=ctx.rng.uniform(1.2, 1.6),
+        grasp_at_end=True,
+    )  # fmt: skip
 
 
 def _twist_open(ctx, state, request):
     delta = ctx.rng.uniform(1.6, 2.2)
-    return _articulate(ctx, state, request, delta=delta, num_move_s=ctx.rng.uniform(1.0, 1.4))
+    return _articulate(ctx, state, request, delta=delta, num_move_s=ctx.rng.uniform(1.0, 1.4),
+                       from_above=True)  # fmt: skip
 
 
 def _twist_close(ctx, state, request):
     delta = -min(state.angle, ctx.rng.uniform(1.6, 2.2))
-    return _articulate(ctx, state, request, delta=delta, num_move_s=ctx.rng.uniform(1.0, 1.4))
+    return _articulate(ctx, state, request, delta=delta, num_move_s=ctx.rng.uniform(1.0, 1.4),
+                       from_above=True)  # fmt: skip
 
 
 def _press(ctx, state, request):
@@ -796,9 +872,18 @@ def _press(ctx, state, request):
 
 
 def _push(ctx, state, request):
-    """A fingertip on the region slides the object along the table (away from the finger)."""
+    """Fingertips on the region slide the object along the table, then let go.
+
+    The index finger comes down onto an up-facing part of the region (friction slides a
+    flat object; a thin one has no side to push) and the object slides horizontally, away
+    from the person give or take 35 degrees, staying on z = 0 with the finger attached.
+    """
     (side,) = _sides(request)
-    att = _make_attachment(ctx, state, side, request)
+    if not state.is_resting:
+        raise InputError("push needs the object resting on the table")
+    att = _make_attachment(
+        ctx, state, side, request, approach=np.array([0.0, 0.0, 1.0]), min_approach_cos=0.5
+    )
     num_reach = _frames(ctx.rng.uniform(1.0, 1.3), request.speed)
     num_close = _frames(0.3, request.speed)
     pose, transl = _reach(ctx, state, side, att, num_reach, num_close)
@@ -806,14 +891,11 @@ def _push(ctx, state, request):
                       active_sides=(side,), mask=att.mask)  # fmt: skip
     reach.held[-3:, HAND_SIDES.index(side)] = True
     holding = dataclasses.replace(reach.end, attached={**state.attached, side: att})
-    normal = _normal_world(ctx, holding, att)
-    direction = -np.array([normal[0], normal[1], 0.0])
-    if np.linalg.norm(direction) < 0.3:
-        raise InputError("push region faces up or down; the object cannot slide that way")
-    direction /= np.linalg.norm(direction)
+    heading = np.pi / 2 + ctx.rng.uniform(-0.6, 0.6)
+    direction = np.array([np.cos(heading), np.sin(heading), 0.0])
     num_slide = _frames(ctx.rng.uniform(1.2, 1.6), request.speed)
     prog = minimum_jerk(num_slide)
-    offsets = prog[:, None] * ctx.rng.uniform(0.08, 0.18) * direction
+    offsets = prog[:, None] * ctx.rng.uniform(0.08, 0.16) * direction
     rotations = np.repeat(np.eye(3)[None], num_slide, axis=0)
     rot, transl_o = _rigid_motion(holding, holding.transl, rotations, offsets)
     slide = _assemble(ctx, holding, num_slide, rot=rot, transl=transl_o,

@@ -68,11 +68,16 @@ _RIGHT_HANDED_PROBABILITY = 0.65
 
 @dataclass(frozen=True)
 class Region:
-    """A touched region: affordance type, optional part restriction, grasp types to try."""
+    """A touched region: affordance type, optional part restriction, grasp types to try.
+
+    `max_height_m`: only region points at most this high (object frame, metres) are
+    grasped, e.g. a jar body held low so the twisting hand above has room. None: all.
+    """
 
     affordance: str
     part: str | None
     grasp_types: tuple[str, ...]
+    max_height_m: float | None = None
 
     def __post_init__(self) -> None:
         bad = [g for g in self.grasp_types if g not in GRASP_TYPES]
@@ -96,11 +101,11 @@ _REGIONS: dict[str, dict[str, Region]] = {
     "hammer": {"hold": Region("grasp", "handle", ("power", "pinch"))},
     "headphones": {"hold": Region("lift", "band", ("power", "hook", "pinch"))},
     "jar": {
-        "body": Region("grasp", "body", ("power", "pinch")),
+        "body": Region("grasp", "body", ("power", "pinch"), max_height_m=0.08),
         "twist": Region("open", "lid", ("pinch", "power")),
     },
     "kettle": {"hold": Region("lift", "handle", ("power", "hook"))},
-    "knife": {"hold": Region("grasp", "handle", ("power", "pinch"))},
+    "knife": {"hold": Region("grasp", "handle", ("pinch", "power"))},
     "laptop": {
         "open": Region("open", "lid", ("pinch", "poke")),
         "press": Region("press", "base", ("poke",)),
@@ -113,7 +118,7 @@ _REGIONS: dict[str, dict[str, Region]] = {
     },
     "scissors": {"hold": Region("grasp", None, ("pinch", "power"))},
     "spatula": {
-        "hold": Region("grasp", "handle", ("power", "pinch")),
+        "hold": Region("grasp", "handle", ("pinch", "power")),
         "push": Region("push", "blade", ("poke",)),
     },
     "spray_bottle": {
@@ -185,9 +190,9 @@ EPISODE_KINDS: dict[str, tuple[str, ...]] = {
     "bowl": ("pour", "relocate", "handover"),
     "box": ("open_close", "carry"),
     "can": ("drink", "pour", "shake"),
-    "cup": ("drink", "pour", "relocate", "handover"),
+    "cup": ("drink", "pour", "relocate"),
     "hammer": ("inspect", "relocate"),
-    "headphones": ("inspect", "handover"),
+    "headphones": ("inspect", "relocate"),
     "jar": ("twist_open", "twist_close"),
     "kettle": ("pour", "relocate"),
     "knife": ("cut", "relocate"),
