@@ -14,7 +14,16 @@ from openhoi.config import DemoConfig
 from openhoi.data import HOISequence
 from openhoi.errors import OpenHOIError
 
-__all__ = ["DemoResult", "diagnose", "run_demo"]
+__all__ = [
+    "DemoResult",
+    "GenerateConfig",
+    "GenerateResult",
+    "Pipeline",
+    "diagnose",
+    "generate",
+    "refine",
+    "run_demo",
+]
 
 MANO_DIR_ENV = "OPENHOI_MANO_DIR"
 _REPORTED_PACKAGES = (
@@ -101,3 +110,353 @@ def run_demo(config: DemoConfig) -> DemoResult:
         save_json_atomic(out / "metrics.json", report.summary())
         written.append(out / "metrics.json")
     return DemoResult(sequence, report, affordance, tuple(written))
+
+
+# ----------------------------------------------------------------------------------------
+# The generation pipeline: planner → per-segment diffusion (+ DSG) → bridges → report.
+
+# Typical length of each primitive's segment at 30 fps: medians of SynthHOI segments
+# (`openhoi data synth`, seed 0), used as the length condition of the motion model.
+SEGMENT_FRAMES = {
+    "grasp": 56,
+    "lift": 35,
+    "place": 76,
+    "move": 49,
+    "rotate": 89,
+    "pour": 80,
+    "drink": 96,
+    "twist_open": 90,
+    "twist_close": 90,
+    "open": 115,
+    "close": 116,
+    "press": 80,
+    "push": 110,
+    "handover": 100,
+    "cut": 62,
+    "shake": 61,
+}
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """Settings of `generate` / `openhoi generate` (checked on construction)."""
+
+    # Sampling.
+    sampler: str = "ddim"
+    steps: int = 30
+    guidance_scale: float = 2.5
+    seed: int = 0
+    device: str = "cpu"
+    # Physical refinement inside the sampler (DSG, Eq. 9–14) and its loss weights.
+    refine: bool = True
+    guidance_rate: float = 0.3
+    guidance_interval: int = 2
+    guidance_active_fraction: float = 0.5
+    penetration_weight: float = 1.0
+    affordance_weight: float = 0.05
+    transition_weight: float = 1.0
+    penetration_vertex_stride: int = 3
+    # Long horizon: in-between frames between consecutive sub-tasks.
+    bridge_frames: int = 15
+    # Models and hands (None: shipped defaults / embedded hand / $OPENHOI_MANO_DIR).
+    planner_path: str | None = None
+    motion_path: str | None = None
+    mano_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        from openhoi.errors import InputError
+
+        if self.sampler not in ("ddim", "ddpm"):
+            raise InputError(f"sampler must be 'ddim' or 'ddpm', got {self.sampler!r}")
+        if not 1 <= self.steps <= 1000:
+            raise InputError(f"steps must be 1..1000, got {self.steps}")
+        if not 0 <= self.guidance_scale <= 50:
+            raise InputError(f"guidance_scale must be 0..50, got {self.guidance_scale}")
+        if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise InputError(f"device must be 'cpu' or 'cuda[:k]', got {self.device!r}")
+        if not 0 <= self.bridge_frames <= 60:
+            raise InputError(f"bridge_frames must be 0..60, got {self.bridge_frames}")
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    """What `generate` made.
+
+    plan: the planner's `openhoi.mllm.Plan` (sub-tasks, hands, objects, masks).
+    sequence: the whole episode as one `HOISequence` (sub-tasks and transitions).
+    report: physics metrics, per-sub-task frame ranges, skipped sub-tasks and timings.
+    """
+
+    plan: object
+    sequence: HOISequence
+    report: dict
+
+
+class Pipeline:
+    """Planner, motion generator and hand models, loaded once; `__call__` runs one prompt."""
+
+    def __init__(self, planner, generator, hands) -> None:
+        self.planner = planner
+        self.generator = generator
+        self.hands = hands
+
+    @classmethod
+    def from_config(cls, config: GenerateConfig) -> Pipeline:
+        """Load the planner and motion weights named by `config` (defaults: shipped)."""
+        from openhoi.hand import HandModel
+        from openhoi.mllm import load_planner
+        from openhoi.motion import load_generator
+
+        if config.device.startswith("cuda"):
+            import torch
+
+            from openhoi.errors import InputError
+
+            if not torch.cuda.is_available():
+                raise InputError("device 'cuda' was asked for, but torch sees no CUDA device")
+        planner = load_planner(config.planner_path, device=config.device)
+        generator = load_generator(config.motion_path, device=config.device)
+        hands = {side: HandModel(side=side, mano_dir=config.mano_dir) for side in ("left", "right")}
+        return cls(planner, generator, hands)
+
+    def __call__(self, instruction: str, objects, config: GenerateConfig) -> GenerateResult:
+        """Plan, generate every sub-task, refine, bridge and measure one prompt."""
+        import time
+
+        from openhoi.eval import sequence_physics
+        from openhoi.objects import HOIObject, load_object
+
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+        loaded = [o if isinstance(o, HOIObject) else load_object(o) for o in objects]
+        # 1. Plan: ordered sub-tasks, each with hands, object and affordance mask.
+        plan = self.planner.plan(instruction, loaded)
+        timings["plan_s"] = time.perf_counter() - clock
+        # 2. One object per sequence: keep the sub-tasks on the object the plan uses most.
+        counts = np.bincount([s.object_index for s in plan.subtasks], minlength=len(loaded))
+        main = int(counts.argmax())
+        obj = loaded[main]
+        kept = [k for k, s in enumerate(plan.subtasks) if s.object_index == main]
+        # 3. Motion per sub-task (DSG refinement inside the sampler).
+        clock = time.perf_counter()
+        segments = [
+            self._segment(obj, plan.subtasks[k], config, seed=config.seed + k) for k in kept
+        ]
+        timings["motion_s"] = time.perf_counter() - clock
+        # 4. Chain the canonical segments and bridge them.
+        clock = time.perf_counter()
+        sequence = self._compose(obj, segments, config)
+        timings["bridges_s"] = time.perf_counter() - clock
+        # 5. Physics report.
+        clock = time.perf_counter()
+        active = {
+            side: hand
+            for k, (side, hand) in enumerate(self.hands.items())
+            if sequence.active_hands[:, ("left", "right").index(side)].any()
+        }
+        physics = sequence_physics(sequence, obj, active or dict(self.hands))
+        timings["report_s"] = time.perf_counter() - clock
+        ranges = [
+            r
+            for r, text in zip(sequence.segment_ranges, sequence.texts, strict=True)
+            if text != _transition_text()
+        ]
+        report = {
+            "object": obj.name,
+            "physics": physics.summary(),
+            "subtask_frames": {int(k): list(r) for k, r in zip(kept, ranges, strict=True)},
+            "skipped_subtasks": [k for k in range(len(plan.subtasks)) if k not in kept],
+            "num_frames": sequence.num_frames,
+            "fps": sequence.fps,
+            "timings": timings,
+        }
+        return GenerateResult(plan=plan, sequence=sequence, report=report)
+
+    # -- steps ---------------------------------------------------------------------------
+    def _condition(self, obj, subtask):
+        from openhoi.motion import MotionCondition
+
+        return MotionCondition(
+            object=obj,
+            affordance=_mask_on_condition_points(obj, subtask.mask),
+            text=subtask.text,
+            hands=subtask.hands,
+        )
+
+    def _acting(self, hands: str) -> dict:
+        sides = ("left", "right") if hands == "both" else (hands,)
+        return {side: self.hands[side] for side in sides}
+
+    def _segment(self, obj, subtask, config: GenerateConfig, *, seed: int) -> HOISequence:
+        from openhoi.refine import AffordanceLoss, DSGGuidance, LossTerm, PenetrationLoss
+
+        condition = self._condition(obj, subtask)
+        num_frames = min(SEGMENT_FRAMES[subtask.primitive], self.generator.max_frames)
+        guidance = None
+        if config.refine:
+            acting = self._acting(subtask.hands)
+            terms = [
+                LossTerm(
+                    PenetrationLoss(obj, acting, vertex_stride=config.penetration_vertex_stride),
+                    config.penetration_weight,
+                    "penetration",
+                ),
+                LossTerm(
+                    AffordanceLoss(obj, acting, condition.affordance),
+                    config.affordance_weight,
+                    "affordance",
+                ),
+            ]
+            guidance = DSGGuidance([terms], self._dsg_config(config))
+        (segment,) = self.generator.sample(
+            [condition],
+            num_frames,
+            steps=config.steps,
+            sampler=config.sampler,
+            guidance_scale=config.guidance_scale,
+            seed=seed,
+            guidance=guidance,
+            eta=1.0 if guidance is not None else 0.0,
+        )
+        return segment
+
+    def _dsg_config(self, config: GenerateConfig):
+        from openhoi.refine import DSGConfig
+
+        return DSGConfig(
+            guidance_rate=config.guidance_rate,
+            interval=config.guidance_interval,
+            active_fraction=config.guidance_active_fraction,
+        )
+
+    def _compose(self, obj, segments: list[HOISequence], config: GenerateConfig) -> HOISequence:
+        from openhoi.refine import compose
+
+        def bridge(previous: HOISequence, following: HOISequence, num_frames: int) -> HOISequence:
+            return self._bridge(obj, previous, following, num_frames, config)
+
+        return compose(
+            segments, bridge=bridge, bridge_frames=config.bridge_frames, hands=self.hands
+        )
+
+    def _bridge(self, obj, previous, following, num_frames, config) -> HOISequence:
+        """In-between motion from the unconditional model under the transition loss.
+
+        The bridge is sampled in the frame where the object starts at the origin (the
+        model's canonical frame), pulled by DSG onto the previous segment's last frame and
+        the next segment's first, then moved back to the world frame.
+        """
+        import torch
+
+        from openhoi.data.transforms import transform_sequence
+        from openhoi.motion import MotionCondition
+        from openhoi.refine import (
+            TRANSITION_TEXT,
+            DSGConfig,
+            DSGGuidance,
+            LossTerm,
+            PenetrationLoss,
+            TransitionLoss,
+        )
+
+        pose = previous.object_transforms()[-1].astype(np.float64)
+        inverse_r, inverse_t = pose[:3, :3].T, -pose[:3, :3].T @ pose[:3, 3]
+        local_prev = transform_sequence(previous[-2:], inverse_r, inverse_t, self.hands)
+        local_next = transform_sequence(following[:2], inverse_r, inverse_t, self.hands)
+        start = torch.from_numpy(np.array(local_prev.frames[-1]))
+        end = torch.from_numpy(np.array(local_next.frames[0]))
+        terms = [
+            LossTerm(
+                TransitionLoss(
+                    start,
+                    end,
+                    start_velocity=torch.from_numpy(np.diff(local_prev.frames, axis=0)[-1]),
+                    end_velocity=torch.from_numpy(np.diff(local_next.frames, axis=0)[0]),
+                ),
+                config.transition_weight,
+                "transition",
+            ),
+        ]
+        active = previous.active_hands[-1] | following.active_hands[0]
+        acting = {s: self.hands[s] for k, s in enumerate(("left", "right")) if active[k]}
+        if acting and config.penetration_weight:
+            terms.append(
+                LossTerm(
+                    PenetrationLoss(obj, acting, vertex_stride=4),
+                    config.penetration_weight,
+                    "penetration",
+                )
+            )
+        hands = "both" if active.all() else ("left" if active[0] else "right")
+        condition = MotionCondition(
+            object=obj,
+            affordance=np.zeros(len(obj.points.points), np.float32),
+            text="",
+            hands=hands,
+        )
+        # Bridges must meet their endpoints: guide every step, at least at rate 0.5.
+        rate = max(config.guidance_rate, 0.5)
+        guidance = DSGGuidance([terms], DSGConfig(guidance_rate=rate, interval=1))
+        (local,) = self.generator.sample(
+            [condition],
+            num_frames,
+            steps=config.steps,
+            sampler=config.sampler,
+            guidance_scale=0.0,
+            seed=config.seed + 10_000,
+            guidance=guidance,
+            eta=1.0,
+        )
+        world = transform_sequence(local, pose[:3, :3], pose[:3, 3], self.hands)
+        return world.replace(
+            active_hands=np.repeat(active[None], num_frames, axis=0),
+            texts=(TRANSITION_TEXT,),
+            affordance=None,
+        )
+
+
+def _transition_text() -> str:
+    from openhoi.refine.compose import TRANSITION_TEXT
+
+    return TRANSITION_TEXT
+
+
+def _mask_on_condition_points(obj, mask_2048: np.ndarray) -> np.ndarray:
+    """A planner mask over the 2048 normalised points → the 1024 condition points (nearest)."""
+    import torch
+
+    normalised = obj.normalised_points
+    source = torch.tensor(normalised.to_object_frame(normalised.points), dtype=torch.float32)
+    target = torch.tensor(np.asarray(obj.points.points), dtype=torch.float32)
+    nearest = torch.cdist(target, source).argmin(dim=1).numpy()
+    return np.asarray(mask_2048, np.float32)[nearest]
+
+
+_PIPELINES: dict[tuple, Pipeline] = {}
+
+
+def generate(instruction: str, objects, seed: int = 0, **options) -> GenerateResult:
+    """Instruction + objects → plan, one continuous HOI sequence and a physics report.
+
+    Args:
+        instruction: free-form text ("I'm thirsty, open the bottle and take a sip").
+        objects: built-in names, mesh paths or `HOIObject`s (one or several).
+        seed: same seed, inputs and device → same output.
+        **options: any `GenerateConfig` field (steps, sampler, refine, device, ...).
+    """
+    if isinstance(objects, str):
+        objects = [objects]
+    config = GenerateConfig(seed=seed, **options)
+    key = (config.planner_path, config.motion_path, config.mano_dir, config.device)
+    if key not in _PIPELINES:
+        _PIPELINES[key] = Pipeline.from_config(config)
+    return _PIPELINES[key](instruction, objects, config)
+
+
+def refine(sequence: HOISequence, obj, **options):
+    """Post-hoc physical refinement of any sequence (`openhoi.refine.refine_sequence`)."""
+    from openhoi.objects import HOIObject, load_object
+    from openhoi.refine import PostHocConfig, refine_sequence
+
+    obj = obj if isinstance(obj, HOIObject) else load_object(obj)
+    return refine_sequence(sequence, obj, config=PostHocConfig(**options))
