@@ -17,6 +17,8 @@ _PIP_NAMES = {
     "transformers": "transformers",
     "imageio_ffmpeg": "imageio-ffmpeg",
     "PIL": "pillow",
+    "accelerate": "accelerate",
+    "tensorboard": "tensorboard",
 }
 
 

@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 objects_app = typer.Typer(help="Built-in objects and mesh files.", no_args_is_help=True)
 app.add_typer(objects_app, name="objects")
+train_app = typer.Typer(help="Train models (hydra overrides: key=value).", no_args_is_help=True)
+app.add_typer(train_app, name="train")
 data_app = typer.Typer(
     help="Datasets: prepare GRAB / ARCTIC / H2O, synthesize SynthHOI.", no_args_is_help=True
 )
@@ -91,6 +93,31 @@ def objects_show(
             f"articulated: part {articulation['part']!r} turns about axis "
             f"{articulation['axis']} through {articulation['origin_m']} m, "
             f"from {low} to {high} degrees"
+        )
+
+
+@train_app.command(
+    "diffusion",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def train_diffusion(
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="configs/train_diffusion.yaml overrides, e.g. data=DIR out=DIR model=paper"
+        ),
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from out/checkpoint.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Train the motion diffusion model (multi-GPU: `accelerate launch -m openhoi.cli ...`)."""
+    from openhoi.motion.training import run_train_diffusion
+
+    report = run_train_diffusion(list(overrides or []), resume=resume, quiet=quiet)
+    if report.num_steps:
+        _console().print(
+            f"checkpoint: {report.checkpoint} (step {report.num_steps}, "
+            f"{report.seconds_per_step:.3f} s/step)"
         )
 
 

@@ -1,6 +1,87 @@
-"""Affordance-conditioned motion diffusion: denoiser, noise schedule and samplers.
+"""Affordance-conditioned motion diffusion: denoiser, noise schedule, samplers, training.
 
-The model lands with issue 5; this package exports nothing yet.
+Public names are imported lazily (STYLE §2.7), so importing `openhoi.motion` loads no torch.
 """
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "ClassifierFreeGuidance",
+    "DDIMSamplerConfig",
+    "DDPMSamplerConfig",
+    "DenoiserCondition",
+    "DenoiserConfig",
+    "DiffusionConfig",
+    "DiffusionLoss",
+    "Guidance",
+    "GuidanceContext",
+    "GuidanceInput",
+    "GuidanceTerm",
+    "LossConfig",
+    "MotionCondition",
+    "MotionDenoiser",
+    "MotionGenerator",
+    "NoiseSchedule",
+    "PrecomputedTextEncoder",
+    "StepMoments",
+    "StepOutput",
+    "TrainConfig",
+    "TrainReport",
+    "available_samplers",
+    "available_text_encoders",
+    "load_generator",
+    "load_text_encoder",
+    "make_sampler",
+    "run_train_diffusion",
+    "sample_loop",
+    "train_diffusion",
+    "write_text_embeddings",
+]
+
+_WHERE = {
+    "ClassifierFreeGuidance": "cfg",
+    "DDIMSamplerConfig": "config",
+    "DDPMSamplerConfig": "config",
+    "DenoiserCondition": "denoiser",
+    "DenoiserConfig": "config",
+    "DiffusionConfig": "config",
+    "DiffusionLoss": "losses",
+    "Guidance": "guidance",
+    "GuidanceContext": "guidance",
+    "GuidanceInput": "guidance",
+    "GuidanceTerm": "guidance",
+    "LossConfig": "config",
+    "MotionCondition": "generator",
+    "MotionDenoiser": "denoiser",
+    "MotionGenerator": "generator",
+    "NoiseSchedule": "schedule",
+    "PrecomputedTextEncoder": "text_encoder",
+    "StepMoments": "samplers",
+    "StepOutput": "samplers",
+    "TrainConfig": "config",
+    "TrainReport": "training",
+    "available_samplers": "samplers",
+    "available_text_encoders": "text_encoder",
+    "load_generator": "generator",
+    "load_text_encoder": "text_encoder",
+    "make_sampler": "samplers",
+    "run_train_diffusion": "training",
+    "sample_loop": "sampling",
+    "train_diffusion": "training",
+    "write_text_embeddings": "text_encoder",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'openhoi.motion' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"openhoi.motion.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -152,6 +152,9 @@ class TrainConfig:
     # Text encoder registry name ("minilm" | "clip") and, for "clip", a local model folder.
     text_encoder: str = "minilm"
     text_encoder_path: str | None = None
+    # Optional safetensors file of precomputed text embeddings (`write_text_embeddings`);
+    # texts missing from it are embedded with `text_encoder`.
+    text_embedding_cache: str | None = None
     # Optimisation.
     batch_size: int = 32
     learning_rate: float = 2e-4

@@ -107,9 +107,7 @@ class MotionDenoiser(nn.Module):
         super().__init__()
         self.config = config
         d = config.d_model
-        self.agent_in = nn.ModuleList(
-            [nn.Linear(s.stop - s.start, d) for s in AGENT_SLICES]
-        )
+        self.agent_in = nn.ModuleList([nn.Linear(s.stop - s.start, d) for s in AGENT_SLICES])
         self.agent_embedding = nn.Parameter(torch.randn(NUM_AGENTS, d) * 0.02)
         self.timestep_embedding = TimestepEmbedding(d)
         self.structure_mlp = nn.Sequential(nn.Linear(3, d), nn.SiLU(), nn.Linear(d, d))
@@ -129,13 +127,9 @@ class MotionDenoiser(nn.Module):
             batch_first=True,
             norm_first=True,
         )
-        self.encoder = nn.TransformerEncoder(
-            layer, config.num_layers, enable_nested_tensor=False
-        )
+        self.encoder = nn.TransformerEncoder(layer, config.num_layers, enable_nested_tensor=False)
         self.out_norm = nn.LayerNorm(d)
-        self.agent_out = nn.ModuleList(
-            [nn.Linear(d, s.stop - s.start) for s in AGENT_SLICES]
-        )
+        self.agent_out = nn.ModuleList([nn.Linear(d, s.stop - s.start) for s in AGENT_SLICES])
 
     @property
     def num_condition_tokens(self) -> int:
@@ -164,11 +158,14 @@ class MotionDenoiser(nn.Module):
         if dim != layout.FRAME_DIM:
             raise InputError(f"x_t must have {layout.FRAME_DIM} features, got shape {x_t.shape}")
         if num_frames > self.config.max_frames:
-            raise InputError(f"x_t has {num_frames} frames; the model takes up to "
-                             f"{self.config.max_frames}")
+            raise InputError(
+                f"x_t has {num_frames} frames; the model takes up to {self.config.max_frames}"
+            )
         if condition.frame_mask.shape != (batch, num_frames):
-            raise InputError(f"frame_mask must have shape ({batch}, {num_frames}), "
-                             f"got {tuple(condition.frame_mask.shape)}")
+            raise InputError(
+                f"frame_mask must have shape ({batch}, {num_frames}), "
+                f"got {tuple(condition.frame_mask.shape)}"
+            )
         d = self.config.d_model
         frame_mask = condition.frame_mask.bool()
         if drop_condition is None:
@@ -188,10 +185,13 @@ class MotionDenoiser(nn.Module):
         drop = drop_condition.view(batch, 1, 1)
         text_token = torch.where(drop[:, 0], self.null_text.expand(batch, d), text_token)
         point_tokens = torch.where(drop, self.null_points.expand(batch, -1, -1), point_tokens)
-        condition_tokens = torch.cat(
-            [time_token[:, None], structure_token[:, None], text_token[:, None], point_tokens],
-            dim=1,
-        ) + self.condition_type_embedding
+        condition_tokens = (
+            torch.cat(
+                [time_token[:, None], structure_token[:, None], text_token[:, None], point_tokens],
+                dim=1,
+            )
+            + self.condition_type_embedding
+        )
 
         # 2. Motion tokens (B, T, 3, d) → (B, 3T, d), frame-major.
         agents = torch.stack(
@@ -208,7 +208,7 @@ class MotionDenoiser(nn.Module):
         condition_padding = motion_padding.new_zeros(batch, condition_tokens.shape[1])
         padding = torch.cat([condition_padding, motion_padding], dim=1)
         hidden = self.encoder(tokens, src_key_padding_mask=padding)
-        hidden = self.out_norm(hidden[:, condition_tokens.shape[1]:])
+        hidden = self.out_norm(hidden[:, condition_tokens.shape[1] :])
 
         # 4. Per-agent heads back to the 208-D frame.
         hidden = rearrange(hidden, "b (t a) d -> b t a d", a=NUM_AGENTS)

@@ -14,7 +14,8 @@ def sinusoidal_encoding(positions: Tensor, dim: int, max_period: float = 10_000.
     """`(...,)` positions → `(..., dim)` [sin | cos] encoding (Vaswani et al. 2017)."""
     half = dim // 2
     freqs = torch.exp(
-        -math.log(max_period) * torch.arange(half, dtype=torch.float32, device=positions.device)
+        -math.log(max_period)
+        * torch.arange(half, dtype=torch.float32, device=positions.device)
         / half
     )
     angles = positions.to(torch.float32)[..., None] * freqs

@@ -16,7 +16,7 @@ import contextlib
 import importlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -30,9 +30,11 @@ __all__ = [
     "TEXT_ENCODERS",
     "CLIPTextEncoder",
     "MiniLMTextEncoder",
+    "PrecomputedTextEncoder",
     "TextEncoder",
     "available_text_encoders",
     "load_text_encoder",
+    "write_text_embeddings",
 ]
 
 logger = logging.getLogger(__name__)
@@ -139,7 +141,7 @@ class MiniLMTextEncoder(_CachedEncoder):
 
 
 class CLIPTextEncoder(_CachedEncoder):
-    """A CLIP text tower from a local folder (`CLIPTextModel` + its tokenizer); pooled, normalised."""
+    """A CLIP text tower from a local folder (`CLIPTextModel` + tokenizer); pooled, normalised."""
 
     name = "clip"
 
@@ -203,3 +205,69 @@ def load_text_encoder(name: str = "minilm", path: str | os.PathLike | None = Non
         logger.info("loading text encoder %s from %s", name, path or "package")
         _LOADED[key] = TEXT_ENCODERS[name](path)
     return _LOADED[key]
+
+
+def write_text_embeddings(
+    texts: Sequence[str], encoder: TextEncoder, path: str | os.PathLike
+) -> Path:
+    """Embed the distinct `texts` and save them as a safetensors file (texts in its metadata).
+
+    Lets a machine without the encoder's package (e.g. an offline GPU box) train on them.
+    """
+    import json
+
+    from safetensors.torch import save
+
+    from openhoi._io import atomic_open
+
+    distinct = sorted(set(texts))
+    embeddings = encoder.encode(distinct).float().contiguous()
+    path = Path(path)
+    metadata = {"encoder": encoder.name, "texts": json.dumps(distinct)}
+    with atomic_open(path) as handle:
+        handle.write(save({"embeddings": embeddings}, metadata=metadata))
+    return path
+
+
+class PrecomputedTextEncoder(_CachedEncoder):
+    """Embeddings read from a `write_text_embeddings` file; unknown texts go to `fallback`.
+
+    Raises (on encode): InputError for a text not in the file when there is no fallback.
+    """
+
+    def __init__(self, path: str | os.PathLike, fallback: Callable[[], TextEncoder] | None = None):
+        import json
+
+        from safetensors import safe_open
+
+        super().__init__()
+        path = Path(path)
+        if not path.is_file():
+            raise MissingFileError(f"text embedding file {path} does not exist")
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                metadata = handle.metadata() or {}
+                embeddings = handle.get_tensor("embeddings")
+            texts = json.loads(metadata["texts"])
+        except Exception as exc:
+            raise InputError(f"text embedding file {path} is corrupted ({exc})") from exc
+        if len(texts) != embeddings.shape[0]:
+            raise InputError(
+                f"text embedding file {path}: {len(texts)} texts, {embeddings.shape[0]} embeddings"
+            )
+        self.name = str(metadata.get("encoder", "precomputed"))
+        self.dim = int(embeddings.shape[1])
+        self._cache.update(zip(texts, embeddings.float(), strict=True))
+        self._path = path
+        self._fallback_factory = fallback
+        self._fallback: TextEncoder | None = None
+
+    def _embed(self, texts: list[str]) -> Tensor:
+        if self._fallback_factory is None:
+            raise InputError(
+                f"text embedding file {self._path} lacks {len(texts)} text(s), e.g. {texts[0]!r}; "
+                "regenerate it for this dataset"
+            )
+        if self._fallback is None:
+            self._fallback = self._fallback_factory()
+        return self._fallback.encode(texts)

@@ -37,7 +37,5 @@ def make_sampler(name: str, schedule: NoiseSchedule, config: object | None = Non
     module = importlib.import_module(module_name)
     config_class = getattr(importlib.import_module("openhoi.motion.config"), config_name)
     if config is not None and not isinstance(config, config_class):
-        raise InputError(
-            f"sampler {name!r} takes a {config_name}, got {type(config).__name__}"
-        )
+        raise InputError(f"sampler {name!r} takes a {config_name}, got {type(config).__name__}")
     return getattr(module, class_name)(schedule, config)

@@ -1,0 +1,292 @@
+"""Sampling HOI segments from a trained model: `load_generator(path)` → `MotionGenerator.sample`.
+
+The generator owns the denoiser, its noise schedule, the text encoder and the
+normalisation stats a model folder ships with (`openhoi.motion.checkpoint`); the
+sampler is picked by name per call. Determinism: sample i of a call draws all its noise
+from its own generator seeded from (seed, i), so sample i does not depend on the other
+prompts of the batch (same seed, position and device → same motion).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from openhoi.data import HOISequence
+from openhoi.errors import InputError, MissingFileError
+from openhoi.motion.cfg import DEFAULT_GUIDANCE_SCALE, ClassifierFreeGuidance
+from openhoi.motion.checkpoint import ModelFolder, load_weights_checked, read_model_folder
+from openhoi.motion.config import DDIMSamplerConfig, DDPMSamplerConfig, TrainConfig
+from openhoi.motion.denoiser import DenoiserCondition, MotionDenoiser
+from openhoi.motion.guidance import Guidance, GuidanceContext
+from openhoi.motion.samplers import available_samplers, make_sampler
+from openhoi.motion.sampling import sample_loop
+from openhoi.motion.schedule import NoiseSchedule
+from openhoi.motion.text_encoder import TextEncoder, load_text_encoder
+
+__all__ = [
+    "HAND_CHOICES",
+    "MotionCondition",
+    "MotionGenerator",
+    "default_model_path",
+    "load_generator",
+]
+
+logger = logging.getLogger(__name__)
+
+HAND_CHOICES = ("left", "right", "both")
+_ACTIVE = {"left": (True, False), "right": (False, True), "both": (True, True)}
+DEFAULT_DDIM_STEPS = 50
+_ASSET_PACKAGE = "openhoi.assets"
+_ASSET_FOLDER = "motion"
+RECIPE = "python tools/train_diffusion_default.py"
+
+
+@dataclass(frozen=True, eq=False)
+class MotionCondition:
+    """One segment to generate.
+
+    object: a built-in object name or mesh path, or an `HOIObject`.
+    affordance: `(P,)` per-point mask in [0, 1] on the object's P = 1024 condition points.
+    text: the sub-task text ("grasp the mug by its handle").
+    hands: "left", "right" or "both".
+    """
+
+    object: object
+    affordance: np.ndarray | Tensor
+    text: str
+    hands: str = "right"
+
+    def __post_init__(self) -> None:
+        if self.hands not in HAND_CHOICES:
+            raise InputError(f"hands must be one of {HAND_CHOICES}, got {self.hands!r}")
+        if not isinstance(self.text, str):
+            raise InputError(f"text must be a string, got {type(self.text).__name__}")
+
+
+def default_model_path() -> Path:
+    """The folder of the shipped default weights (inside the installed package)."""
+    return Path(str(importlib.resources.files(_ASSET_PACKAGE).joinpath(_ASSET_FOLDER)))
+
+
+def load_generator(
+    path: str | os.PathLike | None = None,
+    *,
+    device: str | torch.device | None = None,
+    text_encoder: TextEncoder | None = None,
+    prefer_ema: bool = True,
+) -> MotionGenerator:
+    """Load a model folder (None: the shipped default under `openhoi/assets/motion/`).
+
+    Raises:
+        MissingFileError: the folder or a file in it is missing.
+        InputError: a file is corrupted or does not match its config.
+    """
+    folder = Path(path) if path is not None else default_model_path()
+    if path is None and not (folder / "config.json").is_file():
+        raise MissingFileError(
+            f"the default motion weights are not installed in {folder}; train them with: {RECIPE}"
+        )
+    model_folder = read_model_folder(folder, prefer_ema=prefer_ema)
+    return MotionGenerator.from_model_folder(model_folder, device=device, text_encoder=text_encoder)
+
+
+class MotionGenerator:
+    """A trained denoiser ready to sample segments (build with `load_generator`)."""
+
+    def __init__(
+        self,
+        model: MotionDenoiser,
+        config: TrainConfig,
+        mean: Tensor,
+        std: Tensor,
+        text_encoder: TextEncoder,
+        num_points: int,
+    ) -> None:
+        self.model = model.eval()
+        self.config = config
+        self.schedule = NoiseSchedule(config.diffusion)
+        self.mean = mean.float()
+        self.std = std.float()
+        self.text_encoder = text_encoder
+        self.num_points = num_points
+
+    @classmethod
+    def from_model_folder(
+        cls,
+        folder: ModelFolder,
+        *,
+        device: str | torch.device | None = None,
+        text_encoder: TextEncoder | None = None,
+    ) -> MotionGenerator:
+        """Build the denoiser from the folder's config and load its weights."""
+        config = folder.config
+        model = MotionDenoiser(config.model)
+        load_weights_checked(model, folder.weights, folder.weights_path)
+        device = (
+            torch.device(device)
+            if device is not None
+            else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        )
+        encoder = text_encoder or load_text_encoder(config.text_encoder, config.text_encoder_path)
+        if encoder.dim != config.model.text_dim:
+            raise InputError(
+                f"model folder {folder.path} expects {config.model.text_dim}-D text embeddings, "
+                f"text encoder {encoder.name!r} gives {encoder.dim}"
+            )
+        num_points = int(folder.data_spec.get("num_points", 1024))
+        return cls(model.to(device), config, folder.mean, folder.std, encoder, num_points)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the denoiser runs."""
+        return next(self.model.parameters()).device
+
+    @property
+    def max_frames(self) -> int:
+        """Longest segment the model was trained for."""
+        return self.config.max_frames
+
+    # ------------------------------------------------------------------ conditions
+    def condition(
+        self, conditions: Sequence[MotionCondition], num_frames: int
+    ) -> DenoiserCondition:
+        """The batched `DenoiserCondition` of `conditions` (all frames real)."""
+        points, masks, actives = [], [], []
+        for k, cond in enumerate(conditions):
+            obj_points = self._object_points(cond.object)
+            mask = torch.as_tensor(np.asarray(cond.affordance, dtype=np.float32))
+            if mask.shape != (obj_points.shape[0],):
+                raise InputError(
+                    f"conditions[{k}].affordance must have shape ({obj_points.shape[0]},) "
+                    f"(one value per condition point), got {tuple(mask.shape)}"
+                )
+            if not torch.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
+                raise InputError(f"conditions[{k}].affordance must lie in [0, 1]")
+            points.append(obj_points)
+            masks.append(mask)
+            actives.append(torch.tensor(_ACTIVE[cond.hands]))
+        texts = [c.text for c in conditions]
+        batch = len(conditions)
+        return DenoiserCondition(
+            object_points=torch.stack(points),
+            affordance=torch.stack(masks),
+            text_embedding=self.text_encoder.encode(texts),
+            active_hands=torch.stack(actives),
+            frame_mask=torch.ones(batch, num_frames, dtype=torch.bool),
+        ).to(self.device)
+
+    def _object_points(self, obj: object) -> Tensor:
+        from openhoi.objects import HOIObject, load_object
+
+        if not isinstance(obj, HOIObject):
+            obj = load_object(obj)
+        pts = obj.points
+        xyzn = np.concatenate([pts.points, pts.normals], axis=1).astype(np.float32)
+        if xyzn.shape[0] != self.num_points:
+            raise InputError(
+                f"object has {xyzn.shape[0]} condition points, the model expects {self.num_points}"
+            )
+        return torch.from_numpy(xyzn)
+
+    def guidance_context(self, condition: DenoiserCondition) -> GuidanceContext:
+        """The context guidance hooks receive for `condition`."""
+        return GuidanceContext(
+            condition=condition, mean=self.mean.to(self.device), std=self.std.to(self.device)
+        )
+
+    # ------------------------------------------------------------------ sampling
+    def sample(
+        self,
+        conditions: Sequence[MotionCondition],
+        num_frames: int,
+        steps: int | None = None,
+        sampler: str = "ddim",
+        guidance_scale: float = DEFAULT_GUIDANCE_SCALE,
+        seed: int = 0,
+        guidance: Guidance | None = None,
+        *,
+        eta: float = 0.0,
+        use_batched_cfg: bool = True,
+        on_step: Callable[[int, int], None] | None = None,
+    ) -> list[HOISequence]:
+        """Generate one segment per condition.
+
+        Args:
+            conditions: the prompts (object, affordance mask, text, hands); one batch.
+            num_frames: frames per segment (30 fps), 1..max_frames.
+            steps: sampler steps (None: 50 for DDIM, T for DDPM).
+            sampler: "ddim" or "ddpm".
+            guidance_scale: CFG scale s (Eq. 7); 2.5 as in the paper.
+            seed: noise seed; same seed, prompt and device → same motion.
+            guidance: optional sampling-time guidance (refine's DSG).
+            eta: DDIM stochasticity (0 = deterministic).
+            use_batched_cfg: False runs CFG as two passes (reference, benchmarks).
+            on_step: progress callback (step_index, num_steps).
+
+        Returns:
+            One `HOISequence` per condition, in order.
+        """
+        if not conditions:
+            raise InputError("sample needs at least one MotionCondition")
+        if not 1 <= num_frames <= self.max_frames:
+            raise InputError(f"num_frames must be 1..{self.max_frames}, got {num_frames}")
+        if sampler not in available_samplers():
+            raise InputError(
+                f"unknown sampler {sampler!r}; known: {', '.join(available_samplers())}"
+            )
+        if sampler == "ddim":
+            sampler_obj = make_sampler("ddim", self.schedule, DDIMSamplerConfig(eta=eta))
+            num_steps = steps or DEFAULT_DDIM_STEPS
+        else:
+            sampler_obj = make_sampler("ddpm", self.schedule, DDPMSamplerConfig())
+            num_steps = steps or self.schedule.num_timesteps
+        if not 1 <= num_steps <= self.schedule.num_timesteps:
+            raise InputError(f"steps must be 1..{self.schedule.num_timesteps}, got {num_steps}")
+        cfg = ClassifierFreeGuidance(guidance_scale)
+        condition = self.condition(conditions, num_frames)
+        generators = [
+            torch.Generator().manual_seed(int(seed) * 1_000_003 + k) for k in range(len(conditions))
+        ]
+        shape = (num_frames, self.mean.shape[0])
+        x_T = torch.stack([torch.randn(shape, generator=g) for g in generators]).to(self.device)
+        x0 = sample_loop(
+            self.model,
+            sampler_obj,
+            condition,
+            x_T,
+            num_steps=num_steps,
+            cfg=cfg,
+            generator=generators,
+            guidance=guidance,
+            context=self.guidance_context(condition) if guidance is not None else None,
+            use_batched_cfg=use_batched_cfg,
+            on_step=on_step,
+        )
+        frames = (x0.float().cpu() * self.std + self.mean).numpy()
+        return [
+            self._to_sequence(frames[k], cond, condition.active_hands[k].cpu().numpy())
+            for k, cond in enumerate(conditions)
+        ]
+
+    def _to_sequence(
+        self, frames: np.ndarray, cond: MotionCondition, active: np.ndarray
+    ) -> HOISequence:
+        from openhoi.objects import HOIObject
+
+        name = cond.object.name if isinstance(cond.object, HOIObject) else str(cond.object)
+        return HOISequence(
+            frames=frames,
+            active_hands=np.broadcast_to(active, (frames.shape[0], 2)).copy(),
+            object_name=name,
+            texts=(cond.text,),
+            affordance=np.asarray(cond.affordance, dtype=np.float32)[None],
+        )

@@ -1,0 +1,645 @@
+"""Training loop of the HOI diffusion model: same code on CPU, one GPU or many (accelerate).
+
+`train_diffusion(config, data_folder, out_dir)` trains on an episodes folder and writes
+`out_dir/checkpoint/` (a model folder, see `openhoi.motion.checkpoint`, plus
+`train_state.pt`) every `checkpoint_interval` steps and at the end, atomically.
+`resume=True` continues exactly: weights, EMA, optimizer, LR scheduler, every RNG
+(torch, CUDA, numpy, Python, the loop's own generator) and the data position.
+
+Multi-GPU: `accelerate launch -m openhoi.cli train diffusion data=... out=...`; each
+process takes its slice of every global batch. Mixed precision (bf16/fp16 autocast) is
+used on GPU only. Logs: `out_dir/log.jsonl` always, TensorBoard events in `out_dir/tb/`
+when `tensorboard` is importable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from openhoi._io import atomic_open, save_json_atomic
+from openhoi.errors import InputError, MissingFileError
+from openhoi.motion.checkpoint import (
+    CONFIG_FILE,
+    EMA_FILE,
+    MODEL_FILE,
+    STATS_FILE,
+    TRAIN_STATE_FILE,
+    config_payload,
+    load_weights_checked,
+    resolve_checkpoint,
+    write_folder_atomic,
+)
+from openhoi.motion.config import TrainConfig, config_to_dict
+from openhoi.motion.denoiser import DenoiserCondition, MotionDenoiser
+from openhoi.motion.losses import DiffusionLoss, LossOutput
+from openhoi.motion.schedule import NoiseSchedule
+from openhoi.motion.text_encoder import PrecomputedTextEncoder, TextEncoder, load_text_encoder
+
+__all__ = ["TrainReport", "run_train_diffusion", "train_diffusion", "train_on_datasets"]
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_FOLDER = "checkpoint"
+LOG_FILE = "log.jsonl"
+VALIDATION_SEED = 12_345
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """What a training run did.
+
+    losses: (step, total loss) every `log_interval` steps (main process, this run only).
+    validation: (step, validation loss of the EMA model).
+    """
+
+    out_dir: Path
+    checkpoint: Path
+    start_step: int
+    num_steps: int
+    seconds: float
+    seconds_per_step: float
+    losses: list[tuple[int, float]] = field(default_factory=list)
+    validation: list[tuple[int, float]] = field(default_factory=list)
+    last_terms: dict[str, float] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------- runtime
+class _Runtime:
+    """Device, processes and mixed precision: accelerate when installed, else plain torch."""
+
+    def __init__(self, mixed_precision: str) -> None:
+        self.accelerator = None
+        has_cuda = torch.cuda.is_available()
+        try:
+            from accelerate import Accelerator
+        except ImportError:
+            self.device = torch.device("cuda" if has_cuda else "cpu")
+            self.mixed_precision = mixed_precision if has_cuda else "no"
+            self.num_processes, self.process_index = 1, 0
+            return
+        self.accelerator = Accelerator(
+            mixed_precision=mixed_precision if has_cuda else "no", cpu=not has_cuda
+        )
+        self.device = self.accelerator.device
+        self.mixed_precision = self.accelerator.mixed_precision
+        self.num_processes = self.accelerator.num_processes
+        self.process_index = self.accelerator.process_index
+
+    @property
+    def is_main(self) -> bool:
+        return self.process_index == 0
+
+    def prepare(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer):
+        if self.accelerator is None:
+            return model, optimizer
+        return self.accelerator.prepare(model, optimizer)
+
+    def autocast(self):
+        if self.device.type != "cuda" or self.mixed_precision == "no":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.mixed_precision == "bf16" else torch.float16
+        return torch.autocast("cuda", dtype=dtype)
+
+    def backward(self, loss: Tensor) -> None:
+        if self.accelerator is None:
+            loss.backward()
+        else:
+            self.accelerator.backward(loss)
+
+    def clip(self, model: torch.nn.Module, max_norm: float) -> None:
+        if max_norm <= 0:
+            return
+        if self.accelerator is None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        else:
+            self.accelerator.clip_grad_norm_(model.parameters(), max_norm)
+
+    def unwrap(self, model: torch.nn.Module) -> torch.nn.Module:
+        return model if self.accelerator is None else self.accelerator.unwrap_model(model)
+
+    def mean(self, value: Tensor) -> Tensor:
+        if self.accelerator is None or self.num_processes == 1:
+            return value
+        return self.accelerator.reduce(value.detach(), reduction="mean")
+
+    def wait(self) -> None:
+        if self.accelerator is not None:
+            self.accelerator.wait_for_everyone()
+
+    def scaler_state(self) -> dict[str, Any] | None:
+        scaler = getattr(self.accelerator, "scaler", None)
+        return None if scaler is None else scaler.state_dict()
+
+    def load_scaler_state(self, state: dict[str, Any] | None) -> None:
+        scaler = getattr(self.accelerator, "scaler", None)
+        if scaler is not None and state is not None:
+            scaler.load_state_dict(state)
+
+
+# ------------------------------------------------------------------------- data order
+class _BatchOrder:
+    """Epoch-wise permutations from (seed, epoch): a position (epoch, batch) replays exactly."""
+
+    def __init__(self, num_items: int, global_batch: int, seed: int) -> None:
+        if num_items == 0:
+            raise InputError("the training split holds no segments")
+        self.num_items, self.global_batch, self.seed = num_items, global_batch, seed
+        self.batches_per_epoch = max(1, num_items // global_batch)
+
+    def indices(self, epoch: int, batch: int) -> list[int]:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        order = torch.randperm(self.num_items, generator=generator)
+        if self.num_items < self.global_batch:  # tiny sets: repeat to fill the batch
+            order = order.repeat(math.ceil(self.global_batch / self.num_items))
+        start = batch * self.global_batch
+        return order[start : start + self.global_batch].tolist()
+
+    def advance(self, epoch: int, batch: int) -> tuple[int, int]:
+        batch += 1
+        return (epoch + 1, 0) if batch >= self.batches_per_epoch else (epoch, batch)
+
+
+# ------------------------------------------------------------------------- helpers
+def _condition(batch: Any, text_encoder: TextEncoder, device: torch.device) -> DenoiserCondition:
+    return DenoiserCondition(
+        object_points=batch.object_points.float().to(device),
+        affordance=batch.affordance.float().to(device),
+        text_embedding=text_encoder.encode(list(batch.texts)).to(device),
+        active_hands=batch.active_hands.bool().to(device),
+        frame_mask=batch.frame_mask.bool().to(device),
+    )
+
+
+def _training_text_encoder(config: TrainConfig) -> TextEncoder:
+    def load() -> TextEncoder:
+        return load_text_encoder(config.text_encoder, config.text_encoder_path)
+
+    if config.text_embedding_cache:
+        return PrecomputedTextEncoder(config.text_embedding_cache, fallback=load)
+    return load()
+
+
+def _lr_lambda(config: TrainConfig) -> Callable[[int], float]:
+    warmup, total = config.warmup_steps, config.num_steps
+
+    def factor(step: int) -> float:
+        if warmup and step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def _rng_state(train_generator: torch.Generator) -> dict[str, Any]:
+    np_state = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "train": train_generator.get_state(),
+        "numpy_keys": torch.from_numpy(np_state[1].astype(np.int64)),
+        "numpy_meta": [int(np_state[2]), int(np_state[3]), float(np_state[4])],
+        "python": torch.tensor(random.getstate()[1], dtype=torch.int64),
+        "python_gauss": [random.getstate()[2]],
+    }
+
+
+def _set_rng_state(state: dict[str, Any], train_generator: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    if torch.cuda.is_available() and state["cuda"]:
+        torch.cuda.set_rng_state_all(state["cuda"])
+    train_generator.set_state(state["train"])
+    pos, has_gauss, cached = state["numpy_meta"]
+    np.random.set_state(
+        ("MT19937", state["numpy_keys"].numpy().astype(np.uint32), pos, has_gauss, cached)
+    )
+    random.setstate((3, tuple(int(v) for v in state["python"].tolist()), state["python_gauss"][0]))
+
+
+def _update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    with torch.no_grad():
+        for ema_p, p in zip(ema.parameters(), model.parameters(), strict=True):
+            ema_p.lerp_(p.detach().to(ema_p.dtype), 1 - decay)
+
+
+class _Logger:
+    """JSONL always; TensorBoard scalars too when `tensorboard` imports."""
+
+    def __init__(self, out_dir: Path, enabled: bool) -> None:
+        self.enabled = enabled
+        self.path = out_dir / LOG_FILE
+        self.writer = None
+        if enabled:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.writer = SummaryWriter(str(out_dir / "tb"))
+            except ImportError:
+                logger.info("tensorboard not installed; logging to %s only", self.path)
+
+    def log(self, step: int, values: dict[str, float], kind: str) -> None:
+        if not self.enabled:
+            return
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"kind": kind, "step": step, **values}) + "\n")
+        if self.writer is not None:
+            for key, value in values.items():
+                self.writer.add_scalar(f"{kind}/{key}", value, step)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+# ------------------------------------------------------------------------- public
+def train_diffusion(
+    config: TrainConfig,
+    data_folder: str | Path,
+    out_dir: str | Path,
+    resume: bool = False,
+    *,
+    stop_at_step: int | None = None,
+    text_encoder: TextEncoder | None = None,
+) -> TrainReport:
+    """Train the denoiser on an episodes folder (SynthHOI or a prepared real dataset).
+
+    Args:
+        config: the run (model, diffusion, loss and optimisation settings).
+        data_folder: folder with `index.json` and shards.
+        out_dir: where `checkpoint/`, `log.jsonl` (and `tb/`) go.
+        resume: continue from `out_dir/checkpoint` exactly.
+        stop_at_step: stop (after a checkpoint) at this step, as a kill would; the LR
+            schedule still follows `config.num_steps`. For time-boxed jobs and tests.
+        text_encoder: use this encoder instead of `config.text_encoder` (tests).
+
+    Raises:
+        MissingFileError: no data folder, or `resume` without a checkpoint.
+        InputError: bad config or data.
+    """
+    from openhoi.data.torch_dataset import SegmentDataset, collate_segments
+
+    data_folder = Path(data_folder)
+    if not data_folder.is_dir():
+        raise MissingFileError(f"data folder {data_folder} does not exist")
+    train_set = SegmentDataset(data_folder, split="train", max_frames=config.max_frames)
+    try:
+        val_set = SegmentDataset(data_folder, split="val", max_frames=config.max_frames)
+        if len(val_set) == 0:
+            val_set = None
+    except (InputError, MissingFileError, KeyError, ValueError):
+        val_set = None
+    mean, std = _dataset_stats(train_set)
+    return train_on_datasets(
+        config,
+        train_set,
+        val_set,
+        collate_segments,
+        mean,
+        std,
+        out_dir,
+        resume=resume,
+        stop_at_step=stop_at_step,
+        text_encoder=text_encoder,
+    )
+
+
+def run_train_diffusion(
+    overrides: Sequence[str] = (), *, resume: bool = False, quiet: bool = False
+) -> TrainReport:
+    """`openhoi train diffusion KEY=VALUE ...`: compose `train_diffusion.yaml`, validate, train."""
+    from openhoi.config import compose_config
+
+    config = compose_config("train_diffusion", TrainConfig, list(overrides))
+    if resume:
+        config.resume = True
+    if quiet:
+        config.use_progress_bar = False
+    config.validate()
+    return train_diffusion(config, config.data, config.out, resume=config.resume)
+
+
+def _dataset_stats(dataset: Any) -> tuple[Tensor, Tensor]:
+    """(208,) mean and std the dataset normalises with."""
+    stats = getattr(dataset, "stats", None)
+    if stats is None:
+        raise InputError("SegmentDataset has no normalisation stats (.stats)")
+    return (
+        torch.as_tensor(np.asarray(stats.mean), dtype=torch.float32),
+        torch.as_tensor(np.asarray(stats.std), dtype=torch.float32),
+    )
+
+
+def train_on_datasets(
+    config: TrainConfig,
+    train_set: Sequence[Any],
+    val_set: Sequence[Any] | None,
+    collate: Callable[[list[Any]], Any],
+    mean: Tensor,
+    std: Tensor,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    stop_at_step: int | None = None,
+    text_encoder: TextEncoder | None = None,
+) -> TrainReport:
+    """The training loop over in-memory datasets whose items `collate` turns into a SegmentBatch.
+
+    Items are indexed `train_set[i]`; batches need `frames (B,T,208)` (normalised with
+    `mean`, `std`), `frame_mask`, `active_hands`, `object_points (B,P,6)`,
+    `affordance (B,P)` and `texts`.
+    """
+    out_dir = Path(out_dir)
+    checkpoint_dir = out_dir / CHECKPOINT_FOLDER
+    runtime = _Runtime(config.mixed_precision)
+    device = runtime.device
+    encoder = text_encoder or _training_text_encoder(config)
+    if encoder.dim != config.model.text_dim:
+        raise InputError(
+            f"text encoder {encoder.name!r} gives {encoder.dim}-D embeddings but "
+            f"model.text_dim is {config.model.text_dim}"
+        )
+
+    # 1. Build everything from the seed (weights of a fresh run depend on it only).
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)
+    random.seed(config.seed)
+    model = MotionDenoiser(config.model).to(device)
+    ema = copy.deepcopy(model).eval().requires_grad_(False)
+    loss_fn = DiffusionLoss(config.loss, mean, std).to(device)
+    schedule = NoiseSchedule(config.diffusion)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config))
+    train_generator = torch.Generator().manual_seed(config.seed * 7919 + runtime.process_index)
+    order = _BatchOrder(len(train_set), config.batch_size * runtime.num_processes, config.seed)
+    step, epoch, batch_index = 0, 0, 0
+
+    # 2. Resume.
+    if resume:
+        found = resolve_checkpoint(checkpoint_dir)
+        if found is None or not (found / TRAIN_STATE_FILE).is_file():
+            raise MissingFileError(
+                f"resume: no checkpoint with {TRAIN_STATE_FILE} in {checkpoint_dir}"
+            )
+        step, epoch, batch_index = _load_train_state(
+            found, model, ema, optimizer, scheduler, train_generator, runtime
+        )
+        logger.info("resumed from %s at step %d", found, step)
+    model, optimizer = runtime.prepare(model, optimizer)
+
+    log = _Logger(out_dir, runtime.is_main)
+    if runtime.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        save_json_atomic(out_dir / "train_config.json", config_to_dict(config))
+    num_points = (
+        int(train_set[0].object_points.shape[0]) if hasattr(train_set[0], "object_points") else 1024
+    )
+
+    def checkpoint() -> None:
+        if runtime.is_main:
+            _save_checkpoint(
+                checkpoint_dir, config, num_points, runtime.unwrap(model), ema, mean, std,
+                optimizer, scheduler, train_generator, runtime, step, epoch, batch_index,
+            )  # fmt: skip
+        runtime.wait()
+
+    # 3. Loop.
+    end_step = config.num_steps if stop_at_step is None else min(stop_at_step, config.num_steps)
+    losses: list[tuple[int, float]] = []
+    validation: list[tuple[int, float]] = []
+    last_terms: dict[str, float] = {}
+    start_step, started = step, time.perf_counter()
+    progress = _progress(config.use_progress_bar and runtime.is_main, start_step, end_step)
+    with progress as bar:
+        task = (
+            bar.add_task("train", total=end_step, completed=start_step, losses="") if bar else None
+        )
+        model.train()
+        while step < end_step:
+            indices = order.indices(epoch, batch_index)
+            share = indices[runtime.process_index * config.batch_size :][: config.batch_size]
+            batch = collate([train_set[i] for i in share])
+            terms = _train_step(
+                model, loss_fn, schedule, batch, encoder, config, train_generator, runtime
+            )
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            decay = min(config.ema_decay, (1 + step) / (10 + step))
+            _update_ema(ema, runtime.unwrap(model), decay)
+            step += 1
+            epoch, batch_index = order.advance(epoch, batch_index)
+            last_terms = {k: float(runtime.mean(v)) for k, v in terms.items()}
+            if step % config.log_interval == 0 or step == end_step:
+                losses.append((step, last_terms["total"]))
+                log.log(step, {**last_terms, "lr": scheduler.get_last_lr()[0]}, "train")
+            if val_set is not None and (step % config.validation_interval == 0 or step == end_step):
+                value = _validation_loss(
+                    ema, loss_fn, schedule, val_set, collate, encoder, config, device
+                )
+                validation.append((step, value))
+                log.log(step, {"total": value}, "val")
+            if step % config.checkpoint_interval == 0 or step == end_step:
+                checkpoint()
+            if bar is not None:
+                text = " ".join(f"{k}={v:.4f}" for k, v in last_terms.items())
+                bar.update(task, completed=step, losses=text)
+    log.close()
+    seconds = time.perf_counter() - started
+    done = max(1, step - start_step)
+    return TrainReport(
+        out_dir=out_dir,
+        checkpoint=checkpoint_dir,
+        start_step=start_step,
+        num_steps=step,
+        seconds=seconds,
+        seconds_per_step=seconds / done,
+        losses=losses,
+        validation=validation,
+        last_terms=last_terms,
+    )
+
+
+def _progress(enabled: bool, start: int, end: int):
+    if not enabled:
+        return contextlib.nullcontext(None)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]train"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[losses]}"),
+        transient=False,
+    )
+
+
+def _train_step(
+    model: torch.nn.Module,
+    loss_fn: DiffusionLoss,
+    schedule: NoiseSchedule,
+    batch: Any,
+    encoder: TextEncoder,
+    config: TrainConfig,
+    generator: torch.Generator,
+    runtime: _Runtime,
+) -> dict[str, Tensor]:
+    device = runtime.device
+    x0 = batch.frames.float().to(device)
+    condition = _condition(batch, encoder, device)
+    size = x0.shape[0]
+    # Every random draw of the step comes from `generator` (CPU), in a fixed order.
+    t = torch.randint(0, schedule.num_timesteps, (size,), generator=generator).to(device)
+    noise = torch.randn(x0.shape, generator=generator).to(device)
+    drop = (torch.rand(size, generator=generator) < config.condition_drop_prob).to(device)
+    mask = condition.frame_mask[..., None].to(x0.dtype)
+    x_t = schedule.add_noise(x0, noise, t) * mask
+    with runtime.autocast():
+        x0_pred = model(x_t, t, condition, drop)
+    out: LossOutput = loss_fn(
+        x0_pred,
+        x0,
+        condition.frame_mask,
+        condition.active_hands,
+        condition.object_points,
+        generator,
+    )
+    runtime.backward(out.total)
+    runtime.clip(model, config.grad_clip)
+    return {"total": out.total.detach(), "x0": out.x0.detach(),
+            "distance": out.distance.detach(), "orientation": out.orientation.detach()}  # fmt: skip
+
+
+@torch.no_grad()
+def _validation_loss(
+    ema: torch.nn.Module,
+    loss_fn: DiffusionLoss,
+    schedule: NoiseSchedule,
+    val_set: Sequence[Any],
+    collate: Callable[[list[Any]], Any],
+    encoder: TextEncoder,
+    config: TrainConfig,
+    device: torch.device,
+) -> float:
+    """Mean loss of the EMA model on fixed validation batches with fixed noise (comparable)."""
+    generator = torch.Generator().manual_seed(VALIDATION_SEED)
+    total, count = 0.0, 0
+    for k in range(config.num_validation_batches):
+        start = k * config.batch_size
+        if start >= len(val_set):
+            break
+        batch = collate(
+            [val_set[i] for i in range(start, min(len(val_set), start + config.batch_size))]
+        )
+        x0 = batch.frames.float().to(device)
+        condition = _condition(batch, encoder, device)
+        t = torch.randint(0, schedule.num_timesteps, (x0.shape[0],), generator=generator).to(device)
+        noise = torch.randn(x0.shape, generator=generator).to(device)
+        x_t = schedule.add_noise(x0, noise, t) * condition.frame_mask[..., None].to(x0.dtype)
+        x0_pred = ema(x_t, t, condition)
+        out = loss_fn(x0_pred, x0, condition.frame_mask, condition.active_hands,
+                      condition.object_points, generator)  # fmt: skip
+        total += float(out.total)
+        count += 1
+    return total / max(1, count)
+
+
+def _save_checkpoint(
+    target: Path,
+    config: TrainConfig,
+    num_points: int,
+    model: torch.nn.Module,
+    ema: torch.nn.Module,
+    mean: Tensor,
+    std: Tensor,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    train_generator: torch.Generator,
+    runtime: _Runtime,
+    step: int,
+    epoch: int,
+    batch_index: int,
+) -> None:
+    from safetensors.torch import save_file
+
+    def write(folder: Path) -> None:
+        save_file(_cpu_state(model), str(folder / MODEL_FILE))
+        save_file(_cpu_state(ema), str(folder / EMA_FILE))
+        save_file({"mean": mean.float().cpu().contiguous(), "std": std.float().cpu().contiguous()},
+                  str(folder / STATS_FILE))  # fmt: skip
+        save_json_atomic(folder / CONFIG_FILE, config_payload(config, num_points))
+        state = {
+            "step": step,
+            "epoch": epoch,
+            "batch_index": batch_index,
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "scaler": runtime.scaler_state(),
+            "rng": _rng_state(train_generator),
+        }
+        with atomic_open(folder / TRAIN_STATE_FILE) as handle:
+            torch.save(state, handle)
+
+    write_folder_atomic(target, write)
+
+
+def _cpu_state(module: torch.nn.Module) -> dict[str, Tensor]:
+    return {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+
+
+def _load_train_state(
+    folder: Path,
+    model: torch.nn.Module,
+    ema: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    train_generator: torch.Generator,
+    runtime: _Runtime,
+) -> tuple[int, int, int]:
+    from safetensors.torch import load_file
+
+    try:
+        load_weights_checked(model, load_file(str(folder / MODEL_FILE)), folder / MODEL_FILE)
+        load_weights_checked(ema, load_file(str(folder / EMA_FILE)), folder / EMA_FILE)
+        state = torch.load(folder / TRAIN_STATE_FILE, map_location="cpu", weights_only=True)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(
+            f"checkpoint {folder} is corrupted ({exc}); delete it or start fresh"
+        ) from exc
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    runtime.load_scaler_state(state.get("scaler"))
+    _set_rng_state(state["rng"], train_generator)
+    step = int(state["step"])
+    if runtime.process_index > 0:
+        # The checkpoint holds rank 0's noise generator; other ranks must not replay it.
+        # Multi-GPU resume is therefore deterministic but not bit-identical to an
+        # uninterrupted run (single-process resume is).
+        train_generator.manual_seed(
+            hash((train_generator.initial_seed(), runtime.process_index, step))
+        )
+    return step, int(state["epoch"]), int(state["batch_index"])
