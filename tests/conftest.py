@@ -1,5 +1,5 @@
-"""Motion tests run torch on one thread: their tensors are tiny, and on a busy CI box the
-thread pool's spin-waiting made them ~50x slower than one thread."""
+"""Tests run torch on one thread: their tensors are small, and on a busy 2-core box the
+thread pool's spin-waiting made tiny models ~50x slower than one thread."""
 
 from __future__ import annotations
 
