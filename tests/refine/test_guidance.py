@@ -17,7 +17,7 @@ from openhoi.motion.schedule import NoiseSchedule
 from openhoi.refine import DSGConfig, DSGGuidance, LossTerm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "motion"))
-from motion_fakes import NUM_POINTS, TEXT_DIM, tiny_model_config  # noqa: E402
+from motion_fakes import NUM_POINTS, TEXT_DIM, tiny_model_config
 
 
 class _DistanceToTarget:
@@ -33,7 +33,6 @@ class _DistanceToTarget:
 def _setup(batch=2, frames=6):
     torch.manual_seed(0)
     model = MotionDenoiser(tiny_model_config()).eval()
-    config = tiny_model_config()
     g = torch.Generator().manual_seed(0)
     cond = DenoiserCondition(
         object_points=torch.randn(batch, NUM_POINTS, 6, generator=g),
