@@ -23,6 +23,7 @@ __all__ = [
     "generate",
     "refine",
     "run_demo",
+    "write_generation",
 ]
 
 MANO_DIR_ENV = "OPENHOI_MANO_DIR"
@@ -460,3 +461,58 @@ def refine(sequence: HOISequence, obj, **options):
 
     obj = obj if isinstance(obj, HOIObject) else load_object(obj)
     return refine_sequence(sequence, obj, config=PostHocConfig(**options))
+
+
+def write_generation(
+    result: GenerateResult,
+    out_dir: str | os.PathLike,
+    *,
+    hands=None,
+    render: bool = True,
+) -> list[Path]:
+    """Write every output of one `generate` run into `out_dir`, atomically.
+
+    Files: sequence.npz, plan.json (+ mask_XX.npy / .ply, with frame ranges), meshes.npz,
+    sequence.glb, sequence.bvh, preview.mp4 (when `render`), report.json. Everything is
+    written into a hidden temporary folder inside `out_dir` first and moved into place only
+    when all files exist (report.json last), so an error or Ctrl-C leaves nothing
+    half-written.
+    """
+    import json
+    import shutil
+    import uuid
+
+    from openhoi.errors import InputError
+    from openhoi.export import export_sequence
+    from openhoi.mllm import write_plan
+    from openhoi.objects import load_object
+
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        temp = out / f".generate.tmp-{uuid.uuid4().hex[:8]}"
+        temp.mkdir()
+    except OSError as exc:
+        raise InputError(f"cannot write to output folder {str(out)!r} ({exc.strerror})") from exc
+    try:
+        sequence = result.sequence
+        obj = load_object(result.report["object"])
+        sequence.save(temp / "sequence.npz")
+        plan_path = write_plan(result.plan, temp)
+        plan = json.loads(plan_path.read_text())
+        for index, entry in enumerate(plan["subtasks"]):
+            frames = result.report["subtask_frames"].get(index)
+            entry["frames"] = frames  # [start, end) or None when the sub-task was skipped
+        plan_path.write_text(json.dumps(plan, indent=2))
+        for fmt in ("meshes", "glb", "bvh") + (("mp4",) if render else ()):
+            export_sequence(sequence, temp, fmt, obj=obj, hands=hands)
+        (temp / "report.json").write_text(json.dumps(result.report, indent=2))
+        names = sorted(p.name for p in temp.iterdir())
+        # Publish: every file moved into place, report.json last (a complete run's marker).
+        for name in [n for n in names if n != "report.json"] + ["report.json"]:
+            os.replace(temp / name, out / name)
+        temp.rmdir()
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return [out / name for name in names]

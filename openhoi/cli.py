@@ -193,6 +193,146 @@ def data_prepare(
         console.print(f"note: {note}")
 
 
+@app.command()
+def generate(
+    out: Annotated[
+        str, typer.Option(help="Output folder (one subfolder per prompt in batch mode).")
+    ],
+    instruction: Annotated[str | None, typer.Option(help="What the hands should do.")] = None,
+    object: Annotated[
+        list[str] | None,
+        typer.Option("--object", help="Built-in object name or mesh path (repeatable)."),
+    ] = None,
+    prompts: Annotated[
+        str | None,
+        typer.Option(help='Batch: a JSONL file of {"instruction": ..., "objects": [...]} lines.'),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed → same output.")] = 0,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    sampler: Annotated[
+        str, typer.Option(help="ddim (fast) or ddpm (the paper's 1000 steps).")
+    ] = "ddim",
+    steps: Annotated[
+        int | None, typer.Option(help="Sampler steps (default: 30 DDIM, 1000 DDPM).")
+    ] = None,
+    guidance_scale: Annotated[float, typer.Option(help="Classifier-free guidance scale.")] = 2.5,
+    refine: Annotated[
+        bool, typer.Option("--refine/--no-refine", help="DSG physical refinement while sampling.")
+    ] = True,
+    mano_dir: Annotated[
+        str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
+    ] = None,
+    render: Annotated[bool, typer.Option("--render/--no-render", help="Write preview.mp4.")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Per-stage timings.")] = False,
+) -> None:
+    """Instruction + object(s) → plan, HOI sequence, glb/bvh/meshes, preview and report."""
+    import time
+    from pathlib import Path
+
+    from openhoi.api import GenerateConfig, Pipeline, write_generation
+    from openhoi.errors import InputError, OpenHOIError
+
+    if (prompts is None) == (instruction is None):
+        raise InputError("give either --instruction (with --object) or --prompts FILE.jsonl")
+    if prompts is not None:
+        from openhoi.mllm import read_plan_requests
+
+        requests = read_plan_requests(prompts)
+    else:
+        if not object:
+            raise InputError("--instruction needs at least one --object")
+        requests = [(instruction, list(object))]
+    default_steps = 30 if sampler == "ddim" else 1000
+    config = GenerateConfig(
+        sampler=sampler,
+        steps=steps or default_steps,
+        guidance_scale=guidance_scale,
+        seed=seed,
+        device=device,
+        refine=refine,
+        mano_dir=mano_dir,
+    )
+    console = _console()
+    clock = time.perf_counter()
+    pipeline = Pipeline.from_config(config)
+    load_s = time.perf_counter() - clock
+    failures = 0
+    for index, (text, objects) in enumerate(requests):
+        folder = Path(out) / f"prompt_{index:04d}" if prompts is not None else Path(out)
+        try:
+            result = pipeline(text, objects, config)
+            written = write_generation(result, folder, hands=pipeline.hands, render=render)
+        except OpenHOIError as exc:
+            if prompts is None:
+                raise
+            failures += 1
+            console.print(f"[red]prompt {index} failed[/red]: {exc}")
+            continue
+        physics = result.report["physics"]
+        console.print(
+            f"{folder}: {result.sequence.num_frames} frames, "
+            f"{len(result.plan.subtasks)} sub-tasks; penetration max "
+            f"{physics['penetration_depth_max_mm']:.1f} mm, contact ratio "
+            f"{physics['contact_ratio']:.2f}; {len(written)} files"
+        )
+        if verbose:
+            timings = {"load_s": load_s, **result.report["timings"]}
+            console.print("  " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
+    if failures:
+        console.print(f"{failures} of {len(requests)} prompts failed; the others were written")
+        raise typer.Exit(EXIT_USER_ERROR)
+
+
+@app.command("plan")
+def plan(
+    instruction: Annotated[str | None, typer.Option(help="What the hands should do.")] = None,
+    object: Annotated[
+        list[str] | None,
+        typer.Option("--object", help="Built-in object name or mesh path (repeatable)."),
+    ] = None,
+    out: Annotated[str | None, typer.Option(help="Write plan.json, masks and PLY here.")] = None,
+    batch: Annotated[
+        str | None,
+        typer.Option(help='JSONL of {"instruction": ..., "objects": [...]}; writes plans.jsonl.'),
+    ] = None,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    planner: Annotated[str | None, typer.Option(help="Planner folder (default: shipped).")] = None,
+) -> None:
+    """Split an instruction into sub-tasks with hands, object and affordance masks."""
+    from rich.table import Table
+
+    from openhoi.errors import InputError
+    from openhoi.mllm import load_planner, read_plan_requests, write_plan, write_plans_jsonl
+
+    if (batch is None) == (instruction is None):
+        raise InputError("give either --instruction (with --object) or --batch FILE.jsonl")
+    if batch is not None and out is None:
+        raise InputError("--batch needs --out for plans.jsonl")
+    requests = read_plan_requests(batch) if batch else [(instruction, list(object or []))]
+    if batch is None and not object:
+        raise InputError("--instruction needs at least one --object")
+    model = load_planner(planner, device=device)
+    plans = [model.plan(text, objects) for text, objects in requests]
+    console = _console()
+    for made in plans:
+        table = Table(title=made.instruction)
+        for column in ("#", "sub-task", "primitive", "hands", "object", "affordance"):
+            table.add_column(column)
+        for k, sub in enumerate(made.subtasks):
+            table.add_row(
+                str(k),
+                sub.text,
+                sub.primitive,
+                sub.hands,
+                made.objects[sub.object_index],
+                sub.affordance,
+            )
+        console.print(table)
+    if out is not None:
+        path = write_plans_jsonl(plans, out) if batch else write_plan(plans[0], out)
+        console.print(f"wrote {path}")
+
+
 @app.command("export")
 def export(
     sequence: Annotated[str, typer.Argument(help="A sequence.npz written by openhoi.")],
