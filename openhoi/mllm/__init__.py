@@ -1,6 +1,38 @@
 """3D MLLM planner: instruction + object points → ordered sub-tasks with <AFF> affordance masks.
 
-The planner lands with issue 7; this package exports nothing yet.
+Public surface: `load_planner(path=None) -> Planner` with `.plan(instruction, objects) ->
+Plan`, `write_plan`, and the typed plan values. Torch-heavy modules (model, training) are
+imported lazily, so `import openhoi.mllm` stays cheap.
 """
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "Plan": "openhoi.mllm.plan",
+    "PlannedSubTask": "openhoi.mllm.plan",
+    "PlanParseError": "openhoi.mllm.plan",
+    "parse_plan_text": "openhoi.mllm.plan",
+    "Planner": "openhoi.mllm.api",
+    "load_planner": "openhoi.mllm.api",
+    "write_plan": "openhoi.mllm.api",
+    "write_plans_jsonl": "openhoi.mllm.api",
+    "read_plan_requests": "openhoi.mllm.api",
+    "PlannerModel": "openhoi.mllm.model",
+    "PlannerModelConfig": "openhoi.mllm.model",
+    "PlannerTrainConfig": "openhoi.mllm.training",
+    "train_planner": "openhoi.mllm.training",
+    "evaluate_planner": "openhoi.mllm.evaluation",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'openhoi.mllm' has no attribute {name!r}")

@@ -141,7 +141,9 @@ class PointEncoder(nn.Module):
         layer = nn.TransformerEncoderLayer(
             size, config.num_heads, 4 * size, dropout=0.0, batch_first=True, norm_first=True
         )
-        self.transformer = nn.TransformerEncoder(layer, config.num_layers)
+        self.transformer = nn.TransformerEncoder(
+            layer, config.num_layers, enable_nested_tensor=False
+        )
         self.norm = nn.LayerNorm(size)
         self.point_embed = nn.Sequential(
             nn.Linear(config.in_channels, 64), nn.GELU(), nn.Linear(64, size)

@@ -1,0 +1,295 @@
+"""Planner API: `load_planner(path=None).plan(instruction, objects) -> Plan`, `write_plan`.
+
+CLI wiring (the lead's `openhoi plan`)::
+
+    planner = load_planner(path)                       # None = shipped default
+    plan = planner.plan(instruction, objects)          # objects: names or mesh paths
+    write_plan(plan, out_dir)                          # plan.json + masks + PLY
+    # --batch FILE.jsonl: requests = read_plan_requests(path); write_plans_jsonl(plans, out)
+
+Decoding: greedy generation is parsed strictly; if the text is malformed, the planner
+retries with constrained decoding (`PlanGrammar`), which always yields a parseable plan,
+so the planner never returns an unusable plan.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from openhoi.errors import InputError, MissingFileError
+from openhoi.mllm.plan import Plan, PlannedSubTask, PlanParseError
+
+__all__ = [
+    "MAX_INSTRUCTION_CHARS",
+    "Planner",
+    "default_planner_path",
+    "load_planner",
+    "read_plan_requests",
+    "write_plan",
+    "write_plans_jsonl",
+]
+
+logger = logging.getLogger(__name__)
+
+MAX_INSTRUCTION_CHARS = 2000  # longer instructions are rejected as absurd
+
+
+def default_planner_path() -> Path:
+    """Folder of the shipped default planner checkpoint (`openhoi/assets/planner`)."""
+    return Path(str(resources.files("openhoi.assets") / "planner"))
+
+
+def check_instruction(instruction: object) -> str:
+    """The instruction, stripped; InputError if not text, empty or absurdly long."""
+    if not isinstance(instruction, str):
+        raise InputError(
+            f"instruction must be text (str), got {type(instruction).__name__}; pass e.g. "
+            "'open the bottle and pour water'"
+        )
+    text = " ".join(instruction.split())
+    if not text:
+        raise InputError("instruction is empty; describe what the hands should do")
+    if len(text) > MAX_INSTRUCTION_CHARS:
+        raise InputError(
+            f"instruction has {len(text)} characters, more than {MAX_INSTRUCTION_CHARS}; "
+            "shorten it to the task at hand"
+        )
+    return text
+
+
+class Planner:
+    """Instruction + objects → `Plan`, around a trained `PlannerModel`.
+
+    Args:
+        model: the planner network (eval mode).
+        device: torch device it runs on.
+    """
+
+    def __init__(self, model: object, *, device: str = "cpu") -> None:
+        self.model = model.to(device).eval()
+        self.device = device
+
+    def _objects(self, objects: Sequence[object]) -> list:
+        from openhoi.objects import HOIObject, load_object
+
+        if isinstance(objects, (str, os.PathLike)) or not isinstance(objects, Sequence):
+            raise InputError(
+                "objects must be a list of built-in names, mesh paths or HOIObjects, got "
+                f"{type(objects).__name__}"
+            )
+        if not objects:
+            raise InputError("objects is empty; give at least one object to act on")
+        limit = self.model.config.max_objects
+        if len(objects) > limit:
+            raise InputError(f"at most {limit} objects per scene, got {len(objects)}")
+        loaded = []
+        for item in objects:
+            if isinstance(item, HOIObject):
+                loaded.append(item)
+            elif isinstance(item, (str, os.PathLike)):
+                loaded.append(load_object(item))
+            else:
+                raise InputError(
+                    f"object {item!r} is neither a name/path nor an HOIObject "
+                    f"({type(item).__name__})"
+                )
+        return loaded
+
+    def plan(
+        self, instruction: str, objects: Sequence[object], *, constrained: bool = False
+    ) -> Plan:
+        """Plan sub-tasks with affordance masks.
+
+        Args:
+            instruction: free-form instruction (1..2000 characters).
+            objects: 1..max_objects built-in names, mesh paths or `HOIObject`s.
+            constrained: decode with the grammar from the start (otherwise only on retry).
+
+        Returns:
+            :class:`Plan`; each sub-task's mask is `(2048,)` over the object's normalised points.
+
+        Raises:
+            InputError: bad instruction or objects.
+        """
+        from openhoi.data.synth.language import object_words
+        from openhoi.mllm.model import PlannerSample
+
+        text = check_instruction(instruction)
+        loaded = self._objects(objects)
+        use_normals = self.model.config.point_encoder.use_normals
+        clouds, frames = [], []
+        for obj in loaded:
+            points = obj.normalised_points
+            parts = [points.points] + ([points.normals] if use_normals else [])
+            clouds.append(np.concatenate(parts, axis=1).astype(np.float32))
+            frames.append(points.to_object_frame(points.points).astype(np.float32))
+        sample = PlannerSample(
+            points=tuple(clouds),
+            names=tuple(object_words(obj.name) for obj in loaded),
+            instruction=text,
+        )
+        try:
+            output = self.model.generate(sample, constrained=constrained)
+        except PlanParseError as exc:
+            logger.warning("malformed generation (%s); retrying with constrained decoding", exc)
+            output = self.model.generate(sample, constrained=True)
+        subtasks = tuple(
+            PlannedSubTask(
+                text=step.text,
+                primitive=step.primitive,
+                hands=step.hands,
+                object_index=step.object_index,
+                affordance=step.affordance,
+                mask=np.clip(mask, 0.0, 1.0),
+            )
+            for step, mask in zip(output.steps, output.masks, strict=True)
+        )
+        return Plan(
+            instruction=text,
+            objects=tuple(obj.name for obj in loaded),
+            subtasks=subtasks,
+            object_points=tuple(frames),
+        )
+
+
+def load_planner(path: str | os.PathLike | None = None, *, device: str = "cpu") -> Planner:
+    """Load a planner checkpoint folder (None = the shipped default).
+
+    Raises:
+        MissingFileError: no checkpoint at `path` (or the default is not shipped/trained).
+    """
+    from openhoi.mllm.checkpoint import load_checkpoint
+
+    folder = default_planner_path() if path is None else Path(path)
+    if not (folder / "planner_config.json").is_file():
+        hint = (
+            "train it with: python tools/train_planner_default.py"
+            if path is None
+            else "pass a folder written by the planner training recipe"
+        )
+        raise MissingFileError(f"no planner checkpoint in {str(folder)!r}; {hint}")
+    model, _ = load_checkpoint(folder, device=device)
+    return Planner(model, device=device)
+
+
+def _mask_colours(mask: np.ndarray) -> np.ndarray:
+    """`(P,)` mask → `(P, 4)` uint8 RGBA, grey (0) to red (1)."""
+    low = np.array([180, 180, 180], dtype=np.float32)
+    high = np.array([220, 30, 30], dtype=np.float32)
+    rgb = low + (high - low) * mask[:, None]
+    alpha = np.full((len(mask), 1), 255, dtype=np.float32)
+    return np.concatenate([rgb, alpha], axis=1).astype(np.uint8)
+
+
+def _write_plan_files(plan: Plan, folder: Path, prefix: str = "") -> dict:
+    import trimesh
+
+    data = plan.to_json()
+    for index, (sub, entry) in enumerate(zip(plan.subtasks, data["subtasks"], strict=True)):
+        name = plan.mask_file_name(index)
+        np.save(folder / name, sub.mask.astype(np.float32))
+        entry["mask"] = prefix + name
+        if plan.object_points:
+            cloud = trimesh.PointCloud(
+                plan.object_points[sub.object_index], colors=_mask_colours(sub.mask)
+            )
+            cloud.export(str(folder / name.replace(".npy", ".ply")))
+    return data
+
+
+def _publish(temp: Path, out: Path) -> None:
+    """Move every file of `temp` into `out` (os.replace each), plan files last."""
+    out.mkdir(parents=True, exist_ok=True)
+    names = sorted(p.name for p in temp.iterdir())
+    last = [n for n in names if n in ("plan.json", "plans.jsonl")]
+    for name in [n for n in names if n not in last] + last:
+        target = out / name
+        if (temp / name).is_dir() and target.exists():
+            shutil.rmtree(target)
+        os.replace(temp / name, target)
+    shutil.rmtree(temp, ignore_errors=True)
+
+
+def write_plan(plan: Plan, out_dir: str | os.PathLike) -> Path:
+    """Write `plan.json`, `mask_XX.npy` and affordance-coloured `mask_XX.ply` atomically.
+
+    Each file is written to a temporary folder and moved into `out_dir` with `os.replace`;
+    `plan.json` moves last, so a reader never sees a plan.json without its masks.
+    PLY point clouds are in the object's canonical frame (metres), grey → red by mask.
+
+    Returns:
+        The path of plan.json.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    temp = out / f".plan.tmp-{uuid.uuid4().hex[:8]}"
+    temp.mkdir()
+    try:
+        data = _write_plan_files(plan, temp)
+        (temp / "plan.json").write_text(json.dumps(data, indent=2))
+        _publish(temp, out)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return out / "plan.json"
+
+
+def write_plans_jsonl(plans: Sequence[Plan], out_dir: str | os.PathLike) -> Path:
+    """`--batch` output: `plans.jsonl` (one plan.json dict per line) + `plan_XXXX/` masks."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    temp = out / f".plans.tmp-{uuid.uuid4().hex[:8]}"
+    temp.mkdir()
+    try:
+        lines = []
+        for index, plan in enumerate(plans):
+            folder = temp / f"plan_{index:04d}"
+            folder.mkdir()
+            lines.append(json.dumps(_write_plan_files(plan, folder, prefix=f"{folder.name}/")))
+        (temp / "plans.jsonl").write_text("\n".join(lines) + ("\n" if lines else ""))
+        _publish(temp, out)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return out / "plans.jsonl"
+
+
+def read_plan_requests(path: str | os.PathLike) -> list[tuple[str, list[str]]]:
+    """Parse a `--batch` JSONL file: one `{"instruction": str, "objects": [str]}` per line.
+
+    Raises:
+        MissingFileError: no such file.
+        InputError: a line is not such an object (the message gives the line number).
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise MissingFileError(f"batch file {str(file)!r} not found")
+    requests = []
+    for number, line in enumerate(file.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{file}:{number}: not valid JSON ({exc.msg})") from exc
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("objects"), list)
+            or not all(isinstance(o, str) for o in item["objects"])
+            or "instruction" not in item
+        ):
+            raise InputError(
+                f'{file}:{number}: expected {{"instruction": str, "objects": [str, ...]}}, '
+                f"got {line[:80]!r}"
+            )
+        requests.append((check_instruction(item["instruction"]), list(item["objects"])))
+    return requests

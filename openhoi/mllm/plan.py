@@ -1,0 +1,438 @@
+"""The planner's output: a typed `Plan`, its generation format, a strict parser, a grammar.
+
+Generation format (what the language model writes after "plan:"), one block per sub-task::
+
+    [grasp|right|0|wrap-grasp] grasp the bottle by its body <AFF> [twist_open|both|0|open] ...
+
+- the header `[primitive|hands|object|affordance]`: `primitive` one of
+  `openhoi.data.PRIMITIVES`, `hands` one of `openhoi.data.HAND_CHOICES`, `object` a 0-based
+  index into the scene's objects, `affordance` one of `openhoi.objects.AFFORDANCE_TYPES`;
+- free sub-task text (no `[`, `]` or `|`);
+- exactly `num_aff_tokens` `<AFF>` tokens (1 unless multi-token fusion is on); the hidden
+  states at them are decoded into the sub-task's affordance mask.
+
+Whitespace around delimiters and inside field values is ignored (WordPiece tokenizers
+decode `wrap-grasp` as `wrap - grasp`). Anything else is rejected by
+:func:`parse_plan_text` with a :class:`PlanParseError` that says which sub-task, what was
+expected and what was found. :class:`PlanGrammar` is the constrained-decoding automaton
+over token ids that only lets a model write text this parser accepts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from openhoi.data import HAND_CHOICES, PRIMITIVES, SubTask
+from openhoi.errors import InputError
+from openhoi.objects import AFFORDANCE_TYPES
+
+__all__ = [
+    "AFF_TOKEN",
+    "Plan",
+    "PlanGrammar",
+    "PlanParseError",
+    "PlannedSubTask",
+    "StepSpec",
+    "format_header",
+    "format_plan_text",
+    "parse_plan_text",
+]
+
+AFF_TOKEN = "<AFF>"
+_FORBIDDEN_TEXT_CHARS = "[]|"
+
+
+class PlanParseError(InputError):
+    """Generated text does not follow the plan format."""
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One sub-task as written in the generation format (no mask yet)."""
+
+    primitive: str
+    hands: str
+    object_index: int
+    affordance: str
+    text: str
+
+    def __post_init__(self) -> None:
+        _check_fields(self.primitive, self.hands, self.object_index, self.affordance)
+        if not self.text.strip() or any(c in self.text for c in _FORBIDDEN_TEXT_CHARS):
+            raise InputError(
+                f"sub-task text must be non-empty without '[', ']' or '|', got {self.text!r}"
+            )
+
+    @classmethod
+    def from_subtask(cls, subtask: SubTask, object_index: int | None = None) -> StepSpec:
+        """From an `openhoi.data.SubTask`, optionally moving it to another object index."""
+        index = subtask.object_index if object_index is None else object_index
+        text = " ".join(
+            subtask.text.translate({ord(c): " " for c in _FORBIDDEN_TEXT_CHARS}).split()
+        )
+        return cls(subtask.primitive, subtask.hands, index, subtask.affordance, text)
+
+
+def _check_fields(primitive: str, hands: str, object_index: int, affordance: str) -> None:
+    if primitive not in PRIMITIVES:
+        raise InputError(f"primitive must be one of {list(PRIMITIVES)}, got {primitive!r}")
+    if hands not in HAND_CHOICES:
+        raise InputError(f"hands must be one of {list(HAND_CHOICES)}, got {hands!r}")
+    if affordance not in AFFORDANCE_TYPES:
+        raise InputError(f"affordance must be one of {list(AFFORDANCE_TYPES)}, got {affordance!r}")
+    if int(object_index) < 0:
+        raise InputError(f"object index must be >= 0, got {object_index}")
+
+
+def format_header(step: StepSpec) -> str:
+    """`[primitive|hands|object|affordance]` of one step."""
+    return f"[{step.primitive}|{step.hands}|{step.object_index}|{step.affordance}]"
+
+
+def format_plan_text(steps: Sequence[StepSpec], num_aff_tokens: int = 1) -> str:
+    """The generation-format text of a plan (the training target)."""
+    aff = " ".join([AFF_TOKEN] * num_aff_tokens)
+    return " ".join(f"{format_header(s)} {s.text} {aff}" for s in steps)
+
+
+_HEADER = re.compile(r"\[([^\[\]]*)\]")
+
+
+def parse_plan_text(text: str, num_objects: int, num_aff_tokens: int = 1) -> tuple[StepSpec, ...]:
+    """Strictly parse generated text into sub-tasks.
+
+    Args:
+        text: decoded generation (special tokens other than `<AFF>` removed).
+        num_objects: objects in the scene; object indices must be below it.
+        num_aff_tokens: `<AFF>` tokens that must close every sub-task.
+
+    Returns:
+        The sub-tasks in order.
+
+    Raises:
+        PlanParseError: empty text, missing or malformed header, unknown field value,
+            object index out of range, empty sub-task text, wrong `<AFF>` count, or
+            trailing text; the message names the sub-task and what was found.
+    """
+    if not isinstance(text, str):
+        raise PlanParseError(f"plan text must be a string, got {type(text).__name__}")
+    rest = " ".join(text.split())
+    if not rest:
+        raise PlanParseError("generated plan is empty: expected at least one sub-task")
+    steps: list[StepSpec] = []
+    while rest:
+        number = len(steps) + 1
+        if not rest.startswith("["):
+            raise PlanParseError(
+                f"sub-task {number}: expected a header '[primitive|hands|object|affordance]', "
+                f"found {rest[:40]!r}"
+            )
+        match = _HEADER.match(rest)
+        if match is None:
+            raise PlanParseError(f"sub-task {number}: header is not closed by ']': {rest[:60]!r}")
+        fields = ["".join(f.split()) for f in match.group(1).split("|")]
+        if len(fields) != 4:
+            raise PlanParseError(
+                f"sub-task {number}: header needs 4 fields primitive|hands|object|affordance, "
+                f"got {len(fields)}: {match.group(0)!r}"
+            )
+        primitive, hands, object_field, affordance = fields
+        if primitive not in PRIMITIVES:
+            raise PlanParseError(
+                f"sub-task {number}: unknown primitive {primitive!r}; expected one of "
+                f"{', '.join(PRIMITIVES)}"
+            )
+        if hands not in HAND_CHOICES:
+            raise PlanParseError(
+                f"sub-task {number}: hands must be one of {', '.join(HAND_CHOICES)}, got {hands!r}"
+            )
+        if not object_field.isdigit() or int(object_field) >= num_objects:
+            raise PlanParseError(
+                f"sub-task {number}: object must be an index 0..{num_objects - 1}, "
+                f"got {object_field!r}"
+            )
+        if affordance not in AFFORDANCE_TYPES:
+            raise PlanParseError(
+                f"sub-task {number}: unknown affordance type {affordance!r}; expected one of "
+                f"{', '.join(AFFORDANCE_TYPES)}"
+            )
+        rest = rest[match.end() :]
+        end = rest.find(AFF_TOKEN)
+        if end < 0:
+            raise PlanParseError(f"sub-task {number}: text is not followed by {AFF_TOKEN}")
+        step_text = rest[:end].strip()
+        if not step_text:
+            raise PlanParseError(f"sub-task {number}: empty text between header and {AFF_TOKEN}")
+        if any(c in step_text for c in _FORBIDDEN_TEXT_CHARS):
+            raise PlanParseError(
+                f"sub-task {number}: text {step_text!r} contains '[', ']' or '|' "
+                f"(a header without its {AFF_TOKEN}?)"
+            )
+        rest = rest[end:]
+        count = 0
+        while rest.startswith(AFF_TOKEN):
+            count += 1
+            rest = rest[len(AFF_TOKEN) :].lstrip()
+        if count != num_aff_tokens:
+            raise PlanParseError(
+                f"sub-task {number}: expected {num_aff_tokens} {AFF_TOKEN} token(s), got {count}"
+            )
+        steps.append(StepSpec(primitive, hands, int(object_field), affordance, step_text))
+    return tuple(steps)
+
+
+@dataclass(frozen=True)
+class PlannedSubTask:
+    """One planned sub-task with its affordance mask.
+
+    Attributes:
+        text: sub-task text ("grasp the bottle by its body").
+        primitive: one of `openhoi.data.PRIMITIVES`.
+        hands: "left", "right" or "both".
+        object_index: index into `Plan.objects`.
+        affordance: one of the 18 `AFFORDANCE_TYPES`.
+        mask: `(P,)` float32 in [0, 1] over the object's 2048 normalised points.
+    """
+
+    text: str
+    primitive: str
+    hands: str
+    object_index: int
+    affordance: str
+    mask: np.ndarray
+
+    def __post_init__(self) -> None:
+        _check_fields(self.primitive, self.hands, self.object_index, self.affordance)
+        mask = np.array(self.mask, dtype=np.float32).reshape(-1)
+        if mask.size == 0 or not np.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
+            raise InputError("sub-task mask must be a non-empty (P,) array with values in [0, 1]")
+        mask.setflags(write=False)
+        object.__setattr__(self, "mask", mask)
+
+    def to_subtask(self) -> SubTask:
+        """As an `openhoi.data.SubTask` (drops the mask)."""
+        return SubTask(self.primitive, self.hands, self.affordance, self.text, self.object_index)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An ordered plan for one instruction over a scene of objects.
+
+    Attributes:
+        instruction: the instruction planned for.
+        objects: object names (built-in name or file stem), indexed by sub-tasks.
+        subtasks: ordered sub-tasks with masks.
+        object_points: per object `(P, 3)` float32 points (canonical frame, metres) that
+            the masks index, for PLY export; empty when unknown.
+    """
+
+    instruction: str
+    objects: tuple[str, ...]
+    subtasks: tuple[PlannedSubTask, ...]
+    object_points: tuple[np.ndarray, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "objects", tuple(self.objects))
+        object.__setattr__(self, "object_points", tuple(self.object_points))
+        object.__setattr__(self, "subtasks", tuple(self.subtasks))
+        if not self.subtasks:
+            raise InputError("a plan needs at least one sub-task")
+        for number, sub in enumerate(self.subtasks, start=1):
+            if sub.object_index >= len(self.objects):
+                raise InputError(
+                    f"sub-task {number} refers to object {sub.object_index}, but the plan has "
+                    f"{len(self.objects)} object(s)"
+                )
+
+    @staticmethod
+    def mask_file_name(index: int) -> str:
+        """File name of sub-task `index`'s mask in a plan folder."""
+        return f"mask_{index:02d}.npy"
+
+    def to_json(self) -> dict[str, object]:
+        """The plan.json dict (issue 7 schema); masks are referenced by file name."""
+        return {
+            "instruction": self.instruction,
+            "objects": list(self.objects),
+            "subtasks": [
+                {
+                    "text": sub.text,
+                    "primitive": sub.primitive,
+                    "hands": sub.hands,
+                    "object": sub.object_index,
+                    "affordance": sub.affordance,
+                    "mask": self.mask_file_name(i),
+                }
+                for i, sub in enumerate(self.subtasks)
+            ],
+        }
+
+    def to_subtasks(self) -> tuple[SubTask, ...]:
+        """The plan as `openhoi.data.SubTask`s (for the motion stage)."""
+        return tuple(sub.to_subtask() for sub in self.subtasks)
+
+    def with_masks(self, masks: Sequence[np.ndarray]) -> Plan:
+        """A copy whose sub-task masks are replaced by `masks`."""
+        subs = tuple(
+            dataclasses.replace(s, mask=m) for s, m in zip(self.subtasks, masks, strict=True)
+        )
+        return dataclasses.replace(self, subtasks=subs)
+
+
+class PlanGrammar:
+    """Constrained decoding over token ids: only plans that `parse_plan_text` accepts.
+
+    The header of every sub-task is generated from a token trie built from the
+    tokenisations of all valid header strings (each header is tokenised on its own, which
+    is exactly how training targets are tokenised, see `PlannerModel`). Text tokens may be
+    anything but special tokens and tokens containing `[`, `]` or `|`; after
+    `max_text_tokens` only `<AFF>` is allowed. After the `<AFF>` block the model may end
+    (EOS) or start a new header; after `max_steps` sub-tasks only EOS is allowed.
+
+    States are small tuples; `allowed(state)` gives the token ids permitted next and
+    `advance(state, token)` the next state.
+    """
+
+    def __init__(
+        self,
+        tokenizer: object,
+        num_objects: int,
+        *,
+        aff_token_id: int,
+        eos_token_id: int,
+        num_aff_tokens: int = 1,
+        max_steps: int = 8,
+        max_text_tokens: int = 24,
+    ) -> None:
+        if num_objects < 1:
+            raise InputError(f"num_objects must be >= 1, got {num_objects}")
+        self.aff_token_id = int(aff_token_id)
+        self.eos_token_id = int(eos_token_id)
+        self.num_aff_tokens = num_aff_tokens
+        self.max_steps = max_steps
+        self.max_text_tokens = max_text_tokens
+        self._trie = _header_trie(tokenizer, num_objects)
+        self._text_ids = _text_token_ids(tokenizer)
+
+    def start(self) -> tuple:
+        """State before the first token: inside the header trie at its root, 0 steps done."""
+        return ("header", (), 0)
+
+    def allowed(self, state: tuple) -> list[int]:
+        """Token ids that may come next in `state`."""
+        kind = state[0]
+        if kind == "header":
+            return list(_trie_node(self._trie, state[1]).keys())
+        if kind == "text":
+            count = state[1]
+            if count >= self.max_text_tokens:
+                return [self.aff_token_id]
+            return self._text_ids + ([self.aff_token_id] if count > 0 else [])
+        if kind == "aff":
+            return [self.aff_token_id]
+        if kind == "between":
+            steps = state[1]
+            if steps >= self.max_steps:
+                return [self.eos_token_id]
+            return [self.eos_token_id, *_trie_node(self._trie, ()).keys()]
+        return [self.eos_token_id]
+
+    def advance(self, state: tuple, token: int) -> tuple:
+        """State after writing `token` (which must be allowed)."""
+        kind = state[0]
+        if kind == "header":
+            path = (*state[1], token)
+            node = _trie_node(self._trie, path)
+            if not node:  # a complete header: text follows
+                return ("text", 0, state[2])
+            return ("header", path, state[2])
+        if kind == "text":
+            if token == self.aff_token_id:
+                return self._after_aff(1, state[2])
+            return ("text", state[1] + 1, state[2])
+        if kind == "aff":
+            return self._after_aff(state[1] + 1, state[2])
+        if kind == "between":
+            if token == self.eos_token_id:
+                return ("done",)
+            return self.advance(("header", (), state[1]), token)
+        return ("done",)
+
+    def _after_aff(self, count: int, steps: int) -> tuple:
+        if count < self.num_aff_tokens:
+            return ("aff", count, steps)
+        return ("between", steps + 1)
+
+
+def _trie_node(trie: dict, path: tuple[int, ...]) -> dict:
+    node = trie
+    for token in path:
+        node = node[token]
+    return node
+
+
+def _header_trie(tokenizer: object, num_objects: int) -> dict:
+    return _cached_header_trie(_TokenizerKey(tokenizer), num_objects)
+
+
+class _TokenizerKey:
+    """Hashable by identity wrapper, so tries are cached per tokenizer object."""
+
+    def __init__(self, tokenizer: object) -> None:
+        self.tokenizer = tokenizer
+
+    def __hash__(self) -> int:
+        return id(self.tokenizer)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _TokenizerKey) and other.tokenizer is self.tokenizer
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_header_trie(key: _TokenizerKey, num_objects: int) -> dict:
+    headers = [
+        format_header(StepSpec(p, h, i, a, "x"))
+        for p in PRIMITIVES
+        for h in HAND_CHOICES
+        for i in range(num_objects)
+        for a in AFFORDANCE_TYPES
+    ]
+    encoded = key.tokenizer(headers, add_special_tokens=False)["input_ids"]
+    trie: dict = {}
+    for ids in encoded:
+        node = trie
+        for token in ids:
+            node = node.setdefault(int(token), {})
+        if node:
+            raise InputError(
+                "the tokenizer makes one plan header a prefix of another; constrained "
+                "decoding needs prefix-free header tokenisations"
+            )
+    return trie
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_text_ids(key: _TokenizerKey) -> tuple[int, ...]:
+    tokenizer = key.tokenizer
+    special = set(tokenizer.all_special_ids)
+    tokens = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+    allowed = []
+    for index, token in enumerate(tokens):
+        if index in special or token is None:
+            continue
+        if any(c in token for c in _FORBIDDEN_TEXT_CHARS) or token.startswith("<"):
+            continue
+        if token.startswith("[") or "unused" in token:
+            continue
+        allowed.append(index)
+    return tuple(allowed)
+
+
+def _text_token_ids(tokenizer: object) -> list[int]:
+    return list(_cached_text_ids(_TokenizerKey(tokenizer)))

@@ -1,0 +1,544 @@
+"""Coarse-to-fine planner training (paper §3.1, "Coarse-to-Fine Affordance Tuning").
+
+- Stage `coarse`: object-level affordance questions. A built-in training object (never a
+  `HELD_OUT_OBJECTS` one) under a random z-rotation, small tilt, scale and jitter, a
+  question "where would you pour from the kettle?" → a one-step plan whose `<AFF>` mask is
+  the object's affordance label of that type.
+- Stage `fine`: instruction → plan with masks. SynthHOI tasks (`sample_task`) in scenes of
+  1-3 objects (the target plus distractors; the instruction names or implies the target,
+  the plan's object index points at it), masks = the touched region's affordance on the
+  target (restricted to the region's part); plus prepared GRAB/ARCTIC episodes when
+  `episodes_dir` is given (masks from hand contact, `segment.affordance`); plus a share of
+  coarse questions so the affordance prior is kept.
+
+Loss (Eq. 3): λ_task·CE + λ_aff·(Dice + BCE). AdamW, cosine schedule with linear warm-up,
+gradient clipping. `accelerate` is used when installed and `use_accelerate` is on
+(multi-GPU: launch with `accelerate launch`). Checkpoints are atomic folders
+(`checkpoint.save_checkpoint`) with `trainer_state.pt` (optimizer, scheduler, step, RNG);
+`resume=true` continues from `out_dir/last`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import io
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from openhoi.errors import InputError, MissingFileError
+from openhoi.mllm.model import PlannerModel, PlannerModelConfig, PlannerSample
+from openhoi.mllm.plan import StepSpec
+
+__all__ = [
+    "COARSE_QUESTIONS",
+    "PlannerTrainConfig",
+    "SceneSampler",
+    "object_cloud",
+    "train_planner",
+]
+
+logger = logging.getLogger(__name__)
+
+# Coarse questions per affordance type: (primitive, verb phrase, question templates).
+COARSE_QUESTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "grasp": (
+        "grasp",
+        "grasp the {o}",
+        ("where would you grasp the {o}?", "where do I hold the {o}?"),
+    ),
+    "wrap-grasp": (
+        "grasp",
+        "wrap a hand around the {o}",
+        (
+            "where can a hand wrap around the {o}?",
+            "where would you grip the {o} with the whole hand?",
+        ),
+    ),
+    "lift": (
+        "lift",
+        "lift the {o}",
+        ("where would you lift the {o}?", "which part do you take to pick up the {o}?"),
+    ),
+    "contain": (
+        "pour",
+        "fill the {o}",
+        ("which part of the {o} holds things?", "where does the {o} contain liquid?"),
+    ),
+    "pour": (
+        "pour",
+        "pour from the {o}",
+        ("where would you pour from the {o}?", "where does liquid leave the {o}?"),
+    ),
+    "open": (
+        "open",
+        "open the {o}",
+        ("where would you open the {o}?", "which part opens the {o}?"),
+    ),
+    "support": (
+        "place",
+        "rest things on the {o}",
+        ("where does the {o} support things?", "which surface of the {o} can hold objects?"),
+    ),
+    "press": (
+        "press",
+        "press the {o}",
+        ("where would you press the {o}?", "which part of the {o} is pressed?"),
+    ),
+    "push": (
+        "push",
+        "push the {o}",
+        ("where would you push the {o}?", "which part of the {o} is used to push?"),
+    ),
+    "pull": (
+        "open",
+        "pull the {o}",
+        ("where would you pull the {o}?", "which part of the {o} is pulled?"),
+    ),
+    "cut": (
+        "cut",
+        "cut with the {o}",
+        ("which part of the {o} cuts?", "where is the cutting edge of the {o}?"),
+    ),
+    "stab": (
+        "cut",
+        "stab with the {o}",
+        ("which part of the {o} stabs?", "where is the point of the {o}?"),
+    ),
+    "display": (
+        "rotate",
+        "look at the {o}",
+        ("where does the {o} display things?", "which part of the {o} shows content?"),
+    ),
+    "listen": ("move", "listen with the {o}", ("which part of the {o} do you listen with?",)),
+    "wear": ("move", "wear the {o}", ("where would you wear the {o}?",)),
+}
+
+
+@dataclass
+class PlannerTrainConfig:
+    """`openhoi train mllm stage=coarse|fine ...` (configs/mllm/train.yaml)."""
+
+    stage: str = "fine"
+    # Where checkpoints go (`out_dir/last`, `out_dir/final`); init from a previous stage.
+    out_dir: str = "runs/planner"
+    init_from: str | None = None
+    resume: bool = False
+    # Optimisation.
+    num_steps: int = 2000
+    batch_size: int = 8
+    learning_rate: float = 5e-4
+    weight_decay: float = 0.0
+    warmup_fraction: float = 0.02
+    grad_clip: float = 1.0
+    task_weight: float = 1.0
+    aff_weight: float = 1.0
+    save_every: int = 500
+    log_every: int = 50
+    seed: int = 0
+    # Data: fine-stage scenes hold 1..max_scene_objects objects; share of coarse samples.
+    max_scene_objects: int = 3
+    coarse_fraction: float = 0.2
+    episodes_dir: str | None = None
+    # Backbone: "default" (tiny LLaMA + MiniLM) or "pretrained" (local HF folder + LoRA).
+    backbone: str = "default"
+    pretrained_path: str | None = None
+    dtype: str = "float32"
+    use_accelerate: bool = False
+    # torch device for single-process training ("cpu", "cuda", "cuda:1").
+    device: str = "cpu"
+    model: PlannerModelConfig = field(default_factory=PlannerModelConfig)
+    default_backbone: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.model, dict):
+            self.model = PlannerModelConfig(**self.model)
+        if self.stage not in ("coarse", "fine"):
+            raise InputError(f"stage must be 'coarse' or 'fine', got {self.stage!r}")
+        if self.num_steps < 1 or self.batch_size < 1:
+            raise InputError(
+                f"num_steps and batch_size must be >= 1, got {self.num_steps}, {self.batch_size}"
+            )
+        if self.learning_rate <= 0 or not 0 <= self.warmup_fraction < 1:
+            raise InputError("learning_rate must be > 0 and warmup_fraction in [0, 1)")
+        if not 1 <= self.max_scene_objects <= self.model.max_objects:
+            raise InputError(
+                f"max_scene_objects must be 1..model.max_objects ({self.model.max_objects}), "
+                f"got {self.max_scene_objects}"
+            )
+        if not 0 <= self.coarse_fraction <= 1:
+            raise InputError(f"coarse_fraction must be in [0, 1], got {self.coarse_fraction}")
+        if self.backbone not in ("default", "pretrained"):
+            raise InputError(f"backbone must be 'default' or 'pretrained', got {self.backbone!r}")
+
+    def validate(self) -> None:
+        """Run-wide checks before any expensive setup."""
+        if self.backbone == "pretrained" and not self.pretrained_path:
+            raise InputError("backbone=pretrained needs pretrained_path=<local HF folder>")
+        for name in ("init_from", "episodes_dir"):
+            value = getattr(self, name)
+            if value is not None and not Path(value).exists():
+                raise MissingFileError(f"{name} {value!r} does not exist")
+
+    def backbone_spec(self) -> dict:
+        """The backbone dict stored in checkpoints."""
+        if self.backbone == "default":
+            return {"kind": "default", "config": dict(self.default_backbone)}
+        return {"kind": "pretrained", "path": self.pretrained_path, "dtype": self.dtype}
+
+
+# ------------------------------------------------------------------------------ data
+@functools.cache
+def _object(name: str):
+    from openhoi.objects import load_object
+
+    return load_object(name)
+
+
+def object_cloud(name: str, *, use_normals: bool = True) -> np.ndarray:
+    """`(2048, 3 or 6)` float32 normalised points (+ normals) of a built-in object."""
+    points = _object(name).normalised_points
+    parts = [points.points] + ([points.normals] if use_normals else [])
+    return np.concatenate(parts, axis=1).astype(np.float32)
+
+
+def _augment(cloud: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random z-rotation, tilt ≤ 10°, scale 0.85-1, jitter σ = 0.005 (xyz); normals rotated."""
+    yaw = rng.uniform(0, 2 * np.pi)
+    tilt_axis = rng.normal(size=3) * np.array([1.0, 1.0, 0.0])
+    tilt_axis /= np.linalg.norm(tilt_axis) + 1e-9
+    tilt = rng.uniform(0, np.deg2rad(10))
+    cz, sz = np.cos(yaw), np.sin(yaw)
+    rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
+    k = np.array(
+        [
+            [0, -tilt_axis[2], tilt_axis[1]],
+            [tilt_axis[2], 0, -tilt_axis[0]],
+            [-tilt_axis[1], tilt_axis[0], 0],
+        ]
+    )
+    rt = np.eye(3) + np.sin(tilt) * k + (1 - np.cos(tilt)) * k @ k
+    rotation = (rt @ rz).astype(np.float32)
+    out = cloud.copy()
+    out[:, :3] = cloud[:, :3] @ rotation.T * rng.uniform(0.85, 1.0)
+    out[:, :3] += rng.normal(scale=0.005, size=(len(cloud), 3)).astype(np.float32)
+    if cloud.shape[1] >= 6:
+        out[:, 3:6] = cloud[:, 3:6] @ rotation.T
+    return out
+
+
+def region_mask(name: str, affordance: str, part: str | None = None) -> np.ndarray:
+    """`(2048,)` float32 mask: affordance column on the normalised points, within `part`."""
+    from openhoi.objects import affordance_index
+
+    obj = _object(name)
+    points = obj.normalised_points
+    mask = points.affordance[:, affordance_index(affordance)].astype(np.float32)
+    if part is not None:
+        names = [p.name for p in obj.parts]
+        if part in names:
+            mask = mask * (points.part_ids == names.index(part))
+    return mask
+
+
+def _display_name(name: str) -> str:
+    from openhoi.data.synth.language import object_words
+
+    return object_words(name)
+
+
+class SceneSampler:
+    """Random coarse / fine training (or evaluation) scenes over a set of objects.
+
+    Args:
+        objects: built-in names the scenes use (targets and distractors).
+        use_normals: feed normals to the point encoder.
+        max_scene_objects: 1..N objects per fine scene.
+        phrasing: SynthHOI template set ("train" or "held_out").
+        augment: random rotation / scale / jitter.
+    """
+
+    def __init__(
+        self,
+        objects: list[str],
+        *,
+        use_normals: bool = True,
+        max_scene_objects: int = 3,
+        phrasing: str = "train",
+        augment: bool = True,
+        distractors: list[str] | None = None,
+    ) -> None:
+        if not objects:
+            raise InputError("SceneSampler needs at least one object")
+        self.objects = list(objects)
+        self.distractors = list(distractors if distractors is not None else objects)
+        self.use_normals = use_normals
+        self.max_scene_objects = max_scene_objects
+        self.phrasing = phrasing
+        self.augment = augment
+        self._coarse = {
+            name: [
+                a
+                for a in COARSE_QUESTIONS
+                if (_object(name).normalised_points.affordance[:, _aff_index(a)] >= 0.5).sum() >= 10
+            ]
+            for name in self.objects
+        }
+
+    def _cloud(self, name: str, rng: np.random.Generator) -> np.ndarray:
+        cloud = object_cloud(name, use_normals=self.use_normals)
+        return _augment(cloud, rng) if self.augment else cloud
+
+    def coarse(self, rng: np.random.Generator) -> PlannerSample:
+        """One object-level affordance question."""
+        candidates = [n for n in self.objects if self._coarse[n]]
+        name = candidates[int(rng.integers(len(candidates)))]
+        affordance = self._coarse[name][int(rng.integers(len(self._coarse[name])))]
+        primitive, phrase, questions = COARSE_QUESTIONS[affordance]
+        words = _display_name(name)
+        question = questions[int(rng.integers(len(questions)))].format(o=words)
+        step = StepSpec(primitive, "right", 0, affordance, phrase.format(o=words))
+        return PlannerSample(
+            points=(self._cloud(name, rng),),
+            names=(words,),
+            instruction=question,
+            steps=(step,),
+            masks=(region_mask(name, affordance),),
+        )
+
+    def fine(
+        self, rng: np.random.Generator, target: str | None = None
+    ) -> tuple[PlannerSample, object]:
+        """One SynthHOI instruction scene; returns (sample, TaskSpec)."""
+        from openhoi.data.synth.tasks import sample_task
+
+        if target is None:
+            target = self.objects[int(rng.integers(len(self.objects)))]
+        task = sample_task(_object(target), rng, phrasing=self.phrasing)
+        count = int(rng.integers(1, self.max_scene_objects + 1))
+        others = [n for n in self.distractors if n != target]
+        chosen = list(rng.choice(others, size=min(count - 1, len(others)), replace=False))
+        scene = [target, *chosen]
+        order = rng.permutation(len(scene))
+        scene = [scene[i] for i in order]
+        index = scene.index(target)
+        steps = tuple(StepSpec.from_subtask(s, object_index=index) for s in task.plan)
+        masks = tuple(
+            region_mask(target, region.affordance, region.part) for region in task.regions
+        )
+        sample = PlannerSample(
+            points=tuple(self._cloud(n, rng) for n in scene),
+            names=tuple(_display_name(n) for n in scene),
+            instruction=task.instruction,
+            steps=steps,
+            masks=masks,
+        )
+        return sample, task
+
+
+@functools.cache
+def _aff_index(name: str) -> int:
+    from openhoi.objects import affordance_index
+
+    return affordance_index(name)
+
+
+def episode_samples(folder: str, *, use_normals: bool = True) -> list[PlannerSample]:
+    """Prepared GRAB/ARCTIC (or SynthHOI) episodes as single-object planner samples.
+
+    Masks come from `segment.affordance` `(1, 1024)` on `HOIObject.points`, carried to the
+    2048 normalised points by nearest neighbour; segments without masks fall back to the
+    sub-task's affordance label on the object.
+    """
+    from scipy.spatial import cKDTree
+
+    from openhoi.data import episode_object_path, load_episodes
+    from openhoi.objects import load_object
+
+    samples = []
+    for episode in load_episodes(folder):
+        try:
+            obj = load_object(episode.object)
+        except InputError:
+            obj = load_object(episode_object_path(folder, episode.object))
+        dense = obj.normalised_points
+        cloud = np.concatenate(
+            [dense.points] + ([dense.normals] if use_normals else []), axis=1
+        ).astype(np.float32)
+        nearest = cKDTree(obj.points.points).query(dense.to_object_frame(dense.points))[1]
+        masks = []
+        for step, segment in zip(episode.plan, episode.segments, strict=True):
+            if segment.affordance is not None:
+                masks.append(np.clip(segment.affordance[0][nearest], 0, 1).astype(np.float32))
+            else:
+                masks.append(dense.affordance[:, _aff_index(step.affordance)].astype(np.float32))
+        steps = tuple(StepSpec.from_subtask(s, object_index=0) for s in episode.plan)
+        name = _display_name(obj.name)
+        samples.append(PlannerSample((cloud,), (name,), episode.instruction, steps, tuple(masks)))
+    return samples
+
+
+def training_objects() -> list[str]:
+    """Built-in objects minus SynthHOI's `HELD_OUT_OBJECTS`."""
+    from openhoi.data.synth.tasks import HELD_OUT_OBJECTS
+    from openhoi.objects import list_objects
+
+    return [n for n in list_objects() if n not in HELD_OUT_OBJECTS]
+
+
+def sample_stream(config: PlannerTrainConfig, rng: np.random.Generator) -> Iterator[PlannerSample]:
+    """Endless training samples for `config.stage`."""
+    sampler = SceneSampler(
+        training_objects(),
+        use_normals=config.model.point_encoder.use_normals,
+        max_scene_objects=config.max_scene_objects,
+    )
+    episodes = (
+        episode_samples(config.episodes_dir, use_normals=config.model.point_encoder.use_normals)
+        if config.episodes_dir
+        else []
+    )
+    while True:
+        if config.stage == "coarse" or rng.random() < config.coarse_fraction:
+            yield sampler.coarse(rng)
+        elif episodes and rng.random() < 0.5:
+            yield episodes[int(rng.integers(len(episodes)))]
+        else:
+            yield sampler.fine(rng)[0]
+
+
+# --------------------------------------------------------------------------- training
+def _lr_lambda(num_steps: int, warmup_fraction: float) -> Callable[[int], float]:
+    warmup = max(1, int(num_steps * warmup_fraction))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, num_steps - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    return factor
+
+
+def _build_model(config: PlannerTrainConfig) -> PlannerModel:
+    from openhoi.mllm.checkpoint import build_planner_model, load_checkpoint
+
+    if config.init_from:
+        model, _ = load_checkpoint(config.init_from)
+        if config.model.lora.use_lora and not model.is_lora:
+            model.config = config.model
+            model._apply_lora()
+        return model.train()
+    return build_planner_model(config.model, config.backbone_spec()).train()
+
+
+def train_planner(
+    config: PlannerTrainConfig, *, progress: Callable[[int, dict], None] | None = None
+) -> Path:
+    """Train one stage; returns the final checkpoint folder (`out_dir/final`)."""
+    from openhoi.mllm.checkpoint import load_checkpoint, save_checkpoint
+
+    config.validate()
+    torch.manual_seed(config.seed)
+    out_dir = Path(config.out_dir)
+    last = out_dir / "last"
+    start_step = 0
+    state = None
+    if config.resume and (last / "trainer_state.pt").is_file():
+        model, _ = load_checkpoint(last)
+        model.train()
+        state = torch.load(last / "trainer_state.pt", weights_only=True)
+        start_step = int(state["step"])
+        logger.info("resuming from %s at step %d", last, start_step)
+    else:
+        model = _build_model(config)
+    if not config.use_accelerate:
+        model.to(config.device)
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        parameters, lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _lr_lambda(config.num_steps, config.warmup_fraction)
+    )
+    rng = np.random.default_rng(config.seed)
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        rng.bit_generator.state = state["rng"]
+    accelerator = None
+    if config.use_accelerate:
+        from openhoi._deps import require
+
+        accelerate = require("accelerate", "multi-GPU planner training")
+        accelerator = accelerate.Accelerator()
+        model, optimizer = accelerator.prepare(model, optimizer)
+        rng = np.random.default_rng([config.seed, accelerator.process_index])
+    stream = sample_stream(config, rng)
+    core = accelerator.unwrap_model(model) if accelerator else model
+    backbone = config.backbone_spec()
+    history: list[dict] = []
+    started = time.time()
+    for step in range(start_step, config.num_steps):
+        batch = [next(stream) for _ in range(config.batch_size)]
+        output = model(batch, config.task_weight, config.aff_weight)
+        optimizer.zero_grad(set_to_none=True)
+        if accelerator:
+            accelerator.backward(output.loss)
+        else:
+            output.loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, config.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        record = {
+            "step": step + 1,
+            "loss": output.loss.item(),
+            "task_loss": output.task_loss.item(),
+            "aff_loss": output.aff_loss.item(),
+            "lr": scheduler.get_last_lr()[0],
+            "elapsed_s": round(time.time() - started, 1),
+        }
+        history.append(record)
+        if progress is not None and ((step + 1) % config.log_every == 0 or step == start_step):
+            progress(step + 1, record)
+        is_main = accelerator is None or accelerator.is_main_process
+        if is_main and ((step + 1) % config.save_every == 0 or step + 1 == config.num_steps):
+            buffer = io.BytesIO()
+            torch.save(
+                {
+                    "step": step + 1,
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "rng": rng.bit_generator.state,
+                },
+                buffer,
+            )
+            save_checkpoint(
+                core,
+                backbone,
+                last,
+                extra_files={
+                    "trainer_state.pt": buffer.getvalue(),
+                    "train_config.json": json.dumps(dataclasses.asdict(config), indent=2).encode(),
+                },
+            )
+    final = out_dir / "final"
+    if accelerator is None or accelerator.is_main_process:
+        save_checkpoint(
+            core,
+            backbone,
+            final,
+            extra_files={
+                "train_config.json": json.dumps(dataclasses.asdict(config), indent=2).encode(),
+                "history.json": json.dumps(history[-200:]).encode(),
+            },
+        )
+    return final
