@@ -19,6 +19,8 @@ _LAZY = {
     "load_object": "openhoi.objects",
     "list_objects": "openhoi.objects",
     "OpenHOIError": "openhoi.errors",
+    "generate": "openhoi.api",
+    "refine": "openhoi.api",
 }
 
 __all__ = [
@@ -27,11 +29,14 @@ __all__ = [
     "HandModel",
     "OpenHOIError",
     "__version__",
+    "generate",
     "list_objects",
     "load_object",
+    "refine",
 ]
 
 if TYPE_CHECKING:
+    from openhoi.api import generate, refine
     from openhoi.data import HOISequence
     from openhoi.errors import OpenHOIError
     from openhoi.hand import HandModel

@@ -19,6 +19,7 @@ __all__ = [
     "GenerateConfig",
     "GenerateResult",
     "Pipeline",
+    "check_output_folder",
     "diagnose",
     "generate",
     "refine",
@@ -461,6 +462,26 @@ def refine(sequence: HOISequence, obj, **options):
 
     obj = obj if isinstance(obj, HOIObject) else load_object(obj)
     return refine_sequence(sequence, obj, config=PostHocConfig(**options))
+
+
+def check_output_folder(out_dir: str | os.PathLike) -> Path:
+    """Fail early, with a clear error, when `out_dir` cannot be created or written."""
+    import tempfile
+
+    from openhoi.errors import InputError
+
+    out = Path(out_dir)
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise InputError(f"output folder {str(out)!r}: {str(existing)!r} is a file")
+    try:
+        with tempfile.TemporaryDirectory(dir=existing):
+            pass
+    except OSError as exc:
+        raise InputError(f"cannot write to output folder {str(out)!r} ({exc.strerror})") from exc
+    return out
 
 
 def write_generation(

@@ -223,25 +223,35 @@ def generate(
         str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
     ] = None,
     render: Annotated[bool, typer.Option("--render/--no-render", help="Write preview.mp4.")] = True,
+    planner: Annotated[str | None, typer.Option(help="Planner folder (default: shipped).")] = None,
+    motion: Annotated[
+        str | None, typer.Option(help="Motion model folder (default: shipped).")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Per-stage timings.")] = False,
 ) -> None:
     """Instruction + object(s) → plan, HOI sequence, glb/bvh/meshes, preview and report."""
     import time
     from pathlib import Path
 
-    from openhoi.api import GenerateConfig, Pipeline, write_generation
+    from openhoi.api import GenerateConfig, Pipeline, check_output_folder, write_generation
     from openhoi.errors import InputError, OpenHOIError
+    from openhoi.mllm import read_plan_requests
+    from openhoi.mllm.api import check_instruction
+    from openhoi.objects import load_object
 
     if (prompts is None) == (instruction is None):
         raise InputError("give either --instruction (with --object) or --prompts FILE.jsonl")
     if prompts is not None:
-        from openhoi.mllm import read_plan_requests
-
         requests = read_plan_requests(prompts)
     else:
         if not object:
             raise InputError("--instruction needs at least one --object")
+        # Cheap checks first, so a bad input fails before any model loads.
+        check_instruction(instruction)
+        for name in object:
+            load_object(name)
         requests = [(instruction, list(object))]
+    check_output_folder(out)
     default_steps = 30 if sampler == "ddim" else 1000
     config = GenerateConfig(
         sampler=sampler,
@@ -251,6 +261,8 @@ def generate(
         device=device,
         refine=refine,
         mano_dir=mano_dir,
+        planner_path=planner,
+        motion_path=motion,
     )
     console = _console()
     clock = time.perf_counter()

@@ -166,12 +166,15 @@ class Episode:
     def sequence(self) -> HOISequence:
         """All segments joined into one continuous sequence.
 
-        Segments are stored canonicalised (each starts with the object at the origin);
-        they are chained so each starts where the previous one left the object.
+        SynthHOI stores each segment canonicalised (the object starts at the origin), so its
+        segments are chained: each is moved to start where the previous one left the
+        object. Prepared real datasets keep their world frame, so theirs are joined as is.
         """
         from openhoi.data.transforms import chain_segments
 
-        return HOISequence.concatenate(chain_segments(self.segments))
+        if self.source == "synth":
+            return HOISequence.concatenate(chain_segments(self.segments))
+        return HOISequence.concatenate(self.segments)
 
 
 def _episode_to_arrays(episode: Episode) -> dict[str, np.ndarray]:
