@@ -12,6 +12,7 @@ Nothing downloads at run time. Repeated texts are embedded once (per-encoder cac
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import importlib
 import logging
@@ -51,7 +52,7 @@ class TextEncoder(Protocol):
         ...
 
 
-class _CachedEncoder:
+class _CachedEncoder(abc.ABC):
     """Shared caching and batching; subclasses implement `_embed`."""
 
     name = ""
@@ -74,8 +75,9 @@ class _CachedEncoder:
             return torch.zeros(0, self.dim)
         return torch.stack([self._cache[t] for t in texts])
 
+    @abc.abstractmethod
     def _embed(self, texts: list[str]) -> Tensor:
-        raise NotImplementedError
+        """`(len(texts), dim)` embeddings of distinct texts."""
 
 
 @contextlib.contextmanager
