@@ -223,6 +223,9 @@ def generate(
         str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
     ] = None,
     render: Annotated[bool, typer.Option("--render/--no-render", help="Write preview.mp4.")] = True,
+    bridge: Annotated[
+        str, typer.Option(help="Transitions: interpolation (default) or model (the paper's).")
+    ] = "interpolation",
     planner: Annotated[str | None, typer.Option(help="Planner folder (default: shipped).")] = None,
     motion: Annotated[
         str | None, typer.Option(help="Motion model folder (default: shipped).")
@@ -263,6 +266,7 @@ def generate(
         mano_dir=mano_dir,
         planner_path=planner,
         motion_path=motion,
+        bridge=bridge,
     )
     console = _console()
     clock = time.perf_counter()

@@ -22,7 +22,12 @@ from openhoi.geometry import matrix_to_rotation_6d, rotation_6d_to_matrix
 if TYPE_CHECKING:
     from openhoi.hand import HandModel
 
-__all__ = ["chain_segments", "transform_mano_rigidly", "transform_sequence"]
+__all__ = [
+    "chain_segments",
+    "orthonormalise_frames",
+    "transform_mano_rigidly",
+    "transform_sequence",
+]
 
 
 def transform_mano_rigidly(
@@ -135,3 +140,17 @@ def chain_segments(
         frames[:, angle_column] += previous.object_angle()[-1] - segment.object_angle()[0]
         chained.append(moved.replace(frames=frames))
     return chained
+
+
+def orthonormalise_frames(frames: torch.Tensor) -> torch.Tensor:
+    """`(T, 208)` frames with every 6D block re-encoded as exact rotation rows."""
+    out = frames.clone()
+    columns = []
+    for block in (layout.LEFT_HAND, layout.RIGHT_HAND):
+        start = block.start + layout.HAND_GLOBAL_ORIENT.start
+        columns += [range(start + 6 * j, start + 6 * j + 6) for j in range(16)]
+    start = layout.OBJECT.start + layout.OBJECT_ROTATION.start
+    columns.append(range(start, start + 6))
+    index = torch.tensor([list(c) for c in columns])
+    out[:, index] = matrix_to_rotation_6d(rotation_6d_to_matrix(frames[:, index]))
+    return out

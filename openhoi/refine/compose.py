@@ -85,6 +85,19 @@ def compose(
             made = bridge(parts[-1], segment, bridge_frames)
             parts.append(made.replace(object_name=segment.object_name, betas=segment.betas))
         parts.append(segment)
-    if any(part.affordance is None for part in parts):
+    # Bridges touch no particular region: give them all-zero masks, so the sub-tasks'
+    # masks survive the join (they are dropped only when a sub-task itself has none).
+    sizes = {part.affordance.shape[1] for part in parts if part.affordance is not None}
+    if len(sizes) == 1 and all(
+        part.affordance is not None or part.texts == (TRANSITION_TEXT,) for part in parts
+    ):
+        (size,) = sizes
+        parts = [
+            part
+            if part.affordance is not None
+            else part.replace(affordance=np.zeros((part.num_segments, size), np.float32))
+            for part in parts
+        ]
+    else:
         parts = [part.replace(affordance=None) for part in parts]
     return HOISequence.concatenate(parts)

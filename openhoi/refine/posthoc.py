@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from openhoi.data import HAND_SIDES, HOISequence, layout
+from openhoi.data.transforms import orthonormalise_frames
 from openhoi.errors import InputError
-from openhoi.geometry import matrix_to_rotation_6d, rotation_6d_to_matrix
 from openhoi.refine.losses import AffordanceLoss, LossTerm, PenetrationLoss, weighted_sum
 
 if TYPE_CHECKING:
@@ -57,20 +57,6 @@ class RefineResult:
     sequence: HOISequence
     loss_before: float
     loss_after: float
-
-
-def _orthonormalise_rotations(frames: torch.Tensor) -> torch.Tensor:
-    """Re-encode every 6D block so it is exactly the first two rows of a rotation."""
-    out = frames.clone()
-    columns = []
-    for block in (layout.LEFT_HAND, layout.RIGHT_HAND):
-        start = block.start + layout.HAND_GLOBAL_ORIENT.start
-        columns += [range(start + 6 * j, start + 6 * j + 6) for j in range(16)]
-    start = layout.OBJECT.start + layout.OBJECT_ROTATION.start
-    columns.append(range(start, start + 6))
-    index = torch.tensor([list(c) for c in columns])
-    out[:, index] = matrix_to_rotation_6d(rotation_6d_to_matrix(frames[:, index]))
-    return out
 
 
 def refine_sequence(
@@ -140,7 +126,7 @@ def refine_sequence(
         total.backward()
         optimizer.step()
     with torch.no_grad():
-        refined = _orthonormalise_rotations(original + residual)
+        refined = orthonormalise_frames(original + residual)
         loss_after = float(weighted_sum(terms, refined[None])[0])
     if loss_after > loss_before:
         # Never hand back something worse than the input.

@@ -1,0 +1,383 @@
+"""Ablation of the training-free physical refinement (issue 6, "Measured, not assumed").
+
+For the first `--limit` episodes of a SynthHOI split, every sub-task segment is generated
+from its ground-truth conditions (object, the segment's own affordance mask, sub-task text,
+hands, the ground-truth length), the segments are composed into one episode, and the result
+is measured, once per variant:
+
+    full            penetration + affordance losses in DSG; bridges from the unconditional
+                    model under the transition (+ penetration) loss (as `openhoi generate`)
+    no_penetration  as full without the penetration loss (segments and bridges)
+    no_affordance   as full without the affordance loss
+    no_transition   as full, bridges by plain minimum-jerk interpolation
+    no_guidance     refinement off: plain DDIM (eta = 0), bridges by interpolation
+
+Before the timed variants of each episode, one untimed 2-step pass of `full` warms up
+kernels and per-object caches, so wall times compare the variants, not the set-up.
+
+Metrics per episode: penetration depth mean/max (mm), intersection volume (cm³), contact
+ratio and affordance-contact ratio (`sequence_physics` on the acting hands, affordance
+region = union of the ground-truth segment masks); maximum / mean joint jerk at segment
+boundaries (`boundary_jerk` on the 21 keypoints of the active hands) and the largest joint
+step across a boundary, against the ground truth's own frame-to-frame motion
+(`frame_motion_statistics`); MPJPE (mm) and FOL (m) of each generated segment against its
+ground-truth segment, both in the canonical frame (object starts at the origin); wall time
+of generation + composition. Table: mean ± 95% interval over episodes.
+
+    python tools/ablate_refine.py --data outputs/synthhoi-default \
+        --split test_unseen_objects --limit 8 --steps 30 --out outputs/ablate-refine
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SIDES = ("left", "right")
+VARIANTS = ("full", "no_penetration", "no_affordance", "no_transition", "no_guidance")
+
+# (key, column header, format) of the Markdown table.
+COLUMNS = (
+    ("penetration_depth_mean_mm", "pen. mean (mm)", "{:.2f}"),
+    ("penetration_depth_max_mm", "pen. max (mm)", "{:.2f}"),
+    ("intersection_volume_mean_cm3", "IV (cm³)", "{:.2f}"),
+    ("contact_ratio", "contact", "{:.2f}"),
+    ("affordance_contact_ratio", "aff. contact", "{:.2f}"),
+    ("boundary_jerk_max_m_s3", "bnd jerk max (m/s³)", "{:.0f}"),
+    ("boundary_jerk_mean_m_s3", "bnd jerk mean (m/s³)", "{:.0f}"),
+    ("boundary_step_max_mm", "bnd step max (mm)", "{:.1f}"),
+    ("mpjpe_mm", "MPJPE (mm)", "{:.1f}"),
+    ("fol_m", "FOL (m)", "{:.3f}"),
+    ("time_s", "time (s)", "{:.1f}"),
+)
+# The ground truth's own motion, the scale the boundary numbers are compared with.
+GT_COLUMNS = (
+    ("gt_mean_step_mm", "GT mean step (mm)", "{:.2f}"),
+    ("gt_p95_step_mm", "GT p95 step (mm)", "{:.2f}"),
+    ("gt_mean_jerk_m_s3", "GT mean jerk (m/s³)", "{:.0f}"),
+    ("gt_p95_jerk_m_s3", "GT p95 jerk (m/s³)", "{:.0f}"),
+    ("gt_boundary_jerk_max_m_s3", "GT bnd jerk max (m/s³)", "{:.0f}"),
+)
+
+
+@dataclass(frozen=True)
+class Variant:
+    penetration: bool
+    affordance: bool
+    model_bridges: bool
+    guidance: bool
+
+
+VARIANT_SETTINGS = {
+    "full": Variant(True, True, True, True),
+    "no_penetration": Variant(False, True, True, True),
+    "no_affordance": Variant(True, False, True, True),
+    "no_transition": Variant(True, True, False, True),
+    "no_guidance": Variant(False, False, False, False),
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True, help="SynthHOI folder (with splits.json)")
+    parser.add_argument("--split", default="test_unseen_objects")
+    parser.add_argument("--limit", type=int, default=8, help="first N episodes of the split")
+    parser.add_argument("--steps", type=int, default=30, help="DDIM steps")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="outputs/ablate-refine", help="JSON + Markdown folder")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:k]")
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help=f"comma list out of {','.join(VARIANTS)}"
+    )
+    return parser.parse_args(argv)
+
+
+# ----------------------------------------------------------------------------------------
+# Generation
+
+
+def generate_segment(pipeline, config, obj, subtask, gt_segment, variant: Variant, seed: int):
+    """One segment from the ground-truth conditions, with the variant's DSG terms."""
+    from openhoi.motion import MotionCondition
+    from openhoi.refine import AffordanceLoss, DSGGuidance, LossTerm, PenetrationLoss
+
+    affordance = np.asarray(gt_segment.affordance, np.float32).reshape(-1)
+    condition = MotionCondition(
+        object=obj, affordance=affordance, text=subtask.text, hands=subtask.hands
+    )
+    num_frames = min(gt_segment.num_frames, pipeline.generator.max_frames)
+    guidance = None
+    if variant.guidance:
+        acting = pipeline._acting(subtask.hands)
+        terms = []
+        if variant.penetration:
+            loss = PenetrationLoss(obj, acting, vertex_stride=config.penetration_vertex_stride)
+            terms.append(LossTerm(loss, config.penetration_weight, "penetration"))
+        if variant.affordance:
+            loss = AffordanceLoss(obj, acting, affordance)
+            terms.append(LossTerm(loss, config.affordance_weight, "affordance"))
+        guidance = DSGGuidance([terms], pipeline._dsg_config(config))
+    (segment,) = pipeline.generator.sample(
+        [condition],
+        num_frames,
+        steps=config.steps,
+        sampler=config.sampler,
+        guidance_scale=config.guidance_scale,
+        seed=seed,
+        guidance=guidance,
+        eta=1.0 if guidance is not None else 0.0,
+    )
+    return segment
+
+
+def run_variant(pipeline, base_config, obj, episode, name: str):
+    """Generated canonical segments and the composed episode; wall time of both."""
+    from dataclasses import replace
+
+    from openhoi.refine import compose
+
+    variant = VARIANT_SETTINGS[name]
+    # Bridges take the penetration term only when the variant keeps it.
+    config = replace(
+        base_config, penetration_weight=base_config.penetration_weight * variant.penetration
+    )
+    clock = time.perf_counter()
+    segments = [
+        generate_segment(pipeline, config, obj, subtask, gt, variant, seed=config.seed + k)
+        for k, (subtask, gt) in enumerate(zip(episode.plan, episode.segments, strict=True))
+    ]
+    if variant.model_bridges:
+        sequence = pipeline._compose(obj, segments, config)
+    else:
+        sequence = compose(segments, bridge_frames=config.bridge_frames, hands=pipeline.hands)
+    return segments, sequence, time.perf_counter() - clock
+
+
+# ----------------------------------------------------------------------------------------
+# Measurement
+
+
+def active_sides(sequence) -> list[str]:
+    return [side for k, side in enumerate(SIDES) if sequence.active_hands[:, k].any()]
+
+
+def joints(sequence, sides, hands) -> np.ndarray:
+    """`(T, H, 21, 3)` keypoints of `sides`."""
+    return np.stack([sequence.hand_joints(side, hands[side]) for side in sides], axis=1)
+
+
+def canonical(sequence, hands):
+    """The sequence moved so that its first object pose is the identity (model frame)."""
+    from openhoi.data.transforms import transform_sequence
+
+    pose = sequence.object_transforms()[0].astype(np.float64)
+    rotation = pose[:3, :3].T
+    return transform_sequence(sequence, rotation, -rotation @ pose[:3, 3], hands)
+
+
+def ground_truth_motion(episode, hands) -> dict[str, float]:
+    """Frame-to-frame motion of the ground-truth episode (segments back to back)."""
+    from openhoi.eval import boundary_jerk, frame_motion_statistics
+
+    sides = sorted({s for seg in episode.segments for s in active_sides(seg)}, key=SIDES.index)
+    positions = np.concatenate([joints(seg, sides, hands) for seg in episode.segments])
+    fps = float(episode.segments[0].fps)
+    stats = frame_motion_statistics(positions, fps)
+    starts = np.cumsum([seg.num_frames for seg in episode.segments])[:-1]
+    gt_jerk = boundary_jerk(positions, [int(b) for b in starts], fps) if len(starts) else None
+    return {
+        "gt_mean_step_mm": stats.mean_step_m * 1000.0,
+        "gt_p95_step_mm": stats.p95_step_m * 1000.0,
+        "gt_mean_jerk_m_s3": stats.mean_jerk_m_s3,
+        "gt_p95_jerk_m_s3": stats.p95_jerk_m_s3,
+        "gt_boundary_jerk_max_m_s3": gt_jerk.max_jerk_m_s3 if gt_jerk else float("nan"),
+    }
+
+
+def measure(pipeline, obj, episode, segments, sequence) -> dict[str, float | None]:
+    from openhoi.eval import (
+        boundary_jerk,
+        final_object_location_error,
+        mpjpe_mm,
+        sequence_physics,
+    )
+
+    hands = pipeline.hands
+    sides = active_sides(sequence) or list(SIDES)
+    mask = np.max([np.asarray(s.affordance, np.float32).max(axis=0) for s in episode.segments], 0)
+    physics = sequence_physics(
+        sequence, obj, {side: hands[side] for side in sides}, affordance_mask=mask
+    ).summary()
+    positions = joints(sequence, sides, hands)
+    boundaries = [start for start, _ in sequence.segment_ranges[1:]]
+    jerk = boundary_jerk(positions, boundaries, float(sequence.fps))
+    steps = [np.linalg.norm(positions[b] - positions[b - 1], axis=-1).max() for b in boundaries]
+    mpjpe, fol = [], []
+    for subtask, generated, gt in zip(episode.plan, segments, episode.segments, strict=True):
+        acting = ["left", "right"] if subtask.hands == "both" else [subtask.hands]
+        target = canonical(gt, hands)[: generated.num_frames]
+        mpjpe.append(mpjpe_mm(joints(generated, acting, hands), joints(target, acting, hands)))
+        fol.append(
+            final_object_location_error(generated.object_translation(), target.object_translation())
+        )
+    return {
+        **physics,
+        "boundary_jerk_max_m_s3": jerk.max_jerk_m_s3,
+        "boundary_jerk_mean_m_s3": jerk.mean_jerk_m_s3,
+        "boundary_step_max_mm": float(max(steps)) * 1000.0 if steps else float("nan"),
+        "mpjpe_mm": float(np.mean(mpjpe)),
+        "fol_m": float(np.mean(fol)),
+    }
+
+
+# ----------------------------------------------------------------------------------------
+# Summary
+
+
+def interval(values) -> tuple[float, float, int] | None:
+    from openhoi.eval import mean_confidence_interval
+
+    kept = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not kept:
+        return None
+    mean, half = mean_confidence_interval(np.asarray(kept))
+    return mean, half, len(kept)
+
+
+def cell(stats, fmt: str) -> str:
+    if stats is None:
+        return "n/a"
+    mean, half, _ = stats
+    return fmt.format(mean) + (" ± " + fmt.format(half) if math.isfinite(half) else "")
+
+
+def summarise(rows: list[dict], variants: list[str]) -> dict:
+    summary: dict[str, dict] = {}
+    for name in variants:
+        mine = [r for r in rows if r["variant"] == name]
+        summary[name] = {key: interval([r[key] for r in mine]) for key, _, _ in COLUMNS}
+    base = summary.get("no_guidance", {}).get("time_s")
+    for name in variants:
+        own = summary[name]["time_s"]
+        summary[name]["overhead_x"] = own[0] / base[0] if base and own else None
+    gt_rows = {r["episode"]: r for r in rows}
+    summary["ground_truth"] = {
+        key: interval([r[key] for r in gt_rows.values()]) for key, _, _ in GT_COLUMNS
+    }
+    return summary
+
+
+def markdown(summary: dict, variants: list[str], args, num_episodes: int) -> str:
+    lines = [
+        f"Refinement ablation: `{args.split}` of `{args.data}`, {num_episodes} episodes, "
+        f"DDIM {args.steps} steps, seed {args.seed}; mean ± 95% interval over episodes.",
+        "",
+        "| variant | " + " | ".join(h for _, h, _ in COLUMNS) + " | overhead vs no_guidance |",
+        "|---" * (len(COLUMNS) + 2) + "|",
+    ]
+    for name in variants:
+        stats = summary[name]
+        overhead = stats["overhead_x"]
+        lines.append(
+            f"| {name} | "
+            + " | ".join(cell(stats[key], fmt) for key, _, fmt in COLUMNS)
+            + f" | {'n/a' if overhead is None else f'{overhead:.2f}×'} |"
+        )
+    gt = summary["ground_truth"]
+    lines += [
+        "",
+        "Ground truth's own motion (same episodes, active hands, 21 keypoints):",
+        "",
+        "| " + " | ".join(h for _, h, _ in GT_COLUMNS) + " |",
+        "|---" * len(GT_COLUMNS) + "|",
+        "| " + " | ".join(cell(gt[key], fmt) for key, _, fmt in GT_COLUMNS) + " |",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from dataclasses import replace
+
+    from openhoi.api import GenerateConfig, Pipeline
+    from openhoi.data import load_episodes
+    from openhoi.objects import load_object
+
+    args = parse_args(argv)
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in VARIANT_SETTINGS]
+    if unknown:
+        raise SystemExit(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
+    data = Path(args.data)
+    splits = json.loads((data / "splits.json").read_text())["splits"]
+    if args.split not in splits:
+        raise SystemExit(f"split {args.split!r} not in {sorted(splits)}")
+    ids = list(splits[args.split])[: args.limit]
+    loaded = {episode.episode_id: episode for episode in load_episodes(data, ids)}
+    episodes = [loaded[i] for i in ids]
+
+    config = GenerateConfig(steps=args.steps, seed=args.seed, device=args.device)
+    pipeline = Pipeline.from_config(config)
+    rows: list[dict] = []
+    for number, episode in enumerate(episodes, 1):
+        obj = load_object(episode.object)
+        gt_motion = ground_truth_motion(episode, pipeline.hands)
+        # Untimed warm-up (kernel compilation, per-object distance structures), so that
+        # the first variant of an episode does not pay the one-off set-up costs.
+        run_variant(pipeline, replace(config, steps=2), obj, episode, "full")
+        for name in variants:
+            segments, sequence, seconds = run_variant(pipeline, config, obj, episode, name)
+            row = {
+                "episode": episode.episode_id,
+                "object": episode.object,
+                "variant": name,
+                "num_subtasks": len(episode.plan),
+                "num_frames": sequence.num_frames,
+                "time_s": seconds,
+                **measure(pipeline, obj, episode, segments, sequence),
+                **gt_motion,
+            }
+            rows.append(row)
+            print(
+                f"[{number}/{len(episodes)}] {episode.episode_id} ({episode.object}, "
+                f"{len(episode.plan)} sub-tasks) {name}: {seconds:.1f}s, "
+                f"pen {row['penetration_depth_mean_mm']:.2f} mm, "
+                f"bnd jerk {row['boundary_jerk_max_m_s3']:.0f} m/s³",
+                flush=True,
+            )
+
+    summary = summarise(rows, variants)
+    table = markdown(summary, variants, args, len(episodes))
+    print()
+    print(table)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = {k: v for k, v in vars(args).items()}
+    serialisable = {
+        key: {
+            metric: (None if s is None else {"mean": s[0], "ci95": s[1], "n": s[2]})
+            if isinstance(s, tuple) or s is None
+            else s
+            for metric, s in value.items()
+        }
+        for key, value in summary.items()
+    }
+    (out / "ablate_refine.json").write_text(
+        json.dumps(
+            {"settings": settings, "episodes": rows, "summary": serialisable},
+            indent=2,
+            default=float,
+        )
+    )
+    (out / "ablate_refine.md").write_text(table)
+    print(f"wrote {out / 'ablate_refine.json'} and {out / 'ablate_refine.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
