@@ -316,7 +316,9 @@ class HFCausalLMRewriter:
             )
         else:
             prompt = f"{_SYSTEM_PROMPT}\nInstruction: {instruction}\nRewritten:"
-        inputs = tokenizer(prompt, return_tensors="pt")
+        encoded = tokenizer(prompt, return_tensors="pt")
+        # Only what every causal LM accepts (BERT-style tokenizers add token_type_ids).
+        inputs = {k: encoded[k] for k in ("input_ids", "attention_mask") if k in encoded}
         with torch.no_grad():
             output = self._model.generate(
                 **inputs,
