@@ -212,16 +212,7 @@ def _episode_from_arrays(episode_id: str, arrays: dict[str, np.ndarray], where: 
         if "frames" not in fields:
             raise InputError(f"{where}: episode {episode_id!r} lacks segment {k}")
         segments.append(
-            HOISequence(
-                frames=fields["frames"],
-                betas=fields.get("betas"),
-                active_hands=fields.get("active_hands"),
-                fps=float(fields["fps"]),
-                object_name=str(fields.get("object_name", "")),
-                segment_starts=fields.get("segment_starts"),
-                texts=tuple(str(t) for t in fields.get("texts", np.array([""]))),
-                affordance=fields.get("affordance"),
-            )
+            HOISequence.from_arrays(fields, where=f"{where}: episode {episode_id!r} segment {k}")
         )
     return Episode(
         episode_id=meta["episode_id"],

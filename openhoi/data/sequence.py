@@ -383,13 +383,23 @@ class HOISequence:
             raise InputError(f"{str(path)!r} is not a plain-array HOISequence npz ({exc})") from exc
         except Exception as exc:
             raise InputError(f"cannot read {str(path)!r} as an npz file ({exc})") from exc
+        return cls.from_arrays(arrays, where=repr(str(path)))
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], where: str = "arrays") -> HOISequence:
+        """Inverse of `to_arrays` (also used for sequences stored inside episode shards).
+
+        Raises:
+            InputError: a required array is missing, the format is newer than this openhoi,
+                or the content is invalid; messages start with `where`.
+        """
         missing = {"frames", "fps"} - arrays.keys()
         if missing:
-            raise InputError(f"{str(path)!r} is not an HOISequence file: missing {sorted(missing)}")
+            raise InputError(f"{where} is not an HOISequence: missing {sorted(missing)}")
         version = int(arrays.get("format_version", FILE_FORMAT_VERSION))
         if version > FILE_FORMAT_VERSION:
             raise InputError(
-                f"{str(path)!r} has format version {version}; this openhoi reads up to "
+                f"{where} has format version {version}; this openhoi reads up to "
                 f"{FILE_FORMAT_VERSION}; upgrade openhoi"
             )
         try:
@@ -404,7 +414,7 @@ class HOISequence:
                 affordance=arrays.get("affordance"),
             )
         except InputError as exc:
-            raise InputError(f"{str(path)!r}: {exc}") from exc
+            raise InputError(f"{where}: {exc}") from exc
 
     # ------------------------------------------------------------- exports
     # Thin conveniences for animation tools; the exporters live in `openhoi.export`
