@@ -444,10 +444,9 @@ def _meet_endpoints(frames: np.ndarray, first: np.ndarray, last: np.ndarray) -> 
     """
     import torch
 
-    from openhoi.data.transforms import orthonormalise_frames
+    from openhoi.data.transforms import minimum_jerk_at, orthonormalise_frames
 
-    s = np.linspace(0.0, 1.0, len(frames))
-    weight = (10 * s**3 - 15 * s**4 + 6 * s**5)[:, None]
+    weight = minimum_jerk_at(np.linspace(0.0, 1.0, len(frames)))[:, None]
     corrected = frames + (1 - weight) * (first - frames[0]) + weight * (last - frames[-1])
     return orthonormalise_frames(torch.from_numpy(corrected.astype(np.float32))).numpy()
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "chain_segments",
+    "minimum_jerk_at",
     "orthonormalise_frames",
     "transform_mano_rigidly",
     "transform_sequence",
@@ -154,3 +155,9 @@ def orthonormalise_frames(frames: torch.Tensor) -> torch.Tensor:
     index = torch.tensor([list(c) for c in columns])
     out[:, index] = matrix_to_rotation_6d(rotation_6d_to_matrix(frames[:, index]))
     return out
+
+
+def minimum_jerk_at(s: np.ndarray) -> np.ndarray:
+    """Minimum-jerk (quintic) progress 10s³ − 15s⁴ + 6s⁵ at normalised times `s` in [0, 1]."""
+    s = np.asarray(s, np.float64)
+    return 10 * s**3 - 15 * s**4 + 6 * s**5

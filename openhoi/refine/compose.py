@@ -18,7 +18,7 @@ import numpy as np
 
 from openhoi.data import HOISequence
 from openhoi.data.sequence import _interpolate_frames
-from openhoi.data.transforms import chain_segments
+from openhoi.data.transforms import chain_segments, minimum_jerk_at
 from openhoi.errors import InputError
 
 if TYPE_CHECKING:
@@ -43,8 +43,7 @@ def interpolation_bridge(
     if num_frames < 1:
         raise InputError(f"num_frames must be >= 1, got {num_frames}")
     pair = np.stack([previous.frames[-1], following.frames[0]])
-    s = np.linspace(0.0, 1.0, num_frames + 2)[1:-1]
-    progress = (10 * s**3 - 15 * s**4 + 6 * s**5).astype(np.float32)
+    progress = minimum_jerk_at(np.linspace(0.0, 1.0, num_frames + 2)[1:-1]).astype(np.float32)
     zeros = np.zeros(num_frames, np.int64)
     frames = _interpolate_frames(pair, zeros, zeros + 1, progress)
     active = previous.active_hands[-1] | following.active_hands[0]
