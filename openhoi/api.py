@@ -255,7 +255,7 @@ class Pipeline:
         timings["motion_s"] = time.perf_counter() - clock
         # 4. Chain the canonical segments and bridge them.
         clock = time.perf_counter()
-        sequence = self._compose(obj, segments, config)
+        sequence = self.compose(obj, segments, config)
         timings["bridges_s"] = time.perf_counter() - clock
         # 5. Physics report.
         clock = time.perf_counter()
@@ -298,26 +298,30 @@ class Pipeline:
         return {side: self.hands[side] for side in sides}
 
     def _segment(self, obj, subtask, config: GenerateConfig, *, seed: int) -> HOISequence:
-        from openhoi.refine import AffordanceLoss, DSGGuidance, LossTerm, PenetrationLoss
-
         condition = self._condition(obj, subtask)
         num_frames = min(SEGMENT_FRAMES[subtask.primitive], self.generator.max_frames)
+        return self.generate_segment(obj, condition, num_frames, config, seed=seed)
+
+    def generate_segment(
+        self, obj, condition, num_frames: int, config: GenerateConfig, *, seed: int
+    ) -> HOISequence:
+        """One sub-task segment from a `MotionCondition`, with DSG when `config.refine`.
+
+        Loss terms with weight 0 are left out, so ablations switch a loss off by its weight.
+        """
+        from openhoi.refine import AffordanceLoss, DSGGuidance, LossTerm, PenetrationLoss
+
         guidance = None
         if config.refine:
-            acting = self._acting(subtask.hands)
-            terms = [
-                LossTerm(
-                    PenetrationLoss(obj, acting, vertex_stride=config.penetration_vertex_stride),
-                    config.penetration_weight,
-                    "penetration",
-                ),
-                LossTerm(
-                    AffordanceLoss(obj, acting, condition.affordance),
-                    config.affordance_weight,
-                    "affordance",
-                ),
-            ]
-            guidance = DSGGuidance([terms], self._dsg_config(config))
+            acting = self._acting(condition.hands)
+            terms = []
+            if config.penetration_weight:
+                loss = PenetrationLoss(obj, acting, vertex_stride=config.penetration_vertex_stride)
+                terms.append(LossTerm(loss, config.penetration_weight, "penetration"))
+            if config.affordance_weight:
+                loss = AffordanceLoss(obj, acting, condition.affordance)
+                terms.append(LossTerm(loss, config.affordance_weight, "affordance"))
+            guidance = DSGGuidance([terms], self._dsg_config(config)) if terms else None
         (segment,) = self.generator.sample(
             [condition],
             num_frames,
@@ -328,7 +332,7 @@ class Pipeline:
             guidance=guidance,
             eta=1.0 if guidance is not None else 0.0,
         )
-        return _hold_idle_hands(segment, subtask.hands)
+        return _hold_idle_hands(segment, condition.hands)
 
     def _dsg_config(self, config: GenerateConfig):
         from openhoi.refine import DSGConfig
@@ -339,7 +343,8 @@ class Pipeline:
             active_fraction=config.guidance_active_fraction,
         )
 
-    def _compose(self, obj, segments: list[HOISequence], config: GenerateConfig) -> HOISequence:
+    def compose(self, obj, segments: list[HOISequence], config: GenerateConfig) -> HOISequence:
+        """Chain canonical segments and bridge them as `config.bridge` says."""
         from openhoi.refine import compose
 
         def model_bridge(previous: HOISequence, following: HOISequence, num_frames: int):

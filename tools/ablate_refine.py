@@ -102,60 +102,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # Generation
 
 
-def generate_segment(pipeline, config, obj, subtask, gt_segment, variant: Variant, seed: int):
-    """One segment from the ground-truth conditions, with the variant's DSG terms."""
+def generate_segment(pipeline, config, obj, subtask, gt_segment, seed: int):
+    """One segment from the ground-truth condition (own mask, text, hands, length)."""
     from openhoi.motion import MotionCondition
-    from openhoi.refine import AffordanceLoss, DSGGuidance, LossTerm, PenetrationLoss
 
     affordance = np.asarray(gt_segment.affordance, np.float32).reshape(-1)
     condition = MotionCondition(
         object=obj, affordance=affordance, text=subtask.text, hands=subtask.hands
     )
     num_frames = min(gt_segment.num_frames, pipeline.generator.max_frames)
-    guidance = None
-    if variant.guidance:
-        acting = pipeline._acting(subtask.hands)
-        terms = []
-        if variant.penetration:
-            loss = PenetrationLoss(obj, acting, vertex_stride=config.penetration_vertex_stride)
-            terms.append(LossTerm(loss, config.penetration_weight, "penetration"))
-        if variant.affordance:
-            loss = AffordanceLoss(obj, acting, affordance)
-            terms.append(LossTerm(loss, config.affordance_weight, "affordance"))
-        guidance = DSGGuidance([terms], pipeline._dsg_config(config))
-    (segment,) = pipeline.generator.sample(
-        [condition],
-        num_frames,
-        steps=config.steps,
-        sampler=config.sampler,
-        guidance_scale=config.guidance_scale,
-        seed=seed,
-        guidance=guidance,
-        eta=1.0 if guidance is not None else 0.0,
-    )
-    return segment
+    return pipeline.generate_segment(obj, condition, num_frames, config, seed=seed)
 
 
 def run_variant(pipeline, base_config, obj, episode, name: str):
     """Generated canonical segments and the composed episode; wall time of both."""
     from dataclasses import replace
 
-    from openhoi.refine import compose
 
     variant = VARIANT_SETTINGS[name]
-    # Bridges take the penetration term only when the variant keeps it.
+    # A switched-off loss has weight 0 (segments and bridges); bridges are the model's
+    # (transition loss) or plain interpolation.
     config = replace(
-        base_config, penetration_weight=base_config.penetration_weight * variant.penetration
+        base_config,
+        refine=variant.guidance,
+        penetration_weight=base_config.penetration_weight * variant.penetration,
+        affordance_weight=base_config.affordance_weight * variant.affordance,
+        bridge="model" if variant.model_bridges else "interpolation",
     )
     clock = time.perf_counter()
     segments = [
-        generate_segment(pipeline, config, obj, subtask, gt, variant, seed=config.seed + k)
+        generate_segment(pipeline, config, obj, subtask, gt, seed=config.seed + k)
         for k, (subtask, gt) in enumerate(zip(episode.plan, episode.segments, strict=True))
     ]
-    if variant.model_bridges:
-        sequence = pipeline._compose(obj, segments, config)
-    else:
-        sequence = compose(segments, bridge_frames=config.bridge_frames, hands=pipeline.hands)
+    sequence = pipeline.compose(obj, segments, config)
     return segments, sequence, time.perf_counter() - clock
 
 
