@@ -2,8 +2,6 @@
 
 - :class:`DatasetReader`, the reader interface (list sequences, read one into episodes,
   load an object), and :class:`HandSet`, both hands' models with what needs real MANO.
-- :func:`transform_mano_rigidly`: move MANO parameters by a rigid transform with the
-  root-joint correction (MANO rotates about the wrist joint, not about the origin).
 - :func:`build_object`: dataset meshes → a canonical-frame `HOIObject` plus the offset
   that object poses must absorb (:func:`pose_to_canonical`).
 - Frame-rate reduction, ≤150-frame segmentation, episode assembly with plan and text,
@@ -31,7 +29,6 @@ import trimesh
 from openhoi.data.episodes import Episode, SubTask
 from openhoi.data.instructions import instruction_text, subtask_text, verb_info
 from openhoi.data.sequence import HAND_SIDES, NUM_BETAS, HOISequence
-from openhoi.data.transforms import transform_mano_rigidly
 from openhoi.errors import InputError, MissingFileError
 
 __all__ = [
@@ -51,7 +48,6 @@ __all__ = [
     "pose_to_canonical",
     "reduce_frame_rate",
     "split_range",
-    "transform_mano_rigidly",
 ]
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ Per frame (sources: Text2HOI `preprocess/preprocessing_h2o.py`, `lib/utils/proc_
 - `cam_pose`: row-major 4×4 camera → world transform (Text2HOI multiplies it on the left).
 - `action_label`: one integer, 0 = background, 1…36 as in :data:`H2O_ACTIONS`.
 Frames are 30 fps. Hands move to the world frame with the MANO root-joint correction
-(:func:`~openhoi.data.readers._common.transform_mano_rigidly`); the rest wrist joint comes
+(:func:`~openhoi.data.transforms.transform_mano_rigidly`); the rest wrist joint comes
 from the hand model for the frame's betas, so without real MANO files it is the embedded
 hand's (approximate, recorded). Segments are the runs of one non-zero action label; a hand
 acts in a segment when one of its keypoints comes within 2 cm of the object.
@@ -46,9 +46,9 @@ from openhoi.data.readers._common import (
     pose_to_canonical,
     segment_specs,
     split_tags,
-    transform_mano_rigidly,
 )
 from openhoi.data.sequence import HOISequence
+from openhoi.data.transforms import transform_mano_rigidly
 from openhoi.errors import InputError, MissingFileError
 
 __all__ = ["H2O_ACTIONS", "H2O_OBJECTS", "H2OReader"]
