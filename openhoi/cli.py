@@ -121,6 +121,35 @@ def train_diffusion(
         )
 
 
+@train_app.command(
+    "mllm",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def train_mllm(
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="stage=coarse|fine and configs/mllm/*.yaml overrides, e.g. "
+            "stage=coarse out_dir=runs/coarse num_steps=500 device=cuda"
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-step log.")] = False,
+) -> None:
+    """Train the 3D MLLM planner, one stage at a time (coarse: object affordance; fine: plans)."""
+    from openhoi.mllm.training import run_train_mllm
+
+    console = _console()
+
+    def progress(step: int, record: dict) -> None:
+        console.print(
+            f"step {step}: loss {record['loss']:.4f} (task {record['task_loss']:.4f}, "
+            f"aff {record['aff_loss']:.4f}), {record['elapsed_s']:.0f} s"
+        )
+
+    final = run_train_mllm(list(overrides or []), progress=None if quiet else progress)
+    console.print(f"checkpoint: {final}")
+
+
 @data_app.command("synth")
 def data_synth(
     out: Annotated[str, typer.Option(help="Output episode folder (resumes if it exists).")],

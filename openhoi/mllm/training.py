@@ -27,7 +27,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -438,6 +438,28 @@ def _build_model(config: PlannerTrainConfig) -> PlannerModel:
             model._apply_lora()
         return model.train()
     return build_planner_model(config.model, config.backbone_spec()).train()
+
+
+def run_train_mllm(
+    overrides: Sequence[str] = (),
+    *,
+    progress: Callable[[int, dict], None] | None = None,
+) -> Path:
+    """`openhoi train mllm stage=coarse|fine KEY=VALUE ...`: compose the stage config, train.
+
+    `stage=coarse` composes configs/mllm/coarse.yaml, `stage=fine` (the default)
+    configs/mllm/fine.yaml; the other overrides go on top. Returns `out_dir/final`.
+    """
+    from openhoi.config import compose_config
+
+    overrides = list(overrides)
+    stages = [o.split("=", 1)[1] for o in overrides if o.startswith("stage=")]
+    stage = stages[-1] if stages else "fine"
+    if stage not in ("coarse", "fine"):
+        raise InputError(f"stage must be 'coarse' or 'fine', got {stage!r}")
+    rest = [o for o in overrides if not o.startswith("stage=")]
+    config = compose_config(f"mllm/{stage}", PlannerTrainConfig, rest)
+    return train_planner(config, progress=progress)
 
 
 def train_planner(
