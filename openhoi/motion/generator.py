@@ -4,7 +4,9 @@ The generator owns the denoiser, its noise schedule, the text encoder and the
 normalisation stats a model folder ships with (`openhoi.motion.checkpoint`); the
 sampler is picked by name per call. Determinism: sample i of a call draws all its noise
 from its own generator seeded from (seed, i), so sample i does not depend on the other
-prompts of the batch (same seed, position and device → same motion).
+prompts of the batch (same seed, position and device → same motion). With one seed per
+sample (`seed=[s_0, s_1, ...]`), sample i draws exactly what the only sample of a call
+with `seed=s_i` draws, so a segment sampled in any batch can be reproduced alone.
 """
 
 from __future__ import annotations
@@ -211,7 +213,7 @@ class MotionGenerator:
         steps: int | None = None,
         sampler: str = "ddim",
         guidance_scale: float = DEFAULT_GUIDANCE_SCALE,
-        seed: int = 0,
+        seed: int | Sequence[int] = 0,
         guidance: Guidance | None = None,
         *,
         eta: float = 0.0,
@@ -226,7 +228,9 @@ class MotionGenerator:
             steps: sampler steps (None: 50 for DDIM, T for DDPM).
             sampler: "ddim" or "ddpm".
             guidance_scale: CFG scale s (Eq. 7); 2.5 as in the paper.
-            seed: noise seed; same seed, prompt and device → same motion.
+            seed: noise seed; same seed, prompt and device → same motion. An int seeds
+                sample k from (seed, k); a sequence gives one seed per condition, and
+                sample k then equals the single-condition call with `seed=seed[k]`.
             guidance: optional sampling-time guidance (refine's DSG).
             eta: DDIM stochasticity (0 = deterministic).
             use_batched_cfg: False runs CFG as two passes (reference, benchmarks).
@@ -253,9 +257,16 @@ class MotionGenerator:
             raise InputError(f"steps must be 1..{self.schedule.num_timesteps}, got {num_steps}")
         cfg = ClassifierFreeGuidance(guidance_scale)
         condition = self.condition(conditions, num_frames)
-        generators = [
-            torch.Generator().manual_seed(int(seed) * 1_000_003 + k) for k in range(len(conditions))
-        ]
+        if isinstance(seed, Sequence):
+            if len(seed) != len(conditions):
+                raise InputError(
+                    f"got {len(seed)} seeds for {len(conditions)} conditions; pass one seed "
+                    "per condition, or a single int"
+                )
+            streams = [(int(s), 0) for s in seed]
+        else:
+            streams = [(int(seed), k) for k in range(len(conditions))]
+        generators = [torch.Generator().manual_seed(s * 1_000_003 + k) for s, k in streams]
         shape = (num_frames, self.mean.shape[0])
         x_T = torch.stack([torch.randn(shape, generator=g) for g in generators]).to(self.device)
         x0 = sample_loop(

@@ -110,7 +110,17 @@ def test_batch_mode_reports_a_bad_prompt_and_keeps_the_others(tmp_path):
         + "\n"
     )
     out = tmp_path / "batch"
-    result = run_cli("generate", "--prompts", str(prompts), "--out", str(out), "--no-render", *FAST)
+    result = run_cli(
+        "generate",
+        "--prompts",
+        str(prompts),
+        "--out",
+        str(out),
+        "--no-render",
+        "--batch-size",
+        "2",
+        *FAST,
+    )
     assert result.returncode == 2
     assert "teleporter" in result.stdout
     assert (out / "prompt_0000" / "sequence.npz").is_file()
@@ -123,6 +133,7 @@ def test_batch_mode_reports_a_bad_prompt_and_keeps_the_others(tmp_path):
         (["--instruction", "", "--object", "mug"], "empty"),
         (["--instruction", "x" * 10_000, "--object", "mug"], "10000 characters"),
         (["--instruction", "grab it", "--object", "teleporter"], "teleporter"),
+        (["--instruction", "grab it", "--object", "mug", "--batch-size", "0"], "--batch-size"),
         (
             ["--instruction", "grab it", "--object", "mug", "--mano-dir", "/nonexistent/mano"],
             "/nonexistent/mano",
