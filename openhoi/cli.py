@@ -150,6 +150,37 @@ def train_mllm(
     console.print(f"checkpoint: {final}")
 
 
+@train_app.command(
+    "evaluator",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def train_evaluator(
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="configs/train_evaluator.yaml overrides, e.g. data=DIR out=DIR num_steps=1500"
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-step log.")] = False,
+) -> None:
+    """Train the motion evaluator (text–motion encoders) whose features FID/R-precision use."""
+    from openhoi.eval.evaluator_training import run_train_evaluator
+
+    console = _console()
+
+    def progress(step: int, record: dict) -> None:
+        if "loss" in record:
+            console.print(f"step {step}: loss {record['loss']:.4f}, {record['elapsed_s']:.0f} s")
+        else:
+            console.print(
+                f"step {step}: val R-precision top-1 {record['val_top_1']:.3f}, "
+                f"top-3 {record['val_top_3']:.3f}, matching {record['val_matching_score']:.3f}"
+            )
+
+    report = run_train_evaluator(list(overrides or []), progress=None if quiet else progress)
+    console.print(f"evaluator: {report.out} ({report.num_steps} steps, {report.seconds:.0f} s)")
+
+
 @data_app.command("synth")
 def data_synth(
     out: Annotated[str, typer.Option(help="Output episode folder (resumes if it exists).")],
@@ -259,9 +290,16 @@ def generate(
     motion: Annotated[
         str | None, typer.Option(help="Motion model folder (default: shipped).")
     ] = None,
+    batch_size: Annotated[
+        int, typer.Option(help="Batch mode: most sub-task segments per sampler call.")
+    ] = 64,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Per-stage timings.")] = False,
 ) -> None:
-    """Instruction + object(s) → plan, HOI sequence, glb/bvh/meshes, preview and report."""
+    """Instruction + object(s) → plan, HOI sequence, glb/bvh/meshes, preview and report.
+
+    With --prompts, all prompts are planned first and their sub-task segments sampled
+    together, in batches of up to --batch-size, before each prompt's files are written.
+    """
     import time
     from pathlib import Path
 
@@ -273,6 +311,8 @@ def generate(
 
     if (prompts is None) == (instruction is None):
         raise InputError("give either --instruction (with --object) or --prompts FILE.jsonl")
+    if not 1 <= batch_size <= 4096:
+        raise InputError(f"--batch-size must be 1..4096, got {batch_size}")
     if prompts is not None:
         requests = read_plan_requests(prompts)
     else:
@@ -301,11 +341,16 @@ def generate(
     clock = time.perf_counter()
     pipeline = Pipeline.from_config(config)
     load_s = time.perf_counter() - clock
+    if prompts is not None:
+        results = pipeline.generate_many(requests, config, batch_size=batch_size)
+    else:
+        results = [pipeline(instruction, list(object), config)]
     failures = 0
-    for index, (text, objects) in enumerate(requests):
+    for index, result in enumerate(results):
         folder = Path(out) / f"prompt_{index:04d}" if prompts is not None else Path(out)
         try:
-            result = pipeline(text, objects, config)
+            if isinstance(result, OpenHOIError):
+                raise result
             written = write_generation(result, folder, hands=pipeline.hands, render=render)
         except OpenHOIError as exc:
             if prompts is None:

@@ -1,7 +1,7 @@
 """Evaluation: motion metrics, affordance metrics, physics of sequences, confidence intervals.
 
-The physics metrics are imported lazily (they pull in torch and the hand model), so the
-pure-numpy metrics stay cheap to import.
+The physics metrics and the motion evaluator network (`MotionEvaluator`, `load_evaluator`)
+are imported lazily (they pull in torch), so the pure-numpy metrics stay cheap to import.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ __all__ = [
     "BoundaryJerkOutput",
     "ConfidenceInterval",
     "FrameMotionOutput",
+    "MotionEvaluator",
     "SmoothRateOutput",
     "affordance_metrics",
     "boundary_jerk",
@@ -50,6 +51,7 @@ __all__ = [
     "final_object_location_error",
     "frame_motion_statistics",
     "frechet_distance",
+    "load_evaluator",
     "mean_confidence_interval",
     "mpjpe_mm",
     "multimodality",
@@ -66,4 +68,8 @@ def __getattr__(name: str) -> Any:
         from openhoi.eval.physics import sequence_physics
 
         return sequence_physics
+    if name in ("MotionEvaluator", "load_evaluator"):
+        from openhoi.eval import evaluator
+
+        return getattr(evaluator, name)
     raise AttributeError(f"module 'openhoi.eval' has no attribute {name!r}")
