@@ -33,8 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -66,20 +64,13 @@ GT_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class Variant:
-    penetration: bool
-    affordance: bool
-    model_bridges: bool
-    guidance: bool
-
-
-VARIANT_SETTINGS = {
-    "full": Variant(True, True, True, True),
-    "no_penetration": Variant(False, True, True, True),
-    "no_affordance": Variant(True, False, True, True),
-    "no_transition": Variant(True, True, False, True),
-    "no_guidance": Variant(False, False, False, False),
+# Each variant as `openhoi.eval.benchmark.Variant`: GenerateConfig fields it changes.
+VARIANT_CHANGES = {
+    "full": {"bridge": "model"},
+    "no_penetration": {"bridge": "model", "penetration_weight": 0.0},
+    "no_affordance": {"bridge": "model", "affordance_weight": 0.0},
+    "no_transition": {"bridge": "interpolation"},
+    "no_guidance": {"refine": False, "bridge": "interpolation"},
 }
 
 
@@ -99,73 +90,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 # ----------------------------------------------------------------------------------------
-# Generation
+# Generation and measurement (the shared protocol of openhoi.eval.benchmark)
 
 
-def generate_segment(pipeline, config, obj, subtask, gt_segment, seed: int):
-    """One segment from the ground-truth condition (own mask, text, hands, length)."""
-    from openhoi.motion import MotionCondition
-
-    affordance = np.asarray(gt_segment.affordance, np.float32).reshape(-1)
-    condition = MotionCondition(
-        object=obj, affordance=affordance, text=subtask.text, hands=subtask.hands
-    )
-    num_frames = min(gt_segment.num_frames, pipeline.generator.max_frames)
-    return pipeline.generate_segment(obj, condition, num_frames, config, seed=seed)
-
-
-def run_variant(pipeline, base_config, obj, episode, name: str):
+def run_variant(pipeline, base_config, obj, episode, name: str, seed: int):
     """Generated canonical segments and the composed episode; wall time of both."""
     from dataclasses import replace
 
+    from openhoi.eval.benchmark import generate_episode
 
-    variant = VARIANT_SETTINGS[name]
-    # A switched-off loss has weight 0 (segments and bridges); bridges are the model's
-    # (transition loss) or plain interpolation.
-    config = replace(
-        base_config,
-        refine=variant.guidance,
-        penetration_weight=base_config.penetration_weight * variant.penetration,
-        affordance_weight=base_config.affordance_weight * variant.affordance,
-        bridge="model" if variant.model_bridges else "interpolation",
-    )
-    clock = time.perf_counter()
-    segments = [
-        generate_segment(pipeline, config, obj, subtask, gt, seed=config.seed + k)
-        for k, (subtask, gt) in enumerate(zip(episode.plan, episode.segments, strict=True))
-    ]
-    sequence = pipeline.compose(obj, segments, config)
-    return segments, sequence, time.perf_counter() - clock
-
-
-# ----------------------------------------------------------------------------------------
-# Measurement
-
-
-def active_sides(sequence) -> list[str]:
-    return [side for k, side in enumerate(SIDES) if sequence.active_hands[:, k].any()]
-
-
-def joints(sequence, sides, hands) -> np.ndarray:
-    """`(T, H, 21, 3)` keypoints of `sides`."""
-    return np.stack([sequence.hand_joints(side, hands[side]) for side in sides], axis=1)
-
-
-def canonical(sequence, hands):
-    """The sequence moved so that its first object pose is the identity (model frame)."""
-    from openhoi.data.transforms import transform_sequence
-
-    pose = sequence.object_transforms()[0].astype(np.float64)
-    rotation = pose[:3, :3].T
-    return transform_sequence(sequence, rotation, -rotation @ pose[:3, 3], hands)
+    config = replace(base_config, **VARIANT_CHANGES[name])
+    return generate_episode(pipeline, config, obj, episode, seed)
 
 
 def ground_truth_motion(episode, hands) -> dict[str, float]:
     """Frame-to-frame motion of the ground-truth episode (segments back to back)."""
     from openhoi.eval import boundary_jerk, frame_motion_statistics
+    from openhoi.eval.benchmark import active_sides, keypoints
 
     sides = sorted({s for seg in episode.segments for s in active_sides(seg)}, key=SIDES.index)
-    positions = np.concatenate([joints(seg, sides, hands) for seg in episode.segments])
+    positions = np.concatenate([keypoints(seg, sides, hands) for seg in episode.segments])
     fps = float(episode.segments[0].fps)
     stats = frame_motion_statistics(positions, fps)
     starts = np.cumsum([seg.num_frames for seg in episode.segments])[:-1]
@@ -180,33 +124,23 @@ def ground_truth_motion(episode, hands) -> dict[str, float]:
 
 
 def measure(pipeline, obj, episode, segments, sequence) -> dict[str, float | None]:
-    from openhoi.eval import (
-        boundary_jerk,
-        final_object_location_error,
-        mpjpe_mm,
-        sequence_physics,
+    from openhoi.eval import boundary_jerk
+    from openhoi.eval.benchmark import (
+        active_sides,
+        episode_physics,
+        keypoints,
+        segment_accuracy,
     )
 
     hands = pipeline.hands
     sides = active_sides(sequence) or list(SIDES)
-    mask = np.max([np.asarray(s.affordance, np.float32).max(axis=0) for s in episode.segments], 0)
-    physics = sequence_physics(
-        sequence, obj, {side: hands[side] for side in sides}, affordance_mask=mask
-    ).summary()
-    positions = joints(sequence, sides, hands)
+    positions = keypoints(sequence, sides, hands)
     boundaries = [start for start, _ in sequence.segment_ranges[1:]]
     jerk = boundary_jerk(positions, boundaries, float(sequence.fps))
     steps = [np.linalg.norm(positions[b] - positions[b - 1], axis=-1).max() for b in boundaries]
-    mpjpe, fol = [], []
-    for subtask, generated, gt in zip(episode.plan, segments, episode.segments, strict=True):
-        acting = ["left", "right"] if subtask.hands == "both" else [subtask.hands]
-        target = canonical(gt, hands)[: generated.num_frames]
-        mpjpe.append(mpjpe_mm(joints(generated, acting, hands), joints(target, acting, hands)))
-        fol.append(
-            final_object_location_error(generated.object_translation(), target.object_translation())
-        )
+    mpjpe, _, fol = segment_accuracy(episode, segments, hands)
     return {
-        **physics,
+        **episode_physics(sequence, obj, episode, hands),
         "boundary_jerk_max_m_s3": jerk.max_jerk_m_s3,
         "boundary_jerk_mean_m_s3": jerk.mean_jerk_m_s3,
         "boundary_step_max_mm": float(max(steps)) * 1000.0 if steps else float("nan"),
@@ -289,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_args(argv)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = [v for v in variants if v not in VARIANT_SETTINGS]
+    unknown = [v for v in variants if v not in VARIANT_CHANGES]
     if unknown:
         raise SystemExit(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
     data = Path(args.data)
@@ -308,9 +242,11 @@ def main(argv: list[str] | None = None) -> int:
         gt_motion = ground_truth_motion(episode, pipeline.hands)
         # Untimed warm-up (kernel compilation, per-object distance structures), so that
         # the first variant of an episode does not pay the one-off set-up costs.
-        run_variant(pipeline, replace(config, steps=2), obj, episode, "full")
+        run_variant(pipeline, replace(config, steps=2), obj, episode, "full", args.seed)
         for name in variants:
-            segments, sequence, seconds = run_variant(pipeline, config, obj, episode, name)
+            segments, sequence, seconds = run_variant(
+                pipeline, config, obj, episode, name, args.seed
+            )
             row = {
                 "episode": episode.episode_id,
                 "object": episode.object,

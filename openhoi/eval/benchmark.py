@@ -1,0 +1,636 @@
+"""The benchmark protocol: sample a test split from its ground-truth conditions, measure it.
+
+One *prompt* is one sub-task segment of a test episode: its object, its own ground-truth
+affordance mask, its sub-task text, its acting hands and its length. For every repeat
+(a different seed, as in the paper's tables) every prompt is sampled with the motion
+model (DSG refinement as `openhoi generate` runs it), each episode's segments are composed
+into one sequence, and the repeat is measured as a whole:
+
+==============================  ============================================================
+metric                          definition (per repeat, then mean ± 95% interval over repeats)
+==============================  ============================================================
+MPJPE (mm), root-aligned MPJPE  21 keypoints of the acting hands, generated segment vs its
+                                ground truth, both moved so the object starts at the origin
+FOL (m)                         final object location error of each segment, same frames
+FID, Diversity                  on motion-evaluator features of the segments
+                                (`openhoi.eval.evaluator`); real set = the ground-truth
+                                segments of the same prompts; Diversity over min(300, N) pairs
+MModality                       within-prompt distances where the generations of a prompt
+                                are its R repeats: all distinct pairs (one value, interval
+                                over prompts)
+R-precision top-1/3             generated segment features against the prompts' texts, pools
+                                of 32 (Guo et al.)
+raw FID                         Fréchet distance of raw 208-D frames (what the OpenHOI code
+                                computes), for comparison with published numbers only
+penetration, IV, contact        `sequence_physics` of each composed episode (acting hands;
+                                affordance region = union of the episode's ground-truth masks)
+SmoothRate, boundary jerk       over the joins of the composed episodes, on the 2×21
+                                keypoints (see `smooth_rate` / `boundary_jerk`)
+==============================  ============================================================
+
+The ground-truth row holds the same statistics of the test episodes themselves (GT
+Diversity, as the paper's tables print, plus the data's own physics and SmoothRate), so a
+reader sees what "good" is on this split.
+
+Splits: SynthHOI `seen` = `test_held_out_phrasing` (training objects, held-out phrasings),
+`unseen` = `test_unseen_objects`, `all` = `test`. Prepared GRAB / ARCTIC / H2O folders
+carry split tags per episode (`openhoi data prepare`): `seen` = seen objects by held-out
+subjects, `unseen` = unseen objects (any subject), `all` = every episode (H2O as a
+completely unseen dataset, the paper's Table A1).
+
+`tools/benchmark.py` is the command line of this module.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from openhoi.errors import InputError, MissingFileError
+
+__all__ = [
+    "ABLATION_VARIANTS",
+    "DATASETS",
+    "SPLITS",
+    "VARIANTS",
+    "BenchmarkConfig",
+    "Variant",
+    "benchmark_markdown",
+    "generate_episode",
+    "run_benchmark",
+    "select_episodes",
+]
+
+DATASETS = ("synth", "grab", "arctic", "h2o")
+SPLITS = ("seen", "unseen", "all")
+SIDES = ("left", "right")
+SYNTH_SPLITS = {"seen": "test_held_out_phrasing", "unseen": "test_unseen_objects", "all": "test"}
+# Guo et al.: 300 Diversity pairs (fewer when there are fewer samples).
+DIVERSITY_PAIRS = 300
+R_PRECISION_POOL = 32
+# Frames per segment of the raw-parameter FID (segments are resampled to one length).
+RAW_FID_FRAMES = 30
+# GenerateConfig fields recorded with the results.
+GENERATE_SETTINGS = (
+    "sampler", "steps", "guidance_scale", "refine", "bridge", "bridge_frames", "device"
+)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A row of a table: `GenerateConfig` fields to change, and the affordance condition.
+
+    changes: fields replaced in the base `GenerateConfig` (a loss is off when its weight is 0).
+    affordance_condition: False gives the motion model an all-zero affordance mask (and no
+        affordance loss can use one): the paper's "w/o Affordance".
+    """
+
+    description: str
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    affordance_condition: bool = True
+
+
+VARIANTS: dict[str, Variant] = {
+    "full": Variant("as `openhoi generate` runs (DSG with penetration + affordance losses)"),
+    # The paper's Table 4 rows.
+    "no_affordance": Variant(
+        "w/o Affordance: all-zero affordance condition, no affordance loss",
+        {"affordance_weight": 0.0},
+        affordance_condition=False,
+    ),
+    "no_cfg": Variant("w/o CFG: conditional model alone (s = 1)", {"guidance_scale": 1.0}),
+    "no_penetration": Variant("w/o l_penetration", {"penetration_weight": 0.0}),
+    "no_affordance_loss": Variant("w/o l_aff", {"affordance_weight": 0.0}),
+    # The paper's Tables A6/A7 (SmoothRate): segments joined directly.
+    "no_inbetween": Variant(
+        "w/o motion in-between: segments joined directly", {"bridge_frames": 0}
+    ),
+}
+ABLATION_VARIANTS = (
+    "no_affordance",
+    "no_cfg",
+    "no_penetration",
+    "no_affordance_loss",
+    "no_inbetween",
+)
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """What `run_benchmark` samples and how.
+
+    data: episode folder (SynthHOI with splits.json, or a prepared real dataset).
+    dataset: "synth", "grab", "arctic" or "h2o" (how `split` selects episodes).
+    split: "seen", "unseen" or "all".
+    repeats: samplings of the whole split with seeds `seed`, `seed + 1`, ...
+    limit: the first `limit` episodes of the split (None: all).
+    motion_path: motion checkpoint (None: shipped weights).
+    evaluator_path: motion evaluator (None: the shipped SynthHOI one for `synth`, else none,
+        and the evaluator metrics are left out).
+    variants: names out of `VARIANTS`.
+    generate: the remaining `GenerateConfig` fields (steps, sampler, device, ...).
+    """
+
+    data: str
+    dataset: str = "synth"
+    split: str = "unseen"
+    repeats: int = 20
+    limit: int | None = None
+    seed: int = 0
+    motion_path: str | None = None
+    evaluator_path: str | None = None
+    variants: tuple[str, ...] = ("full",)
+    generate: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.dataset not in DATASETS:
+            raise InputError(f"dataset must be one of {list(DATASETS)}, got {self.dataset!r}")
+        if self.split not in SPLITS:
+            raise InputError(f"split must be one of {list(SPLITS)}, got {self.split!r}")
+        if self.repeats < 1:
+            raise InputError(f"repeats must be >= 1, got {self.repeats}")
+        if self.limit is not None and self.limit < 1:
+            raise InputError(f"limit must be >= 1, got {self.limit}")
+        unknown = [v for v in self.variants if v not in VARIANTS]
+        if unknown or not self.variants:
+            raise InputError(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
+        if not Path(self.data).is_dir():
+            raise MissingFileError(f"data folder {self.data!r} does not exist")
+
+
+# ----------------------------------------------------------------------------------------
+# Episodes
+
+
+def select_episodes(folder: str | Path, dataset: str, split: str, limit: int | None = None):
+    """The test episodes of `split` (see the module docstring), in a fixed order."""
+    from openhoi.data import load_episodes
+
+    folder = Path(folder)
+    if dataset == "synth":
+        path = folder / "splits.json"
+        if not path.is_file():
+            raise MissingFileError(
+                f"{str(folder)!r} has no splits.json (a SynthHOI folder from `openhoi data synth`)"
+            )
+        ids = list(json.loads(path.read_text())["splits"][SYNTH_SPLITS[split]])
+        ids = ids[:limit] if limit else ids
+        loaded = {e.episode_id: e for e in load_episodes(folder, ids)}
+        episodes = [loaded[i] for i in ids]
+    else:
+        episodes = []
+        for episode in load_episodes(folder):
+            if episode.source != dataset:
+                raise InputError(
+                    f"{str(folder)!r} holds {episode.source!r} episodes, not {dataset!r}"
+                )
+            tags = episode.metadata
+            keep = (
+                split == "all"
+                or (split == "unseen" and tags.get("object_split") == "unseen")
+                or (
+                    split == "seen"
+                    and tags.get("object_split") == "seen"
+                    and tags.get("subject_split") == "heldout"
+                )
+            )
+            if keep:
+                episodes.append(episode)
+            if limit and len(episodes) == limit:
+                break
+    if not episodes:
+        raise InputError(f"split {split!r} of {str(folder)!r} ({dataset}) has no episodes")
+    return episodes
+
+
+def episode_object(folder: str | Path, name: str):
+    """The episode's object: a mesh stored with the dataset, or a built-in."""
+    from openhoi.data.episodes import episode_object_path
+    from openhoi.objects import load_object
+
+    local = episode_object_path(folder, name)
+    return load_object(str(local) if local is not None else name)
+
+
+# ----------------------------------------------------------------------------------------
+# Generation
+
+
+def generate_episode(pipeline, config, obj, episode, seed: int, *, affordance_condition=True):
+    """Every segment of `episode` from its ground-truth condition, then the composition.
+
+    Returns `(segments, sequence, seconds)`: the generated canonical segments, the composed
+    episode and the wall time of both.
+    """
+    from openhoi.motion import MotionCondition
+
+    clock = time.perf_counter()
+    segments = []
+    for k, (subtask, truth) in enumerate(zip(episode.plan, episode.segments, strict=True)):
+        affordance = np.zeros(len(obj.points.points), np.float32)
+        if affordance_condition and truth.affordance is not None:
+            affordance = np.asarray(truth.affordance, np.float32).max(axis=0)
+        condition = MotionCondition(
+            object=obj, affordance=affordance, text=subtask.text, hands=subtask.hands
+        )
+        num_frames = min(truth.num_frames, pipeline.generator.max_frames)
+        segments.append(
+            pipeline.generate_segment(obj, condition, num_frames, config, seed=seed + k)
+        )
+    sequence = pipeline.compose(obj, segments, config)
+    return segments, sequence, time.perf_counter() - clock
+
+
+# ----------------------------------------------------------------------------------------
+# Measurement helpers (shared with tools/ablate_refine.py)
+
+
+def active_sides(sequence) -> list[str]:
+    """The hands that act in some frame."""
+    return [side for k, side in enumerate(SIDES) if sequence.active_hands[:, k].any()]
+
+
+def acting_sides(hands: str) -> list[str]:
+    """The sides that `hands` ("left", "right" or "both") names."""
+    return list(SIDES) if hands == "both" else [hands]
+
+
+def keypoints(sequence, sides, hands) -> np.ndarray:
+    """`(T, H, 21, 3)` keypoints of `sides`."""
+    return np.stack([sequence.hand_joints(side, hands[side]) for side in sides], axis=1)
+
+
+def canonical(sequence, hands):
+    """The sequence moved so that its first object pose is the identity (model frame)."""
+    from openhoi.data.transforms import transform_sequence
+
+    pose = sequence.object_transforms()[0].astype(np.float64)
+    if np.allclose(pose, np.eye(4), atol=1e-7):
+        return sequence
+    rotation = pose[:3, :3].T
+    return transform_sequence(sequence, rotation, -rotation @ pose[:3, 3], hands)
+
+
+def union_mask(episode) -> np.ndarray | None:
+    """Per-point maximum of the episode's ground-truth segment masks (None without masks)."""
+    masks = [np.asarray(s.affordance, np.float32).max(axis=0) for s in episode.segments
+             if s.affordance is not None]  # fmt: skip
+    return np.max(masks, axis=0) if masks else None
+
+
+def segment_accuracy(episode, segments, hands) -> tuple[list[float], list[float], list[float]]:
+    """Per segment: MPJPE (mm), root-aligned MPJPE (mm), FOL (m), in the canonical frame."""
+    from openhoi.eval.motion_metrics import (
+        final_object_location_error,
+        mpjpe_mm,
+        root_aligned_mpjpe_mm,
+    )
+
+    mpjpe, aligned, fol = [], [], []
+    for subtask, generated, truth in zip(episode.plan, segments, episode.segments, strict=True):
+        sides = acting_sides(subtask.hands)
+        target = canonical(truth, hands)[: generated.num_frames]
+        mine = canonical(generated, hands)
+        predicted, expected = keypoints(mine, sides, hands), keypoints(target, sides, hands)
+        mpjpe.append(mpjpe_mm(predicted, expected))
+        aligned.append(root_aligned_mpjpe_mm(predicted, expected))
+        fol.append(
+            final_object_location_error(mine.object_translation(), target.object_translation())
+        )
+    return mpjpe, aligned, fol
+
+
+def episode_physics(sequence, obj, episode, hands) -> dict[str, float]:
+    """`sequence_physics(...).summary()` on the acting hands and the episode's union mask."""
+    from openhoi.eval.physics import sequence_physics
+
+    sides = active_sides(sequence) or list(SIDES)
+    report = sequence_physics(
+        sequence, obj, {side: hands[side] for side in sides}, affordance_mask=union_mask(episode)
+    )
+    return {k: v for k, v in report.summary().items() if isinstance(v, (int, float))}
+
+
+def join_features(sequence, hands) -> tuple[np.ndarray, list[int]]:
+    """`(T, 126)` both hands' keypoints and the frames where a new segment starts."""
+    positions = keypoints(sequence, list(SIDES), hands).reshape(sequence.num_frames, -1)
+    return positions, [start for start, _ in sequence.segment_ranges[1:]]
+
+
+def raw_frames(segments, hands, num_frames: int = RAW_FID_FRAMES) -> np.ndarray:
+    """`(N, num_frames, 208)`: each canonical segment at `num_frames` evenly spaced frames.
+
+    The raw-parameter FID needs one length; segments differ, so each is sampled at the same
+    relative instants (nearest frame), after moving it to the canonical frame.
+    """
+    out = []
+    for segment in segments:
+        frames = canonical(segment, hands).frames
+        picks = np.linspace(0, len(frames) - 1, num_frames).round().astype(int)
+        out.append(np.asarray(frames, np.float64)[picks])
+    return np.stack(out)
+
+
+def transition_metrics(sequences, hands) -> dict[str, float]:
+    """SmoothRate and boundary jerk over the joins of a set of composed sequences."""
+    from openhoi.eval.motion_metrics import (
+        DEFAULT_BOUNDARY_WINDOW_FRAMES,
+        boundary_jerk,
+        smooth_rate,
+    )
+
+    features, boundaries, jerks = [], [], []
+    for sequence in sequences:
+        positions, starts = join_features(sequence, hands)
+        features.append(positions)
+        boundaries.append(starts)
+        if starts:
+            jerk = boundary_jerk(positions.reshape(len(positions), -1, 3), starts, sequence.fps)
+            jerks.append(jerk.max_jerk_m_s3)
+    fps = float(sequences[0].fps)
+    fits = any(
+        b - DEFAULT_BOUNDARY_WINDOW_FRAMES >= 0 and b + DEFAULT_BOUNDARY_WINDOW_FRAMES < len(f)
+        for f, starts in zip(features, boundaries, strict=True)
+        for b in starts
+    )
+    return {
+        "smooth_rate": smooth_rate(features, boundaries, fps).smooth_rate if fits else math.nan,
+        "boundary_jerk_max_m_s3": float(np.mean(jerks)) if jerks else math.nan,
+    }
+
+
+# ----------------------------------------------------------------------------------------
+# Protocol
+
+
+def _feature_metrics(evaluator, generated, real, texts, seed) -> dict[str, float]:
+    from openhoi.eval.motion_metrics import diversity, fid
+
+    pairs = min(DIVERSITY_PAIRS, len(generated))
+    out = {
+        "fid": fid(real, generated),
+        "diversity": diversity(generated, pairs, seed=seed),
+    }
+    if evaluator is not None:
+        out.update(_r_precision(evaluator, generated, texts, seed))
+    return out
+
+
+def _r_precision(evaluator, features, texts, seed) -> dict[str, float]:
+    """Top-1/3 retrieval of the prompts' texts, pools of min(32, N), 20 reshuffles."""
+    if len(texts) < 3:
+        return {}
+    precision = evaluator.r_precision(
+        features,
+        evaluator.text_features(texts),
+        top_k=3,
+        pool_size=min(R_PRECISION_POOL, len(texts)),
+        seed=seed,
+        num_repeats=20,
+    )
+    return {
+        "r_precision_top1": float(precision["top_1"]),
+        "r_precision_top3": float(precision["top_3"]),
+        "matching_score": float(precision["matching_score"]),
+    }
+
+
+def _run_variant(pipeline, base, config, name, episodes, objects, evaluator, log):
+    """Per-repeat metrics and generated evaluator features `(R, N, D)` of one variant."""
+    from openhoi.eval.motion_metrics import raw_parameter_fid
+
+    variant = VARIANTS[name]
+    generate = replace(base, **dict(variant.changes))
+    hands = pipeline.hands
+    truth_segments = [s for e in episodes for s in e.segments]
+    texts = [step.text for e in episodes for step in e.plan]
+    real_features = evaluator.motion_features(truth_segments) if evaluator else None
+    repeats, features = [], []
+    for r in range(config.repeats):
+        seed = config.seed + r
+        rows, generated, composed, seconds = [], [], [], 0.0
+        for index, episode in enumerate(episodes):
+            obj = objects[index]
+            segments, sequence, spent = generate_episode(
+                pipeline, generate, obj, episode, seed * 1000 + index * 16,
+                affordance_condition=variant.affordance_condition,
+            )  # fmt: skip
+            seconds += spent
+            mpjpe, aligned, fol = segment_accuracy(episode, segments, hands)
+            rows.append(
+                {
+                    "mpjpe_mm": mpjpe,
+                    "root_aligned_mpjpe_mm": aligned,
+                    "fol_m": fol,
+                    **episode_physics(sequence, obj, episode, hands),
+                }
+            )
+            generated += segments
+            composed.append(sequence)
+        metrics: dict[str, float] = {
+            key: float(np.mean([v for row in rows for v in row[key]]))
+            for key in ("mpjpe_mm", "root_aligned_mpjpe_mm", "fol_m")
+        }
+        for key in rows[0]:
+            if key not in metrics:
+                values = [row[key] for row in rows if row.get(key) is not None]
+                metrics[key] = float(np.nanmean(values)) if values else math.nan
+        metrics["raw_fid"] = raw_parameter_fid(
+            raw_frames(truth_segments, hands), raw_frames(generated, hands)
+        )
+        metrics.update(transition_metrics(composed, hands))
+        metrics["seconds_per_prompt"] = seconds / len(generated)
+        if evaluator is not None:
+            mine = evaluator.motion_features(generated)
+            features.append(mine)
+            metrics.update(_feature_metrics(evaluator, mine, real_features, texts, seed))
+        repeats.append(metrics)
+        log(
+            f"{name} repeat {r + 1}/{config.repeats}: MPJPE {metrics['mpjpe_mm']:.1f} mm, "
+            f"FOL {metrics['fol_m']:.3f} m, "
+            + (f"FID {metrics['fid']:.2f}, " if "fid" in metrics else "")
+            + f"pen {metrics.get('penetration_depth_mean_mm', math.nan):.2f} mm, "
+            f"{seconds:.0f} s"
+        )
+    return repeats, (np.stack(features) if features else None)
+
+
+def _multimodality(features: np.ndarray | None) -> dict[str, float] | None:
+    """MModality with the repeats as a prompt's generations; interval over prompts.
+
+    Per prompt: the mean distance over all pairs of distinct generations (Guo et al. draw
+    10 random pairs, which may pair a generation with itself; with few repeats that would
+    pull the value towards 0). Then mean ± 95% interval over the prompts.
+    """
+    from openhoi.eval.statistics import mean_confidence_interval
+
+    if features is None or features.shape[0] < 2:
+        return None
+    per_prompt = features.transpose(1, 0, 2)  # (C prompts, G = repeats, D)
+    first, second = np.triu_indices(per_prompt.shape[1], k=1)
+    distances = np.linalg.norm(per_prompt[:, first] - per_prompt[:, second], axis=-1).mean(1)
+    mean, half = mean_confidence_interval(distances)
+    return {"mean": mean, "ci95": half, "n": len(distances)}
+
+
+def _ground_truth(episodes, objects, evaluator, hands, seed) -> dict[str, float]:
+    from openhoi.eval.motion_metrics import diversity
+
+    truth = [s for e in episodes for s in e.segments]
+    row: dict[str, float] = {}
+    physics = [
+        episode_physics(e.sequence(), o, e, hands)
+        for e, o in zip(episodes, objects, strict=True)
+    ]
+    for key in physics[0]:
+        values = [p[key] for p in physics if p.get(key) is not None]
+        row[key] = float(np.nanmean(values)) if values else math.nan
+    row.update(transition_metrics([e.sequence() for e in episodes], hands))
+    if evaluator is not None:
+        features = evaluator.motion_features(truth)
+        row["diversity"] = diversity(features, min(DIVERSITY_PAIRS, len(truth)), seed=seed)
+        texts = [step.text for e in episodes for step in e.plan]
+        row.update(_r_precision(evaluator, features, texts, seed))
+    return row
+
+
+def _load_evaluator(config: BenchmarkConfig, device: str):
+    from openhoi.eval.evaluator import load_evaluator
+
+    if config.evaluator_path is not None:
+        return load_evaluator(config.evaluator_path, device=device)
+    if config.dataset == "synth":
+        return load_evaluator(None, device=device)
+    return None
+
+
+def run_benchmark(config: BenchmarkConfig, *, log=print) -> dict[str, Any]:
+    """Sample and measure the split once per repeat and variant; JSON-ready results."""
+    from openhoi.api import GenerateConfig, Pipeline
+    from openhoi.eval.statistics import mean_confidence_interval
+
+    base = GenerateConfig(**{"motion_path": config.motion_path, **dict(config.generate)})
+    episodes = select_episodes(config.data, config.dataset, config.split, config.limit)
+    objects = [episode_object(config.data, e.object) for e in episodes]
+    evaluator = _load_evaluator(config, base.device)
+    if evaluator is None:
+        log(
+            f"no motion evaluator for {config.dataset!r}: FID, Diversity, MModality and "
+            "R-precision are left out (train one with `openhoi train evaluator data=DIR "
+            "out=DIR` and pass --evaluator)"
+        )
+    pipeline = Pipeline.from_config(base)
+    num_prompts = sum(len(e.plan) for e in episodes)
+    log(f"{len(episodes)} episodes, {num_prompts} prompts, {config.repeats} repeats")
+    # Untimed warm-up: kernel compilation and per-object distance structures.
+    generate_episode(pipeline, replace(base, steps=2), objects[0], episodes[0], config.seed)
+
+    rows: dict[str, Any] = {}
+    for name in config.variants:
+        repeats, features = _run_variant(
+            pipeline, base, config, name, episodes, objects, evaluator, log
+        )
+        summary: dict[str, Any] = {}
+        for key in repeats[0]:
+            values = [r[key] for r in repeats if math.isfinite(r.get(key, math.nan))]
+            if values:
+                mean, half = mean_confidence_interval(np.asarray(values))
+                summary[key] = {"mean": mean, "ci95": half, "n": len(values)}
+        summary["multimodality"] = _multimodality(features)
+        rows[name] = {"summary": summary, "repeats": repeats}
+    truth = _ground_truth(episodes, objects, evaluator, pipeline.hands, config.seed)
+    return {
+        "settings": {
+            "data": str(config.data),
+            "dataset": config.dataset,
+            "split": config.split,
+            "repeats": config.repeats,
+            "limit": config.limit,
+            "seed": config.seed,
+            "motion": config.motion_path or "shipped",
+            "evaluator": config.evaluator_path
+            or ("shipped synthhoi" if evaluator is not None else None),
+            "generate": {key: getattr(base, key) for key in GENERATE_SETTINGS},
+            "num_episodes": len(episodes),
+            "num_prompts": num_prompts,
+            "episodes": [e.episode_id for e in episodes],
+        },
+        "variants": rows,
+        "ground_truth": truth,
+    }
+
+
+# ----------------------------------------------------------------------------------------
+# Tables
+
+MAIN_COLUMNS = (
+    ("mpjpe_mm", "MPJPE (mm) ↓", "{:.1f}"),
+    ("fol_m", "FOL (m) ↓", "{:.3f}"),
+    ("fid", "FID ↓", "{:.2f}"),
+    ("diversity", "Diversity →", "{:.2f}"),
+    ("multimodality", "MModality ↑", "{:.2f}"),
+    ("r_precision_top3", "R-prec. top-3 ↑", "{:.2f}"),
+)
+PHYSICS_COLUMNS = (
+    ("penetration_depth_mean_mm", "pen. mean (mm) ↓", "{:.2f}"),
+    ("penetration_depth_max_mm", "pen. max (mm) ↓", "{:.1f}"),
+    ("intersection_volume_mean_cm3", "IV (cm³) ↓", "{:.2f}"),
+    ("contact_ratio", "contact ↑", "{:.2f}"),
+    ("affordance_contact_ratio", "aff. contact ↑", "{:.2f}"),
+    ("smooth_rate", "SmoothRate ↓", "{:.1f}"),
+    ("root_aligned_mpjpe_mm", "RA-MPJPE (mm) ↓", "{:.1f}"),
+    ("raw_fid", "raw FID ↓", "{:.1f}"),
+    ("seconds_per_prompt", "s / prompt", "{:.2f}"),
+)
+
+
+def _cell(stats, fmt: str) -> str:
+    if stats is None:
+        return "–"
+    if isinstance(stats, (int, float)):
+        return "–" if not math.isfinite(stats) else fmt.format(stats)
+    text = fmt.format(stats["mean"])
+    half = stats.get("ci95", math.nan)
+    return text + (f" ± {fmt.format(half)}" if math.isfinite(half) else "")
+
+
+def _table(results: Mapping[str, Any], columns: Sequence[tuple[str, str, str]]) -> list[str]:
+    lines = [
+        "| | " + " | ".join(header for _, header, _ in columns) + " |",
+        "|---" * (len(columns) + 1) + "|",
+        "| GT | " + " | ".join(_cell(results["ground_truth"].get(k), f) for k, _, f in columns)
+        + " |",
+    ]  # fmt: skip
+    for name, row in results["variants"].items():
+        label = "ours" if name == "full" else name
+        cells = [_cell(row["summary"].get(key), fmt) for key, _, fmt in columns]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def benchmark_markdown(results: Mapping[str, Any]) -> str:
+    """The paper-style table and the physics/transition table of `run_benchmark` results."""
+    s = results["settings"]
+    g = s["generate"]
+    header = (
+        f"`{s['dataset']}` {s['split']} split of `{s['data']}`: {s['num_episodes']} episodes, "
+        f"{s['num_prompts']} prompts, {s['repeats']} repeats (seeds {s['seed']}.."
+        f"{s['seed'] + s['repeats'] - 1}); {g['sampler'].upper()}-{g['steps']}, CFG "
+        f"{g['guidance_scale']}, refinement {'on' if g['refine'] else 'off'}, bridges "
+        f"{g['bridge']} ({g['bridge_frames']} frames); motion {s['motion']}, evaluator "
+        f"{s['evaluator'] or 'none'}. Mean ± 95% interval over repeats (MModality: over "
+        "prompts, the repeats being the generations of a prompt). GT: the test episodes "
+        "themselves."
+    )
+    lines = [header, "", *_table(results, MAIN_COLUMNS), "", *_table(results, PHYSICS_COLUMNS)]
+    described = [n for n in results["variants"] if n != "full"]
+    if described:
+        lines += ["", *[f"- {n}: {VARIANTS[n].description}" for n in described]]
+    return "\n".join(lines) + "\n"

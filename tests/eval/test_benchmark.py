@@ -1,0 +1,150 @@
+"""tools/benchmark.py and its protocol (openhoi.eval.benchmark) on tiny real-format splits."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from openhoi.errors import InputError, MissingFileError
+from openhoi.eval.benchmark import (
+    BenchmarkConfig,
+    benchmark_markdown,
+    run_benchmark,
+    select_episodes,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = {"steps": 2, "bridge_frames": 4}
+
+
+@pytest.fixture(scope="module")
+def synth_folder(tmp_path_factory):
+    """Two SynthHOI episodes, both listed as the unseen-object test split."""
+    from openhoi.data import load_episodes
+    from openhoi.data.synth import synthesize_dataset
+
+    folder = tmp_path_factory.mktemp("synth")
+    synthesize_dataset(folder, 2, seed=1, objects=["cup"], progress=False)
+    ids = sorted(e.episode_id for e in load_episodes(folder))
+    splits = {"train": ids, "val": [], "test": ids, "test_unseen_objects": ids,
+              "test_held_out_phrasing": []}  # fmt: skip
+    (folder / "splits.json").write_text(json.dumps({"splits": splits}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def h2o_folder(tmp_path_factory):
+    """The H2O release-format fixture, prepared with `openhoi data prepare`."""
+    sys.path.insert(0, str(ROOT / "tests" / "data"))
+    from fixtures_h2o import write_h2o_dataset
+
+    from openhoi.data.prepare import prepare_dataset
+
+    base = tmp_path_factory.mktemp("h2o")
+    fixture = write_h2o_dataset(base / "raw")
+    prepare_dataset("h2o", fixture.root, base / "prepared", progress=False)
+    return base / "prepared"
+
+
+def finite(stats) -> bool:
+    return stats is not None and math.isfinite(stats["mean"])
+
+
+def test_synth_benchmark_reports_every_metric_per_repeat(synth_folder):
+    config = BenchmarkConfig(
+        data=str(synth_folder),
+        dataset="synth",
+        split="unseen",
+        repeats=2,
+        variants=("full", "no_inbetween"),
+        generate=FAST,
+    )
+    results = run_benchmark(config, log=lambda _: None)
+    assert results["settings"]["num_episodes"] == 2
+    full = results["variants"]["full"]
+    assert len(full["repeats"]) == 2
+    summary = full["summary"]
+    for key in ("mpjpe_mm", "fol_m", "fid", "diversity", "raw_fid", "penetration_depth_mean_mm",
+                "contact_ratio", "smooth_rate", "r_precision_top1"):  # fmt: skip
+        assert finite(summary[key]), key
+    assert summary["mpjpe_mm"]["n"] == 2 and summary["mpjpe_mm"]["mean"] > 0
+    assert finite(summary["multimodality"])
+    # The ground-truth row: its Diversity, physics and transitions of the data itself.
+    truth = results["ground_truth"]
+    assert truth["diversity"] > 0 and math.isfinite(truth["penetration_depth_mean_mm"])
+    # Joining segments directly leaves no bridge: fewer frames than with bridges.
+    table = benchmark_markdown(results)
+    assert "| GT |" in table and "| ours |" in table and "| no_inbetween |" in table
+    assert "MPJPE (mm)" in table and "SmoothRate" in table
+
+
+def test_same_seed_gives_the_same_numbers(synth_folder):
+    config = BenchmarkConfig(
+        data=str(synth_folder), dataset="synth", repeats=1, limit=1, generate=FAST
+    )
+    first = run_benchmark(config, log=lambda _: None)["variants"]["full"]["repeats"][0]
+    second = run_benchmark(config, log=lambda _: None)["variants"]["full"]["repeats"][0]
+    for key in ("mpjpe_mm", "fol_m", "fid", "penetration_depth_mean_mm"):
+        assert first[key] == pytest.approx(second[key], rel=1e-6), key
+
+
+def test_prepared_h2o_fixture_with_and_without_an_evaluator(h2o_folder, tmp_path):
+    from openhoi.eval.evaluator_training import run_train_evaluator
+
+    episodes = select_episodes(h2o_folder, "h2o", "all")
+    assert episodes and all(e.source == "h2o" for e in episodes)
+    base = dict(data=str(h2o_folder), dataset="h2o", split="all", repeats=2, limit=1,
+                generate=FAST)  # fmt: skip
+    messages: list[str] = []
+    plain = run_benchmark(BenchmarkConfig(**base), log=messages.append)
+    summary = plain["variants"]["full"]["summary"]
+    assert finite(summary["mpjpe_mm"]) and finite(summary["raw_fid"])
+    assert "fid" not in summary and any("no motion evaluator" in m for m in messages)
+
+    # An evaluator trained on the prepared folder (a few steps) fills the feature columns.
+    evaluator = tmp_path / "evaluator"
+    run_train_evaluator(
+        [f"data={h2o_folder}", f"out={evaluator}", "num_steps=3", "batch_size=4",
+         "model.hidden_size=16", "model.num_layers=1", "model.num_heads=2", "model.ff_size=32",
+         "model.embedding_dim=8", "validation_interval=100", "log_interval=100"]
+    )  # fmt: skip
+    scored = run_benchmark(
+        BenchmarkConfig(**base, evaluator_path=str(evaluator)), log=lambda _: None
+    )
+    summary = scored["variants"]["full"]["summary"]
+    assert finite(summary["fid"]) and finite(summary["diversity"])
+
+
+def test_bad_settings_are_clear_errors(synth_folder, tmp_path):
+    with pytest.raises(MissingFileError, match="nowhere"):
+        BenchmarkConfig(data=str(tmp_path / "nowhere"))
+    with pytest.raises(InputError, match="variants"):
+        BenchmarkConfig(data=str(synth_folder), variants=("no_such_row",))
+    with pytest.raises(InputError, match="grab"):
+        select_episodes(synth_folder, "grab", "all")
+
+
+def test_command_line_writes_json_and_markdown(synth_folder, tmp_path):
+    out = tmp_path / "out"
+    args = [sys.executable, str(ROOT / "tools" / "benchmark.py"), "--dataset", "synth",
+            "--data", str(synth_folder), "--split", "unseen", "--repeats", "1", "--limit", "1",
+            "--steps", "2", "--out", str(out), "--quiet"]  # fmt: skip
+    result = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    data = json.loads((out / "benchmark_synth_unseen.json").read_text())
+    assert data["settings"]["repeats"] == 1
+    assert (out / "benchmark_synth_unseen.md").read_text().startswith("`synth` unseen split")
+
+    missing = subprocess.run(
+        [*args[:4], "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert "nope" in missing.stderr and not (tmp_path / "o").exists()
