@@ -149,8 +149,10 @@ def prepare_dataset(
         Progress(disable=not progress, transient=True) as bar,
     ):
         task = bar.add_task(f"preparing {name}", total=len(keys))
+        tags: dict[str, dict[str, object]] = {}
         for key in keys:
             for episode in reader.read_sequence(key):
+                tags[episode.episode_id] = episode.metadata
                 if episode.episode_id in writer.done_ids:
                     skipped += 1
                     continue
@@ -161,6 +163,7 @@ def prepare_dataset(
                 writer.add(_annotate(episode, obj, reader.hands, rewriter))
                 written += 1
             bar.advance(task)
+    write_prepared_splits(out, tags)
     logger.info("%s: wrote %d episodes to %s (%d already there)", name, written, out, skipped)
     return PrepareReport(
         out=out,
@@ -172,3 +175,38 @@ def prepare_dataset(
         uses_real_mano=reader.hands.is_real,
         mano_notes=tuple(notes),
     )
+
+
+# Every 10th training-pool episode (by id) is validation, as in SynthHOI.
+_VAL_EVERY = 10
+
+
+def write_prepared_splits(out: str | os.PathLike, tags: dict[str, dict[str, object]]) -> Path:
+    """`splits.json` of a prepared folder from each episode's split tags.
+
+    `test_unseen_objects`: episodes on the dataset's unseen objects (any subject);
+    `test_seen`: seen objects performed by the held-out subject; `val`: every 10th of the
+    remaining episodes by id; `train`: the rest; `test`: both test sets. Training
+    (`openhoi train diffusion`, `openhoi train evaluator`) reads `train`/`val`, so the test
+    episodes never leak into a model that `tools/benchmark.py` then scores on them.
+    """
+    from openhoi._io import save_json_atomic
+
+    splits: dict[str, list[str]] = {
+        "train": [], "val": [], "test_seen": [], "test_unseen_objects": []
+    }  # fmt: skip
+    pool = []
+    for episode_id in sorted(tags):
+        meta = tags[episode_id]
+        if meta.get("object_split") == "unseen":
+            splits["test_unseen_objects"].append(episode_id)
+        elif meta.get("subject_split") == "heldout":
+            splits["test_seen"].append(episode_id)
+        else:
+            pool.append(episode_id)
+    for number, episode_id in enumerate(pool):
+        splits["val" if number % _VAL_EVERY == _VAL_EVERY - 1 else "train"].append(episode_id)
+    splits["test"] = sorted(splits["test_seen"] + splits["test_unseen_objects"])
+    path = Path(out) / "splits.json"
+    save_json_atomic(path, {"how_chosen": "openhoi/data/splits/<dataset>.json", "splits": splits})
+    return path

@@ -247,7 +247,7 @@ class SegmentDataset(Dataset):
             frames=torch.from_numpy(self.stats.normalise(frames).astype(np.float32)),
             active_hands=torch.from_numpy(np.asarray(active, bool)),
             object_points=torch.from_numpy(points),
-            affordance=torch.from_numpy(affordance),
+            affordance=torch.from_numpy(np.array(affordance, np.float32)),  # own, writable copy
             text=text,
             object_name=name,
         )

@@ -44,10 +44,28 @@ def test_prepare_grab_writes_loadable_folder_and_resumes(tmp_path):
     assert len(stored.mesh.faces) == 12 and stored.canonical_offset.shape == (3,)
     info = read_index(out)["info"]
     assert info["mano"] == "embedded" and any("betas are zero" in n for n in info["mano_notes"])
-    # A second run resumes: nothing new, no duplicates.
+    splits = json.loads((out / "splits.json").read_text())["splits"]
+    assert [i for ids in splits.values() for i in ids].count(episode.episode_id) == 1
+    # A second run resumes: nothing new, no duplicates, splits still list the episode.
     again = prepare_dataset("grab", fixture.root, out, progress=False)
     assert (again.num_written, again.num_skipped) == (0, 1)
     assert len(list(load_episodes(out))) == 1
+    assert json.loads((out / "splits.json").read_text())["splits"] == splits
+
+
+def test_prepared_splits_keep_test_episodes_out_of_training(tmp_path):
+    from openhoi.data.prepare import write_prepared_splits
+
+    tags = {f"e{k:02d}": {"object_split": "seen", "subject_split": "train"} for k in range(20)}
+    tags["u0"] = {"object_split": "unseen", "subject_split": "train"}
+    tags["u1"] = {"object_split": "unseen", "subject_split": "heldout"}
+    tags["h0"] = {"object_split": "seen", "subject_split": "heldout"}
+    splits = json.loads(write_prepared_splits(tmp_path, tags).read_text())["splits"]
+    assert splits["test_unseen_objects"] == ["u0", "u1"]
+    assert splits["test_seen"] == ["h0"]
+    assert splits["test"] == ["h0", "u0", "u1"]
+    assert len(splits["val"]) == 2 and len(splits["train"]) == 18
+    assert not set(splits["train"] + splits["val"]) & set(splits["test"])
 
 
 def test_prepare_arctic_and_h2o(tmp_path):
