@@ -584,7 +584,8 @@ PHYSICS_COLUMNS = (
     ("intersection_volume_mean_cm3", "IV (cm³) ↓", "{:.2f}"),
     ("contact_ratio", "contact ↑", "{:.2f}"),
     ("affordance_contact_ratio", "aff. contact ↑", "{:.2f}"),
-    ("smooth_rate", "SmoothRate ↓", "{:.1f}"),
+    ("smooth_rate", "SmoothRate ↓", "{:.3f}"),
+    ("boundary_jerk_max_m_s3", "boundary jerk (m/s³) ↓", "{:.0f}"),
     ("root_aligned_mpjpe_mm", "RA-MPJPE (mm) ↓", "{:.1f}"),
     ("raw_fid", "raw FID ↓", "{:.1f}"),
     ("seconds_per_prompt", "s / prompt", "{:.2f}"),
@@ -596,9 +597,11 @@ def _cell(stats, fmt: str) -> str:
         return "–"
     if isinstance(stats, (int, float)):
         return "–" if not math.isfinite(stats) else fmt.format(stats)
+    if stats.get("mean") is None:
+        return "–"
     text = fmt.format(stats["mean"])
-    half = stats.get("ci95", math.nan)
-    return text + (f" ± {fmt.format(half)}" if math.isfinite(half) else "")
+    half = stats.get("ci95")
+    return text + (f" ± {fmt.format(half)}" if half is not None and math.isfinite(half) else "")
 
 
 def _table(results: Mapping[str, Any], columns: Sequence[tuple[str, str, str]]) -> list[str]:
