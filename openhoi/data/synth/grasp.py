@@ -189,13 +189,15 @@ def _region_frame(
     targets: np.ndarray,
     rng: np.random.Generator,
     from_above: bool,
+    wrap_axis: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Target point, approach normal and main axis of the region around it.
 
     `targets` are the region indices allowed as aim points. With `from_above` (a thin
     object on a support plane, whose region has no up-facing or high enough point), a
     target whose normal is not up-facing is approached from above (normal replaced by
-    +z): a hand turned sideways there would have to reach below the table.
+    +z): a hand turned sideways there would have to reach below the table. With
+    `wrap_axis` (not along the normal) the axis is that, not the region's main direction.
     """
     candidates = np.flatnonzero(region)
     target_index = rng.choice(targets)
@@ -208,7 +210,9 @@ def _region_frame(
         normal = np.array([0.0, 0.0, 1.0])
     local = points[near] - points[near].mean(axis=0)
     local = local - np.outer(local @ normal, normal)  # in the tangent plane
-    if len(near) >= 3:
+    if wrap_axis is not None and abs(float(_unit(wrap_axis) @ normal)) < 0.9:
+        axis = _unit(wrap_axis)  # fingers wrap around the given axis
+    elif len(near) >= 3:
         eigenvalues, eigenvectors = np.linalg.eigh(local.T @ local)
         axis = eigenvectors[:, -1]
         if eigenvalues[-1] < 1.5 * max(eigenvalues[-2], 1e-12):
@@ -217,6 +221,11 @@ def _region_frame(
         axis = _perpendicular(normal)
     axis = _unit(axis - axis.dot(normal) * normal)
     return target, normal, axis
+
+
+# Hand vertices farther than this outside the object's bounding box are not queried; it
+# exceeds every threshold the sdf is compared with (the 2 cm contact-zone reach at most).
+_CULL_MARGIN_M = 0.025
 
 
 class _ObjectDistance:
@@ -244,10 +253,27 @@ class _ObjectDistance:
         self.floor_z = floor_z
         self.avoid = None if avoid is None else torch.as_tensor(avoid, dtype=torch.float32)
         self.avoid_margin_m = avoid_margin_m
+        # The object's box grown by the cull margin: points outside it are farther than the
+        # margin from the surface and get sdf = margin without a query. Every caller compares
+        # the sdf with thresholds below the margin, so its decisions are unchanged.
+        corners = [
+            np.asarray(mesh.vertices, np.float64) @ np.asarray(t[:3, :3], np.float64).T
+            + np.asarray(t[:3, 3], np.float64)
+            for mesh, t in zip(self.meshes, self.transforms, strict=True)
+        ]
+        corners = np.concatenate(corners)
+        self.cull_margin_m = _CULL_MARGIN_M
+        self.box_lo = torch.from_numpy(corners.min(axis=0) - self.cull_margin_m).float()
+        self.box_hi = torch.from_numpy(corners.max(axis=0) + self.cull_margin_m).float()
 
     def __call__(self, points: torch.Tensor) -> torch.Tensor:
         flat = points.reshape(-1, 3).float()
-        sdf = signed_distance_parts(flat, self.meshes, self.transforms).sdf
+        inside = ((flat >= self.box_lo) & (flat <= self.box_hi)).all(dim=1)
+        rows = torch.nonzero(inside).flatten()
+        sdf = flat.new_full((len(flat),), self.cull_margin_m)
+        if len(rows):
+            near = signed_distance_parts(flat[rows], self.meshes, self.transforms).sdf
+            sdf = sdf.index_put((rows,), near)
         if self.floor_z is not None:
             sdf = torch.minimum(sdf, flat[:, 2] - self.floor_z)
         if self.avoid is not None:
@@ -284,6 +310,7 @@ def synthesize_grasp(
     avoid: np.ndarray | None = None,
     approach: np.ndarray | None = None,
     min_approach_cos: float = 0.0,
+    wrap_axis: np.ndarray | None = None,
 ) -> Grasp:
     """A contact-rich, non-penetrating grasp of `obj` on the points marked by `region`.
 
@@ -303,6 +330,9 @@ def synthesize_grasp(
         approach: `(3,)` preferred approach direction (object frame, pointing from the
             object towards the arriving hand); only targets whose normal has a cosine of
             at least `min_approach_cos` with it are aimed at. None: any direction.
+        wrap_axis: `(3,)` axis (object frame) the fingers wrap around, e.g. +z for a jar
+            body held low: the hand then stays as low as the region. None: the main axis
+            of the region around the target (PCA).
 
     Raises:
         GraspFailure: no acceptable grasp in `config.max_attempts` targets.
@@ -344,7 +374,7 @@ def synthesize_grasp(
     for _ in range(config.max_attempts):
         grasp = _attempt(
             hand, frame, distance, points, normals, region, targets, from_above, grasp_type,
-            rng, betas_t, config,
+            rng, betas_t, config, wrap_axis,
         )  # fmt: skip
         if grasp is None:
             continue
@@ -417,9 +447,11 @@ def _preshape(hand: HandModel, grasp_type: str) -> torch.Tensor:
 
 def _attempt(
     hand, frame, distance, points, normals, region, targets, from_above, grasp_type, rng,
-    betas, config,
+    betas, config, wrap_axis=None,
 ):  # fmt: skip
-    target, normal, axis = _region_frame(points, normals, region, targets, rng, from_above)
+    target, normal, axis = _region_frame(
+        points, normals, region, targets, rng, from_above, wrap_axis
+    )
     rotation = _orientation(frame, normal, axis, grasp_type, rng, config)
     global_orient = matrix_to_axis_angle(torch.from_numpy(rotation)).float()
     open_angles = _preshape(hand, grasp_type)

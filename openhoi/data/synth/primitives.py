@@ -53,6 +53,8 @@ _STANDOFF_M = 0.09
 # Vertical room kept between a twisting hand and a hand holding the body below it: the
 # quality gate's 5 mm hand gap plus a margin for the reach.
 _HAND_GAP_M = 0.006
+# Largest hinge range an `open` samples from (0.8 of it, ~100 degrees, at most), radians.
+_MAX_HINGE_RANGE = 2.2
 
 
 def _other(side: str) -> str:
@@ -290,6 +292,9 @@ def _make_attachment(
                 avoid=avoid_canonical,
                 approach=approach_canonical,
                 min_approach_cos=min_approach_cos,
+                # A grip kept low (a jar body under a twisting hand) wraps around the
+                # vertical so the fingers do not reach up past the limit.
+                wrap_axis=None if request.max_height_m is None else np.array([0.0, 0.0, 1.0]),
             )
             break
         except GraspFailure as exc:
@@ -347,7 +352,13 @@ def _release(ctx, state, side, att: Attachment, num_open: int, num_retract: int,
     pose_o = blend_poses(held.pose, open_pose, minimum_jerk(num_open))
     transl_o = np.repeat(held.transl[None], num_open, axis=0)
     num_back = max(2, round(num_retract * 0.35))
-    away = held.transl + 0.06 * normal + np.array([0.0, 0.0, 0.02])
+    # Back off along the normal, but never downwards (towards the table): a surface that
+    # faces down now (a book cover turned over) is left sideways and up.
+    retreat = np.array([normal[0], normal[1], max(float(normal[2]), 0.0)])
+    if np.linalg.norm(retreat) < 0.3:
+        retreat = retreat + np.array([0.0, 0.0, 0.5])
+    retreat /= np.linalg.norm(retreat)
+    away = held.transl + 0.06 * retreat + np.array([0.0, 0.0, 0.02])
     prog = minimum_jerk(num_back)
     transl_b = held.transl + prog[:, None] * (away - held.transl)
     pose_b = np.repeat(open_pose[None], num_back, axis=0)
@@ -493,7 +504,14 @@ def _grasp(ctx, state: WorldState, request: SegmentRequest) -> SegmentTrack:
         other = _other(side)
         if other in state.attached or other in atts:
             avoid = _posed_vertices(ctx, state, other, atts.get(other) or state.attached[other])
-        atts[side] = _make_attachment(ctx, state, side, request, avoid=avoid)
+        # Aim at the side of the object facing the arriving hand: a target on the far side
+        # would drag the reaching hand through the object.
+        approach = state.hands[side].transl + state.rest_wrists[side] - state.transl
+        approach[2] = 0.0
+        approach /= max(float(np.linalg.norm(approach)), 1e-9)
+        atts[side] = _make_attachment(
+            ctx, state, side, request, avoid=avoid, approach=approach, min_approach_cos=-0.2
+        )
         pose, transl = _reach(ctx, state, side, atts[side], num_reach, num_close)
         tracks[side] = (
             np.concatenate([pose, np.repeat(pose[-1:], num_hold, axis=0)]),
@@ -824,7 +842,12 @@ def _check_sweep_clear(ctx, state, side, att: Attachment, angles: np.ndarray) ->
 
 
 def _open(ctx, state, request):
-    low, high = ctx.obj.articulation.angle_range if ctx.obj.articulation else (0.0, 0.0)
+    articulation = ctx.obj.articulation
+    low, high = articulation.angle_range if articulation else (0.0, 0.0)
+    if articulation is not None and abs(articulation.axis[2]) < 0.5:
+        # A hinge (horizontal axis) opens at most ~100 degrees: turned further, a cover's
+        # outer face points at the table and the hand closing it would start below it.
+        high = min(high, low + _MAX_HINGE_RANGE)
     delta = ctx.rng.uniform(0.55, 0.8) * (high - low)
     return _articulate(ctx, state, request, delta=delta, num_move_s=ctx.rng.uniform(1.2, 1.6))
 

@@ -32,6 +32,9 @@ from openhoi.geometry.constants import AFFORDANCE_CONTACT_RADIUS_M, AFFORDANCE_M
 
 __all__ = ["QualityConfig", "QualityReport", "check_segment"]
 
+# A hand vertex farther than this from the object's box can neither touch nor penetrate it.
+_VERTEX_MARGIN_M = CONTACT_THRESHOLD_M + 0.001
+
 
 @dataclass(frozen=True)
 class QualityConfig:
@@ -147,6 +150,8 @@ def check_segment(
     box_lo = object_verts.min(axis=1) - config.cull_margin_m
     box_hi = object_verts.max(axis=1) + config.cull_margin_m
 
+    # Per vertex, only those within the contact threshold of the object's box are queried.
+    shrink = config.cull_margin_m - _VERTEX_MARGIN_M
     vertices = dict(vertices or {})
     depth = np.zeros(num)
     contact_on_region = np.zeros((num, len(HAND_SIDES)), bool)
@@ -163,14 +168,11 @@ def check_segment(
         frames = np.flatnonzero(near)
         if not len(frames):
             continue
-        with torch.no_grad():
-            query = signed_distance_parts(
-                torch.from_numpy(verts[frames]).float(), meshes, [t[frames] for t in transforms]
-            )
-        sdf = query.sdf.double().numpy()
+        sdf, closest = _culled_distance(
+            verts, frames, box_lo + shrink, box_hi - shrink, meshes, transforms
+        )
         depth[frames] = np.maximum(depth[frames], np.clip(-sdf.min(axis=1), 0.0, None))
         if region is not None and held[:, k].any():
-            closest = query.closest.double().numpy()
             for row, frame in enumerate(frames):
                 if not held[frame, k]:
                     continue
@@ -219,6 +221,31 @@ def check_segment(
         rest_drift_m=drift,
         rest_height_m=height,
     )
+
+
+def _culled_distance(verts, frames, box_lo, box_hi, meshes, transforms):
+    """`(F, V)` sdf and `(F, V, 3)` world closest points of `verts[frames]`.
+
+    Only vertices inside the given box (the object's, plus a margin) are queried; the others
+    get sdf = +inf (they can neither touch nor penetrate), so the result is exact where
+    it matters at a fraction of the queries.
+    """
+    points = verts[frames]
+    inside = np.all((points >= box_lo[frames, None]) & (points <= box_hi[frames, None]), axis=-1)
+    sdf = np.full(inside.shape, np.inf)
+    closest = np.zeros(points.shape)
+    rows, cols = np.nonzero(inside)
+    if not len(rows):
+        return sdf, closest
+    with torch.no_grad():
+        query = signed_distance_parts(
+            torch.from_numpy(points[rows, cols][:, None]).float(),
+            meshes,
+            [t[frames][torch.from_numpy(rows)] for t in transforms],
+        )
+    sdf[rows, cols] = query.sdf[:, 0].double().numpy()
+    closest[rows, cols] = query.closest[:, 0].double().numpy()
+    return sdf, closest
 
 
 def _hand_gap(vertices: dict[str, np.ndarray]) -> float:

@@ -101,7 +101,7 @@ _REGIONS: dict[str, dict[str, Region]] = {
     "hammer": {"hold": Region("grasp", "handle", ("power", "pinch"))},
     "headphones": {"hold": Region("lift", "band", ("power", "hook", "pinch"))},
     "jar": {
-        "body": Region("grasp", "body", ("power", "pinch"), max_height_m=0.08),
+        "body": Region("grasp", "body", ("power", "pinch"), max_height_m=0.05),
         "twist": Region("open", "lid", ("pinch", "power")),
     },
     "kettle": {"hold": Region("lift", "handle", ("power", "hook"))},
