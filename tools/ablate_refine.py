@@ -218,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     from dataclasses import replace
 
     from openhoi.api import GenerateConfig, Pipeline
-    from openhoi.data import load_episodes
+    from openhoi.data.torch_dataset import split_episode_ids
+    from openhoi.eval.benchmark import load_in_order
     from openhoi.objects import load_object
 
     args = parse_args(argv)
@@ -227,12 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
     data = Path(args.data)
-    splits = json.loads((data / "splits.json").read_text())["splits"]
-    if args.split not in splits:
-        raise SystemExit(f"split {args.split!r} not in {sorted(splits)}")
-    ids = list(splits[args.split])[: args.limit]
-    loaded = {episode.episode_id: episode for episode in load_episodes(data, ids)}
-    episodes = [loaded[i] for i in ids]
+    episodes = load_in_order(data, split_episode_ids(data, args.split)[: args.limit])
 
     config = GenerateConfig(steps=args.steps, seed=args.seed, device=args.device)
     pipeline = Pipeline.from_config(config)

@@ -177,10 +177,6 @@ def prepare_dataset(
     )
 
 
-# Every 10th training-pool episode (by id) is validation, as in SynthHOI.
-_VAL_EVERY = 10
-
-
 def write_prepared_splits(out: str | os.PathLike, tags: dict[str, dict[str, object]]) -> Path:
     """`splits.json` of a prepared folder from each episode's split tags.
 
@@ -191,6 +187,7 @@ def write_prepared_splits(out: str | os.PathLike, tags: dict[str, dict[str, obje
     episodes never leak into a model that `tools/benchmark.py` then scores on them.
     """
     from openhoi._io import save_json_atomic
+    from openhoi.data.torch_dataset import SPLITS_FILE, VAL_EVERY
 
     splits: dict[str, list[str]] = {
         "train": [], "val": [], "test_seen": [], "test_unseen_objects": []
@@ -205,8 +202,8 @@ def write_prepared_splits(out: str | os.PathLike, tags: dict[str, dict[str, obje
         else:
             pool.append(episode_id)
     for number, episode_id in enumerate(pool):
-        splits["val" if number % _VAL_EVERY == _VAL_EVERY - 1 else "train"].append(episode_id)
+        splits["val" if number % VAL_EVERY == VAL_EVERY - 1 else "train"].append(episode_id)
     splits["test"] = sorted(splits["test_seen"] + splits["test_unseen_objects"])
-    path = Path(out) / "splits.json"
+    path = Path(out) / SPLITS_FILE
     save_json_atomic(path, {"how_chosen": "openhoi/data/splits/<dataset>.json", "splits": splits})
     return path

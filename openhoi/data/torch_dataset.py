@@ -33,10 +33,14 @@ __all__ = [
     "SegmentSample",
     "collate_segments",
     "compute_stats",
+    "split_episode_ids",
 ]
 
 STATS_FILE = "stats.json"
 SPLITS_FILE = "splits.json"
+# Both split writers (SynthHOI, prepared datasets) send one in this many training-pool
+# episodes to `val`.
+VAL_EVERY = 10
 # Features whose train std is below this keep std 1 (constant channels).
 _MIN_STD = 1e-4
 
@@ -133,7 +137,14 @@ class SegmentBatch:
     object_names: list[str]
 
 
-def _split_ids(folder: Path, split: str) -> list[str] | None:
+def split_episode_ids(folder: str | os.PathLike, split: str) -> list[str] | None:
+    """The episode ids of `split` in `folder/splits.json`; None for "all" (every episode).
+
+    Raises:
+        MissingFileError: a named split is asked for and the folder has no splits.json.
+        InputError: the split is not in the file.
+    """
+    folder = Path(folder)
     path = folder / SPLITS_FILE
     if not path.is_file():
         if split == "all":
@@ -174,7 +185,7 @@ def compute_stats(folder: str | os.PathLike, split: str = "train") -> Normalisat
     total = np.zeros(FRAME_DIM, np.float64)
     square = np.zeros(FRAME_DIM, np.float64)
     count = 0
-    for frames, *_ in _segments(folder, _split_ids(folder, split), 10**9):
+    for frames, *_ in _segments(folder, split_episode_ids(folder, split), 10**9):
         total += frames.sum(axis=0)
         square += (frames.astype(np.float64) ** 2).sum(axis=0)
         count += len(frames)
@@ -220,7 +231,8 @@ class SegmentDataset(Dataset):
                 stats = compute_stats(self.folder, "train" if has_train else "all")
                 stats.save(path)
         self.stats = stats
-        self._items = list(_segments(self.folder, _split_ids(self.folder, split), max_frames))
+        ids = split_episode_ids(self.folder, split)
+        self._items = list(_segments(self.folder, ids, max_frames))
         self._points: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:

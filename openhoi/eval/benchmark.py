@@ -43,7 +43,6 @@ completely unseen dataset, the paper's Table A1).
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -170,44 +169,38 @@ class BenchmarkConfig:
 
 
 def select_episodes(folder: str | Path, dataset: str, split: str, limit: int | None = None):
-    """The test episodes of `split` (see the module docstring), in a fixed order."""
-    from openhoi.data import load_episodes
+    """The test episodes of `split` (see the module docstring), in splits.json order.
+
+    Both SynthHOI (`openhoi data synth`) and prepared folders (`openhoi data prepare`) carry
+    a splits.json; the split names differ only in the seen test set.
+    """
+    from openhoi.data.torch_dataset import split_episode_ids
 
     folder = Path(folder)
     if dataset == "synth":
-        path = folder / "splits.json"
-        if not path.is_file():
-            raise MissingFileError(
-                f"{str(folder)!r} has no splits.json (a SynthHOI folder from `openhoi data synth`)"
-            )
-        ids = list(json.loads(path.read_text())["splits"][SYNTH_SPLITS[split]])
-        ids = ids[:limit] if limit else ids
-        loaded = {e.episode_id: e for e in load_episodes(folder, ids)}
-        episodes = [loaded[i] for i in ids]
+        name = SYNTH_SPLITS[split]
     else:
-        episodes = []
-        for episode in load_episodes(folder):
-            if episode.source != dataset:
-                raise InputError(
-                    f"{str(folder)!r} holds {episode.source!r} episodes, not {dataset!r}"
-                )
-            tags = episode.metadata
-            keep = (
-                split == "all"
-                or (split == "unseen" and tags.get("object_split") == "unseen")
-                or (
-                    split == "seen"
-                    and tags.get("object_split") == "seen"
-                    and tags.get("subject_split") == "heldout"
-                )
-            )
-            if keep:
-                episodes.append(episode)
-            if limit and len(episodes) == limit:
-                break
+        name = {"seen": "test_seen", "unseen": "test_unseen_objects", "all": "all"}[split]
+    ids = split_episode_ids(folder, name)
+    if ids is None:  # "all": every episode of the folder
+        from openhoi.data.episodes import read_index
+
+        ids = [i for shard in read_index(folder)["shards"] for i in shard["episode_ids"]]
+    episodes = load_in_order(folder, ids[:limit] if limit else ids)
     if not episodes:
         raise InputError(f"split {split!r} of {str(folder)!r} ({dataset}) has no episodes")
+    wrong = {e.source for e in episodes} - {dataset}
+    if wrong:
+        raise InputError(f"{str(folder)!r} holds {sorted(wrong)} episodes, not {dataset!r}")
     return episodes
+
+
+def load_in_order(folder: str | Path, ids: Sequence[str]) -> list:
+    """The episodes `ids` of `folder`, in that order."""
+    from openhoi.data import load_episodes
+
+    loaded = {e.episode_id: e for e in load_episodes(folder, list(ids))}
+    return [loaded[i] for i in ids]
 
 
 def episode_object(folder: str | Path, name: str):
@@ -370,48 +363,72 @@ def transition_metrics(sequences, hands) -> dict[str, float]:
 # Protocol
 
 
-def _feature_metrics(evaluator, generated, real, texts, seed) -> dict[str, float]:
-    from openhoi.eval.motion_metrics import diversity, fid
+@dataclass(frozen=True)
+class _Reference:
+    """What every variant and repeat is compared with, computed once per run.
 
-    pairs = min(DIVERSITY_PAIRS, len(generated))
-    out = {
-        "fid": fid(real, generated),
-        "diversity": diversity(generated, pairs, seed=seed),
-    }
-    if evaluator is not None:
-        out.update(_r_precision(evaluator, generated, texts, seed))
+    truth: the ground-truth segments in prompt order; texts: their sub-task texts;
+    raw: their raw-FID frames; features / text_features: evaluator features (None without
+    an evaluator).
+    """
+
+    truth: list
+    texts: list[str]
+    raw: np.ndarray
+    features: np.ndarray | None
+    text_features: np.ndarray | None
+
+    @classmethod
+    def build(cls, episodes, evaluator, hands) -> _Reference:
+        truth = [s for e in episodes for s in e.segments]
+        texts = [step.text for e in episodes for step in e.plan]
+        return cls(
+            truth=truth,
+            texts=texts,
+            raw=raw_frames(truth, hands),
+            features=evaluator.motion_features(truth) if evaluator else None,
+            text_features=evaluator.text_features(texts) if evaluator else None,
+        )
+
+
+def _mean_over(rows: Sequence[Mapping[str, float | None]]) -> dict[str, float]:
+    """Per key, the NaN-skipping mean of the rows that have a value."""
+    out = {}
+    for key in rows[0]:
+        values = [row[key] for row in rows if row.get(key) is not None]
+        out[key] = float(np.nanmean(values)) if values else math.nan
     return out
 
 
-def _r_precision(evaluator, features, texts, seed) -> dict[str, float]:
-    """Top-1/3 retrieval of the prompts' texts, pools of min(32, N), 20 reshuffles."""
-    if len(texts) < 3:
-        return {}
-    precision = evaluator.r_precision(
-        features,
-        evaluator.text_features(texts),
-        top_k=3,
-        pool_size=min(R_PRECISION_POOL, len(texts)),
-        seed=seed,
-        num_repeats=20,
-    )
-    return {
-        "r_precision_top1": float(precision["top_1"]),
-        "r_precision_top3": float(precision["top_3"]),
-        "matching_score": float(precision["matching_score"]),
-    }
+def _feature_metrics(features, reference: _Reference, seed: int) -> dict[str, float]:
+    """Evaluator-feature metrics of one set of features (generated, or the data itself)."""
+    from openhoi.eval.evaluator import r_precision
+    from openhoi.eval.motion_metrics import diversity
+
+    out = {"diversity": diversity(features, min(DIVERSITY_PAIRS, len(features)), seed=seed)}
+    if len(reference.texts) >= 3:
+        # Top-1/3 retrieval of the prompts' texts, pools of min(32, N), 20 reshuffles.
+        precision = r_precision(
+            features,
+            reference.text_features,
+            top_k=3,
+            pool_size=min(R_PRECISION_POOL, len(reference.texts)),
+            seed=seed,
+            num_repeats=20,
+        )
+        out["r_precision_top1"] = float(precision["top_1"])
+        out["r_precision_top3"] = float(precision["top_3"])
+        out["matching_score"] = float(precision["matching_score"])
+    return out
 
 
-def _run_variant(pipeline, base, config, name, episodes, objects, evaluator, log):
+def _run_variant(pipeline, base, config, name, episodes, objects, evaluator, reference, log):
     """Per-repeat metrics and generated evaluator features `(R, N, D)` of one variant."""
-    from openhoi.eval.motion_metrics import raw_parameter_fid
+    from openhoi.eval.motion_metrics import fid, raw_parameter_fid
 
     variant = VARIANTS[name]
     generate = replace(base, **dict(variant.changes))
     hands = pipeline.hands
-    truth_segments = [s for e in episodes for s in e.segments]
-    texts = [step.text for e in episodes for step in e.plan]
-    real_features = evaluator.motion_features(truth_segments) if evaluator else None
     repeats, features = [], []
     for r in range(config.repeats):
         seed = config.seed + r
@@ -424,33 +441,22 @@ def _run_variant(pipeline, base, config, name, episodes, objects, evaluator, log
             )  # fmt: skip
             seconds += spent
             mpjpe, aligned, fol = segment_accuracy(episode, segments, hands)
-            rows.append(
-                {
-                    "mpjpe_mm": mpjpe,
-                    "root_aligned_mpjpe_mm": aligned,
-                    "fol_m": fol,
-                    **episode_physics(sequence, obj, episode, hands),
-                }
-            )
+            rows.append(episode_physics(sequence, obj, episode, hands))
+            rows[-1].update(mpjpe_mm=mpjpe, root_aligned_mpjpe_mm=aligned, fol_m=fol)
             generated += segments
             composed.append(sequence)
-        metrics: dict[str, float] = {
-            key: float(np.mean([v for row in rows for v in row[key]]))
-            for key in ("mpjpe_mm", "root_aligned_mpjpe_mm", "fol_m")
-        }
-        for key in rows[0]:
-            if key not in metrics:
-                values = [row[key] for row in rows if row.get(key) is not None]
-                metrics[key] = float(np.nanmean(values)) if values else math.nan
-        metrics["raw_fid"] = raw_parameter_fid(
-            raw_frames(truth_segments, hands), raw_frames(generated, hands)
-        )
+        accuracy = ("mpjpe_mm", "root_aligned_mpjpe_mm", "fol_m")
+        metrics = _mean_over([{k: v for k, v in row.items() if k not in accuracy} for row in rows])
+        for key in accuracy:  # over segments, not episodes
+            metrics[key] = float(np.mean([v for row in rows for v in row[key]]))
+        metrics["raw_fid"] = raw_parameter_fid(reference.raw, raw_frames(generated, hands))
         metrics.update(transition_metrics(composed, hands))
         metrics["seconds_per_prompt"] = seconds / len(generated)
         if evaluator is not None:
             mine = evaluator.motion_features(generated)
             features.append(mine)
-            metrics.update(_feature_metrics(evaluator, mine, real_features, texts, seed))
+            metrics["fid"] = fid(reference.features, mine)
+            metrics.update(_feature_metrics(mine, reference, seed))
         repeats.append(metrics)
         log(
             f"{name} repeat {r + 1}/{config.repeats}: MPJPE {metrics['mpjpe_mm']:.1f} mm, "
@@ -480,24 +486,18 @@ def _multimodality(features: np.ndarray | None) -> dict[str, float] | None:
     return {"mean": mean, "ci95": half, "n": len(distances)}
 
 
-def _ground_truth(episodes, objects, evaluator, hands, seed) -> dict[str, float]:
-    from openhoi.eval.motion_metrics import diversity
-
-    truth = [s for e in episodes for s in e.segments]
-    row: dict[str, float] = {}
-    physics = [
-        episode_physics(e.sequence(), o, e, hands)
-        for e, o in zip(episodes, objects, strict=True)
-    ]
-    for key in physics[0]:
-        values = [p[key] for p in physics if p.get(key) is not None]
-        row[key] = float(np.nanmean(values)) if values else math.nan
-    row.update(transition_metrics([e.sequence() for e in episodes], hands))
-    if evaluator is not None:
-        features = evaluator.motion_features(truth)
-        row["diversity"] = diversity(features, min(DIVERSITY_PAIRS, len(truth)), seed=seed)
-        texts = [step.text for e in episodes for step in e.plan]
-        row.update(_r_precision(evaluator, features, texts, seed))
+def _ground_truth(episodes, objects, reference: _Reference, hands, seed) -> dict[str, float]:
+    """The test episodes' own statistics: physics, transitions, evaluator features."""
+    sequences = [e.sequence() for e in episodes]
+    row = _mean_over(
+        [
+            episode_physics(sequence, obj, episode, hands)
+            for sequence, obj, episode in zip(sequences, objects, episodes, strict=True)
+        ]
+    )
+    row.update(transition_metrics(sequences, hands))
+    if reference.features is not None:
+        row.update(_feature_metrics(reference.features, reference, seed))
     return row
 
 
@@ -532,10 +532,11 @@ def run_benchmark(config: BenchmarkConfig, *, log=print) -> dict[str, Any]:
     # Untimed warm-up: kernel compilation and per-object distance structures.
     generate_episode(pipeline, replace(base, steps=2), objects[0], episodes[0], config.seed)
 
+    reference = _Reference.build(episodes, evaluator, pipeline.hands)
     rows: dict[str, Any] = {}
     for name in config.variants:
         repeats, features = _run_variant(
-            pipeline, base, config, name, episodes, objects, evaluator, log
+            pipeline, base, config, name, episodes, objects, evaluator, reference, log
         )
         summary: dict[str, Any] = {}
         for key in repeats[0]:
@@ -545,7 +546,7 @@ def run_benchmark(config: BenchmarkConfig, *, log=print) -> dict[str, Any]:
                 summary[key] = {"mean": mean, "ci95": half, "n": len(values)}
         summary["multimodality"] = _multimodality(features)
         rows[name] = {"summary": summary, "repeats": repeats}
-    truth = _ground_truth(episodes, objects, evaluator, pipeline.hands, config.seed)
+    truth = _ground_truth(episodes, objects, reference, pipeline.hands, config.seed)
     return {
         "settings": {
             "data": str(config.data),

@@ -331,18 +331,6 @@ class MotionEvaluator(nn.Module):
             self.train(was_training)
         return out.numpy()
 
-    @staticmethod
-    def r_precision(
-        motion_feats: object,
-        text_feats: object,
-        top_k: int = DEFAULT_TOP_K,
-        pool_size: int = DEFAULT_POOL_SIZE,
-        seed: int = 0,
-        num_repeats: int = 1,
-    ) -> dict[str, float]:
-        """Motion-to-text retrieval metrics; see :func:`r_precision`."""
-        return r_precision(motion_feats, text_feats, top_k, pool_size, seed, num_repeats)
-
 
 # ------------------------------------------------------------------------------ metrics
 def r_precision(

@@ -1,8 +1,8 @@
 """Training of the motion evaluator (`openhoi train evaluator data=DIR out=DIR`).
 
 Data: the "train" split of an episode folder (`SegmentDataset`, whose train-split stats the
-evaluator keeps), validated on the "val" split; a folder without splits.json (a prepared
-real dataset) trains on all its episodes and gets no validation metrics. Each step draws
+evaluator keeps), validated on the "val" split; a folder without splits.json (written by
+hand) trains on all its episodes and gets no validation metrics. Each step draws
 `batch_size` segments; each segment's text is its sub-task text or, for SynthHOI, a random
 phrasing of the same sub-task (`episode.metadata["subtask_paraphrases"]`).
 
@@ -15,7 +15,6 @@ device → same weights.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -48,7 +47,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SPLITS_FILE = "splits.json"
 # Validation R-precision is averaged over this many reshuffles of the pools (the val split
 # is small; Guo et al. repeat their evaluation 20 times).
 VALIDATION_REPEATS = 10
@@ -180,12 +178,10 @@ class _Segments:
 def _split_phrasings(folder: Path, split: str) -> dict[str, set[str]]:
     """Sub-task text → all its phrasings, from the split's episode metadata."""
     from openhoi.data.episodes import load_episodes
+    from openhoi.data.torch_dataset import split_episode_ids
 
-    ids = None
-    if split != "all":
-        ids = json.loads((folder / SPLITS_FILE).read_text(encoding="utf-8"))["splits"][split]
     phrasings: dict[str, set[str]] = {}
-    for episode in load_episodes(folder, ids):
+    for episode in load_episodes(folder, split_episode_ids(folder, split)):
         variants = episode.metadata.get("subtask_paraphrases") or []
         for k, segment in enumerate(episode.segments):
             text = segment.texts[0] if segment.texts else ""
@@ -281,15 +277,15 @@ def train_evaluator(
         MissingFileError: no data folder, or not an episode folder.
         InputError: bad config or data.
     """
-    from openhoi.data.torch_dataset import SegmentDataset
+    from openhoi.data.torch_dataset import SPLITS_FILE, SegmentDataset
 
     config.validate()
     folder = Path(config.data)
     if not folder.is_dir():
         raise MissingFileError(f"data folder {str(folder)!r} does not exist")
     model_config = config.model
-    # A folder without splits.json (e.g. a prepared real dataset) trains on every episode,
-    # with no validation.
+    # A folder without splits.json (one written by hand, or prepared before `openhoi data
+    # prepare` wrote splits) trains on every episode, with no validation.
     has_splits = (folder / SPLITS_FILE).is_file()
     train_split = "train" if has_splits else "all"
     train_set = SegmentDataset(folder, split=train_split, max_frames=model_config.max_frames)

@@ -3,10 +3,10 @@ R-precision, the shipped SynthHOI checkpoint and the `openhoi train evaluator` C
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,24 +29,9 @@ from openhoi.eval.evaluator_training import (
     train_evaluator,
 )
 
-TEXT_DIM = 16
-
-
-class HashTextEncoder:
-    """Deterministic fake sentence encoder: a hash of the text → a unit vector."""
-
-    name = "hash"
-    dim = TEXT_DIM
-
-    def encode(self, texts):
-        rows = []
-        for text in texts:
-            seed = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
-            generator = torch.Generator().manual_seed(seed)
-            rows.append(
-                torch.nn.functional.normalize(torch.randn(TEXT_DIM, generator=generator), dim=0)
-            )
-        return torch.stack(rows) if rows else torch.zeros(0, TEXT_DIM)
+# The motion tests' deterministic fake sentence encoder (a hash of the text → unit vector).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "motion"))
+from motion_fakes import TEXT_DIM, HashTextEncoder
 
 
 def tiny_config() -> EvaluatorConfig:

@@ -39,6 +39,7 @@ from openhoi.data.synth.primitives import (
 )
 from openhoi.data.synth.quality import QualityConfig, check_segment
 from openhoi.data.synth.tasks import HELD_OUT_OBJECTS, TaskSpec, sample_task
+from openhoi.data.torch_dataset import SPLITS_FILE, VAL_EVERY
 from openhoi.errors import InputError
 
 __all__ = [
@@ -53,9 +54,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SPLITS_FILE = "splits.json"
 _PHRASING_HELD_OUT_PROBABILITY = 0.1
-_VAL_EVERY = 10  # one in ten remaining episodes goes to val
 
 
 @dataclass(frozen=True)
@@ -388,7 +387,7 @@ def write_splits(folder: str | os.PathLike, seed: int, objects: tuple[str, ...])
             splits["test_unseen_objects"].append(eid)
         elif phrasing == "held_out":
             splits["test_held_out_phrasing"].append(eid)
-        elif number % _VAL_EVERY == 0:
+        elif number % VAL_EVERY == 0:
             splits["val"].append(eid)
         else:
             splits["train"].append(eid)
