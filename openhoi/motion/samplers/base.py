@@ -12,7 +12,15 @@ from torch import Tensor
 from openhoi.errors import InputError
 from openhoi.motion.schedule import NoiseSchedule
 
-__all__ = ["Generators", "Sampler", "StepMoments", "StepOutput", "randn_like", "strided_timesteps"]
+__all__ = [
+    "Generators",
+    "MomentSampler",
+    "Sampler",
+    "StepMoments",
+    "StepOutput",
+    "randn_like",
+    "strided_timesteps",
+]
 
 # One generator for the batch, or one per sample (then sample i does not depend on the
 # other samples of the batch).
@@ -101,3 +109,45 @@ def previous_timestep(grid: Tensor, index: int) -> int:
 def broadcast_sigma(sigma: Tensor, x: Tensor) -> Tensor:
     """`(B,)` → `(B, 1, ..., 1)` matching `x`."""
     return sigma.view((-1,) + (1,) * (x.ndim - 1)).to(device=x.device, dtype=x.dtype)
+
+
+class MomentSampler:
+    """The step every sampler here shares: x_{t_prev} = μ_t + σ_t ε from `mean_and_sigma`.
+
+    Subclasses give `mean_and_sigma` and `draws_noise`; they are stateless, so `step`
+    depends only on its arguments. `config.num_steps` is the default grid length.
+    """
+
+    def __init__(self, schedule: NoiseSchedule, config) -> None:
+        self.schedule = schedule
+        self.config = config
+
+    def timesteps(self, num_steps: int | None = None) -> Tensor:
+        """`(num_steps,)` descending grid from T-1 to 0 (default: config.num_steps)."""
+        return strided_timesteps(self.schedule.num_timesteps, num_steps or self.config.num_steps)
+
+    def mean_and_sigma(self, x0_pred: Tensor, t: int, t_prev: int, x_t: Tensor) -> StepMoments:
+        raise NotImplementedError
+
+    def draws_noise(self, t_prev: int) -> bool:
+        """Whether the step to `t_prev` adds noise (not on the last step, t_prev = -1)."""
+        return t_prev >= 0
+
+    def step(
+        self,
+        x0_pred: Tensor,
+        t: int,
+        t_prev: int,
+        x_t: Tensor,
+        *,
+        generator: Generators = None,
+        noise: Tensor | None = None,
+    ) -> StepOutput:
+        """x_{t_prev} = μ_t + σ_t ε; no noise is drawn when `draws_noise(t_prev)` is False."""
+        moments = self.mean_and_sigma(x0_pred, t, t_prev, x_t)
+        if not self.draws_noise(t_prev):
+            return StepOutput(x_prev=moments.mean, x0_pred=x0_pred)
+        if noise is None:
+            noise = randn_like(x_t, generator)
+        x_prev = moments.mean + broadcast_sigma(moments.sigma, x_t) * noise
+        return StepOutput(x_prev=x_prev, x0_pred=x0_pred)

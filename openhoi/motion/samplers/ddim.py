@@ -14,29 +14,17 @@ import torch
 from torch import Tensor
 
 from openhoi.motion.config import DDIMSamplerConfig
-from openhoi.motion.samplers.base import (
-    Generators,
-    StepMoments,
-    StepOutput,
-    broadcast_sigma,
-    randn_like,
-    strided_timesteps,
-)
+from openhoi.motion.samplers.base import MomentSampler, StepMoments
 from openhoi.motion.schedule import NoiseSchedule
 
 __all__ = ["DDIMSampler"]
 
 
-class DDIMSampler:
+class DDIMSampler(MomentSampler):
     """Stateless DDIM sampler; `step` depends only on its arguments."""
 
     def __init__(self, schedule: NoiseSchedule, config: DDIMSamplerConfig | None = None) -> None:
-        self.schedule = schedule
-        self.config = config or DDIMSamplerConfig()
-
-    def timesteps(self, num_steps: int | None = None) -> Tensor:
-        """`(num_steps,)` descending grid from T-1 to 0 (default: config.num_steps)."""
-        return strided_timesteps(self.schedule.num_timesteps, num_steps or self.config.num_steps)
+        super().__init__(schedule, config or DDIMSamplerConfig())
 
     def mean_and_sigma(self, x0_pred: Tensor, t: int, t_prev: int, x_t: Tensor) -> StepMoments:
         """The DDIM step's mean `(B, T, D)` and sigma `(B,)`."""
@@ -53,21 +41,6 @@ class DDIMSampler:
         sigma_b = torch.full((x_t.shape[0],), sigma, dtype=x_t.dtype, device=x_t.device)
         return StepMoments(mean=mean, sigma=sigma_b)
 
-    def step(
-        self,
-        x0_pred: Tensor,
-        t: int,
-        t_prev: int,
-        x_t: Tensor,
-        *,
-        generator: Generators = None,
-        noise: Tensor | None = None,
-    ) -> StepOutput:
-        """x_{t_prev} = mean + σ_t ε; no noise is drawn when σ_t = 0 (η = 0 or the last step)."""
-        moments = self.mean_and_sigma(x0_pred, t, t_prev, x_t)
-        if t_prev < 0 or self.config.eta == 0:
-            return StepOutput(x_prev=moments.mean, x0_pred=x0_pred)
-        if noise is None:
-            noise = randn_like(x_t, generator)
-        x_prev = moments.mean + broadcast_sigma(moments.sigma, x_t) * noise
-        return StepOutput(x_prev=x_prev, x0_pred=x0_pred)
+    def draws_noise(self, t_prev: int) -> bool:
+        """σ_t = 0 with η = 0 (deterministic DDIM) and on the last step."""
+        return t_prev >= 0 and self.config.eta != 0

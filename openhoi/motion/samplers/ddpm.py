@@ -16,29 +16,20 @@ import torch
 from torch import Tensor
 
 from openhoi.motion.config import DDPMSamplerConfig
-from openhoi.motion.samplers.base import (
-    Generators,
-    StepMoments,
-    StepOutput,
-    broadcast_sigma,
-    randn_like,
-    strided_timesteps,
-)
+from openhoi.motion.samplers.base import MomentSampler, StepMoments
 from openhoi.motion.schedule import NoiseSchedule
 
 __all__ = ["DDPMSampler"]
 
 
-class DDPMSampler:
-    """Stateless ancestral sampler; `step` depends only on its arguments."""
+class DDPMSampler(MomentSampler):
+    """Stateless ancestral sampler (Eq. 8); the last step (t_prev = -1) returns μ_t = x0_pred.
+
+    Its default grid is every one of the T steps (config.num_steps).
+    """
 
     def __init__(self, schedule: NoiseSchedule, config: DDPMSamplerConfig | None = None) -> None:
-        self.schedule = schedule
-        self.config = config or DDPMSamplerConfig()
-
-    def timesteps(self, num_steps: int | None = None) -> Tensor:
-        """`(num_steps,)` descending grid (default: every one of the T steps)."""
-        return strided_timesteps(self.schedule.num_timesteps, num_steps or self.config.num_steps)
+        super().__init__(schedule, config or DDPMSamplerConfig())
 
     def mean_and_sigma(self, x0_pred: Tensor, t: int, t_prev: int, x_t: Tensor) -> StepMoments:
         """Posterior q(x_{t_prev} | x_t, x0 = x0_pred): mean `(B, T, D)`, sigma `(B,)`."""
@@ -54,22 +45,3 @@ class DDPMSampler:
         variance = beta_t * (1 - alpha_bar_prev) / (1 - alpha_bar_t)
         sigma = torch.full((x_t.shape[0],), max(variance, 0.0) ** 0.5, dtype=x_t.dtype)
         return StepMoments(mean=mean, sigma=sigma.to(x_t.device))
-
-    def step(
-        self,
-        x0_pred: Tensor,
-        t: int,
-        t_prev: int,
-        x_t: Tensor,
-        *,
-        generator: Generators = None,
-        noise: Tensor | None = None,
-    ) -> StepOutput:
-        """x_{t_prev} = μ_t + σ_t ε (Eq. 8); the last step (t_prev = -1) returns μ_t = x0_pred."""
-        moments = self.mean_and_sigma(x0_pred, t, t_prev, x_t)
-        if t_prev < 0:
-            return StepOutput(x_prev=moments.mean, x0_pred=x0_pred)
-        if noise is None:
-            noise = randn_like(x_t, generator)
-        x_prev = moments.mean + broadcast_sigma(moments.sigma, x_t) * noise
-        return StepOutput(x_prev=x_prev, x0_pred=x0_pred)
