@@ -188,7 +188,11 @@ def data_synth(
     seed: Annotated[int, typer.Option(help="Random seed; same seed → same episodes.")] = 0,
     objects: Annotated[
         list[str] | None,
-        typer.Option("--objects", help="Built-in objects to use (repeatable; default: all)."),
+        typer.Option(
+            "--objects",
+            help="Built-in object or mesh file with a <stem>.affordance.json sidecar "
+            "(repeatable; default: all built-ins).",
+        ),
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,

@@ -8,6 +8,7 @@ from openhoi.data.episodes import (
     EpisodeWriter,
     SubTask,
     episode_object_path,
+    load_episode_object,
     load_episodes,
     read_index,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "SubTask",
     "episode_object_path",
     "layout",
+    "load_episode_object",
     "load_episodes",
     "read_index",
 ]

@@ -35,6 +35,7 @@ __all__ = [
     "EpisodeWriter",
     "SubTask",
     "episode_object_path",
+    "load_episode_object",
     "load_episodes",
     "read_index",
 ]
@@ -365,3 +366,26 @@ def episode_object_path(folder: str | os.PathLike, name: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def load_episode_object(folder: str | os.PathLike, name: str):
+    """The `HOIObject` an episode in `folder` names: stored with the data, or built in.
+
+    Order: an object stored under `<folder>/objects/<name>/` (parts and affordances, as
+    `openhoi data prepare` and `openhoi data synth` on user meshes write them), a bare
+    mesh `<folder>/objects/<name>.<suffix>`, then the built-in library. A `name@factor`
+    suffix (SynthHOI's scale randomisation) scales whichever object is found.
+    """
+    from openhoi.data.object_store import load_stored_object, stored_object_names
+    from openhoi.objects import load_object
+    from openhoi.objects.library import split_scaled_name
+
+    base, factor = split_scaled_name(name) if "@" in str(name) else (str(name), 1.0)
+    if base in stored_object_names(folder):
+        obj = load_stored_object(folder, base)
+    else:
+        local = episode_object_path(folder, base)
+        if local is None:
+            return load_object(name)
+        obj = load_object(str(local))
+    return obj.scaled(factor)

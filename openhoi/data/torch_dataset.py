@@ -240,11 +240,9 @@ class SegmentDataset(Dataset):
 
     def _object_points(self, name: str) -> np.ndarray:
         if name not in self._points:
-            from openhoi.data.episodes import episode_object_path
-            from openhoi.objects import load_object
+            from openhoi.data.episodes import load_episode_object
 
-            local = episode_object_path(self.folder, name)
-            obj = load_object(str(local) if local is not None else name)
+            obj = load_episode_object(self.folder, name)
             self._points[name] = np.concatenate(
                 [np.asarray(obj.points.points), np.asarray(obj.points.normals)], axis=1
             ).astype(np.float32)

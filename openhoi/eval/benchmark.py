@@ -203,15 +203,6 @@ def load_in_order(folder: str | Path, ids: Sequence[str]) -> list:
     return [loaded[i] for i in ids]
 
 
-def episode_object(folder: str | Path, name: str):
-    """The episode's object: a mesh stored with the dataset, or a built-in."""
-    from openhoi.data.episodes import episode_object_path
-    from openhoi.objects import load_object
-
-    local = episode_object_path(folder, name)
-    return load_object(str(local) if local is not None else name)
-
-
 # ----------------------------------------------------------------------------------------
 # Generation
 
@@ -514,11 +505,12 @@ def _load_evaluator(config: BenchmarkConfig, device: str):
 def run_benchmark(config: BenchmarkConfig, *, log=print) -> dict[str, Any]:
     """Sample and measure the split once per repeat and variant; JSON-ready results."""
     from openhoi.api import GenerateConfig, Pipeline
+    from openhoi.data.episodes import load_episode_object
     from openhoi.eval.statistics import mean_confidence_interval
 
     base = GenerateConfig(**{"motion_path": config.motion_path, **dict(config.generate)})
     episodes = select_episodes(config.data, config.dataset, config.split, config.limit)
-    objects = [episode_object(config.data, e.object) for e in episodes]
+    objects = [load_episode_object(config.data, e.object) for e in episodes]
     evaluator = _load_evaluator(config, base.device)
     if evaluator is None:
         log(

@@ -360,15 +360,11 @@ def episode_samples(folder: str, *, use_normals: bool = True) -> list[PlannerSam
     """
     from scipy.spatial import cKDTree
 
-    from openhoi.data import episode_object_path, load_episodes
-    from openhoi.objects import load_object
+    from openhoi.data import load_episode_object, load_episodes
 
     samples = []
     for episode in load_episodes(folder):
-        try:
-            obj = load_object(episode.object)
-        except InputError:
-            obj = load_object(episode_object_path(folder, episode.object))
+        obj = load_episode_object(folder, episode.object)
         dense = obj.normalised_points
         cloud = np.concatenate(
             [dense.points] + ([dense.normals] if use_normals else []), axis=1

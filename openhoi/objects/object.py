@@ -39,6 +39,10 @@ NUM_MLLM_POINTS = 2048  # unit-sphere points for the MLLM / affordance decoder (
 # Dense area-weighted surface sample that FPS draws from; fixed seed → same points every run.
 NUM_DENSE_SAMPLES = 20_000
 DENSE_SAMPLE_SEED = 0
+# `name@factor` names a scaled object (`HOIObject.scaled`); factors outside this range
+# are refused (a 4x mug or a 0.25x kettle is no longer the object the labels describe).
+SCALE_SEPARATOR = "@"
+MIN_SCALE, MAX_SCALE = 0.25, 4.0
 # How far (metres) a mesh may sit off the canonical frame before we refuse it.
 _CANONICAL_TOLERANCE_M = 1e-5
 
@@ -438,6 +442,42 @@ class HOIObject:
         values = self.face_affordance[self.parts[index].face_ids]
         present = values.max(axis=0) > 0 if len(values) else np.zeros(NUM_AFFORDANCES, bool)
         return tuple(name for name, has in zip(AFFORDANCE_TYPES, present, strict=True) if has)
+
+    def scaled(self, factor: float) -> HOIObject:
+        """This object uniformly scaled by `factor` about the canonical origin.
+
+        The canonical frame is kept (base on z = 0, centred in x,y), the hinge origin
+        scales with the mesh, parts and affordances are unchanged, and the name becomes
+        `name@factor` (`openhoi.objects.load_object` reads that form back). The surface
+        sample uses the same seed, so `scaled(f).points.points == f * points.points`.
+        """
+        factor = float(factor)
+        if not np.isfinite(factor) or not MIN_SCALE <= factor <= MAX_SCALE:
+            raise InputError(
+                f"object {self.name!r}: scale must lie in [{MIN_SCALE}, {MAX_SCALE}], got {factor}"
+            )
+        if factor == 1.0:
+            return self
+        mesh = trimesh.Trimesh(
+            np.asarray(self.mesh.vertices, np.float64) * factor,
+            np.asarray(self.mesh.faces),
+            process=False,
+        )
+        joint = self.articulation
+        if joint is not None:
+            joint = Articulation(joint.part, joint.axis, joint.origin * factor, joint.angle_range)
+        base = self.name.split(SCALE_SEPARATOR)[0]
+        return HOIObject(
+            name=f"{base}{SCALE_SEPARATOR}{factor:g}",
+            mesh=mesh,
+            parts=self.parts,
+            face_affordance=self.face_affordance,
+            articulation=joint,
+            is_watertight=self.is_watertight,
+            source=self.source,
+            description=self.description,
+            canonical_offset=self.canonical_offset * factor,
+        )
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly description for `openhoi objects show`."""

@@ -152,3 +152,22 @@ def test_validation_errors():
         _box_object(articulation=Articulation("lid", (1, 0, 0), (0, 0, 0), (0, 1)))
     with pytest.raises(InputError, match=r"lo <= 0 <= hi"):
         Articulation("lid", (1, 0, 0), (0, 0, 0), (0.5, 1.0))
+
+
+def test_scaled_object_keeps_frame_labels_and_hinge():
+    laptop = load_object("laptop")
+    big = load_object("laptop@1.2")
+    assert big.name == "laptop@1.2" and big is load_object("laptop@1.2")
+    np.testing.assert_allclose(big.points.points, 1.2 * laptop.points.points, atol=1e-6)
+    np.testing.assert_array_equal(big.points.affordance, laptop.points.affordance)
+    np.testing.assert_allclose(big.size, 1.2 * laptop.size, rtol=1e-9)
+    assert big.mesh.bounds[0, 2] == pytest.approx(0.0, abs=1e-9)
+    # The lid still turns about its own (scaled) hinge: the scaled pose is the pose scaled.
+    np.testing.assert_allclose(big.vertices_at(1.0), 1.2 * laptop.vertices_at(1.0), atol=1e-6)
+    assert load_object("laptop@1") is laptop
+
+
+@pytest.mark.parametrize("name", ["laptop@big", "laptop@0.1", "laptop@", "@1.2"])
+def test_bad_scaled_name_is_one_clear_error(name):
+    with pytest.raises(InputError, match="NAME@SCALE"):
+        load_object(name)

@@ -10,7 +10,15 @@ that never passes restarts the episode with a new task (up to `max_episode_attem
 Randomised per episode: object (uniform over the chosen objects), kind, dominant hand,
 phrasing set (10% held-out), object yaw and position, hand shapes (betas ~ N(0, 0.5²)
 clipped to ±1.5), speed (×0.8–1.25 per segment), grasp targets and all motion
-parameters. Built-in objects keep scale 1.0 so `object_name` loads the same geometry.
+parameters, and the object's uniform scale (one of `GeneratorConfig.scales`, from its own
+stream `default_rng([s, i, 2])`). A scaled object is named `name@factor` ("mug@0.9") in the
+episode and its segments, which `openhoi.objects.load_object` and `load_episode_object` read
+back as the same geometry.
+
+Objects are built-in names or mesh files with an affordance sidecar (`objects.mesh_io`);
+a mesh is validated once, stored under `<out>/objects/<stem>/` (parts, affordances) and
+named by its file stem, so the folder is self-contained for training and benchmarks.
+Its episode kinds follow from its labels (`tasks.kinds_for`).
 
 Each segment is canonicalised: the world is translated and turned about z so the object
 starts at x = y = 0 with zero yaw (height kept, so the table stays at z = 0).
@@ -29,6 +37,7 @@ import numpy as np
 
 from openhoi._io import save_json_atomic
 from openhoi.data.episodes import Episode, EpisodeWriter, read_index
+from openhoi.data.object_store import save_object
 from openhoi.data.sequence import HAND_SIDES, NUM_BETAS, HOISequence
 from openhoi.data.synth.grasp import GraspFailure
 from openhoi.data.synth.primitives import (
@@ -47,6 +56,7 @@ __all__ = [
     "GeneratorConfig",
     "SynthReport",
     "episode_choices",
+    "episode_scale",
     "generate_episode",
     "synthesize_dataset",
     "write_splits",
@@ -67,10 +77,19 @@ class GeneratorConfig:
     betas_std: float = 0.5
     betas_clip: float = 1.5
     speed_range: tuple[float, float] = (0.8, 1.25)
+    # Uniform object scales drawn per episode (1.0 keeps the object as built or loaded).
+    scales: tuple[float, ...] = (0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15)
 
     def __post_init__(self) -> None:
+        from openhoi.objects.object import MAX_SCALE, MIN_SCALE
+
         if self.max_segment_attempts < 1 or self.max_episode_attempts < 1:
             raise InputError("max_segment_attempts and max_episode_attempts must be >= 1")
+        if not self.scales or not all(MIN_SCALE <= float(v) <= MAX_SCALE for v in self.scales):
+            raise InputError(
+                f"scales must be a non-empty list of numbers in [{MIN_SCALE}, {MAX_SCALE}], "
+                f"got {list(self.scales)}"
+            )
 
 
 @dataclass
@@ -190,6 +209,12 @@ def episode_choices(seed: int, index: int, objects: tuple[str, ...]) -> tuple[st
     return name, phrasing
 
 
+def episode_scale(seed: int, index: int, scales: tuple[float, ...]) -> float:
+    """Uniform object scale of episode `index` (its own random stream)."""
+    rng = np.random.default_rng([seed, index, 2])
+    return float(scales[int(rng.integers(len(scales)))])
+
+
 def episode_id(index: int) -> str:
     """The id of episode `index` ("synth-000042")."""
     return f"synth-{index:06d}"
@@ -202,12 +227,19 @@ class _Resources:
         self._objects: dict = {}
         self._hands: dict | None = None
 
-    def object(self, name: str):
-        if name not in self._objects:
-            from openhoi.objects import load_object
+    def object(self, name: str, scale: float = 1.0, folder: Path | None = None):
+        """A built-in object, or one stored under `folder/objects/`, scaled."""
+        key = (name, float(scale), None if folder is None else str(folder))
+        if key not in self._objects:
+            from openhoi.data.episodes import load_episode_object
+            from openhoi.objects import list_objects, load_object
 
-            self._objects[name] = load_object(name)
-        return self._objects[name]
+            if name in list_objects() or folder is None:
+                base = load_object(name)
+            else:
+                base = load_episode_object(folder, name)
+            self._objects[key] = base.scaled(scale)
+        return self._objects[key]
 
     def hands(self) -> dict:
         if self._hands is None:
@@ -228,17 +260,20 @@ def generate_episode(
     *,
     task: TaskSpec | None = None,
     stats: _Stats | None = None,
+    folder: str | os.PathLike | None = None,
 ) -> Episode | None:
     """Episode `index` of a run with `seed` on one of `objects`; None if it never passes.
 
     Args:
         task: force this task (tests); sampled otherwise.
         stats: counters updated in place.
+        folder: episode folder holding the user objects in `objects` (`objects/<name>/`).
     """
     config = config or GeneratorConfig()
     stats = stats if stats is not None else _Stats()
     name, phrasing = episode_choices(seed, index, objects)
-    obj = _RESOURCES.object(name)
+    scale = episode_scale(seed, index, config.scales)
+    obj = _RESOURCES.object(name, scale, None if folder is None else Path(folder))
     hands = _RESOURCES.hands()
     rng = np.random.default_rng([seed, index, 1])
     for attempt in range(config.max_episode_attempts):
@@ -255,6 +290,7 @@ def generate_episode(
                 "subtask_paraphrases": [list(p) for p in spec.subtask_paraphrases],
                 "seed": int(seed),
                 "index": int(index),
+                "scale": scale,
                 "split_tags": {
                     "unseen_object": name in HELD_OUT_OBJECTS,
                     "held_out_phrasing": spec.phrasing == "held_out",
@@ -272,7 +308,7 @@ def generate_episode(
             return Episode(
                 episode_id=episode_id(index),
                 instruction=spec.instruction,
-                object=name,
+                object=obj.name,
                 plan=spec.plan,
                 segments=tuple(segments),
                 source="synth",
@@ -338,17 +374,43 @@ def _try_episode(obj, hands, spec: TaskSpec, rng, config: GeneratorConfig, stats
 # ------------------------------------------------------------------------- dataset
 
 
-def _resolve_objects(objects) -> tuple[str, ...]:
-    from openhoi.objects import list_objects
+def _resolve_objects(objects) -> tuple[tuple[str, ...], dict]:
+    """(object names, {name: HOIObject} of the user meshes among them).
+
+    Raises:
+        InputError: an unknown name, an invalid mesh, a mesh without an affordance
+            SynthHOI can act on, or a mesh whose stem clashes with another object.
+    """
+    from openhoi.data.synth.tasks import kinds_for
+    from openhoi.objects import MESH_SUFFIXES, list_objects, load_object
 
     known = tuple(list_objects())
     if objects is None:
-        return known
-    chosen = tuple(objects)
-    unknown = [o for o in chosen if o not in known]
-    if unknown or not chosen:
-        raise InputError(f"objects must be built-in names {list(known)}, got {unknown or chosen}")
-    return chosen
+        return known, {}
+    chosen: list[str] = []
+    meshes: dict = {}
+    for item in objects:
+        item = str(item)
+        if item in known:
+            chosen.append(item)
+            continue
+        if Path(item).suffix.lower() not in MESH_SUFFIXES:
+            raise InputError(
+                f"object {item!r} is neither a built-in object ({', '.join(known)}) nor a "
+                f"mesh file ({', '.join(MESH_SUFFIXES)}) with an affordance sidecar"
+            )
+        obj = load_object(item)
+        kinds_for(obj)  # raises when no labelled region can be acted on
+        if obj.name in known or obj.name in meshes or not obj.name.isidentifier():
+            raise InputError(
+                f"mesh {item!r}: its name {obj.name!r} (the file stem) must be a plain "
+                "identifier that is not a built-in or another mesh's name; rename the file"
+            )
+        meshes[obj.name] = obj
+        chosen.append(obj.name)
+    if not chosen:
+        raise InputError("objects must name at least one built-in object or mesh file")
+    return tuple(chosen), meshes
 
 
 def _worker_init() -> None:
@@ -358,9 +420,9 @@ def _worker_init() -> None:
 
 
 def _worker(job: tuple) -> tuple[int, Episode | None, dict]:
-    seed, index, objects, config = job
+    seed, index, objects, config, folder = job
     stats = _Stats()
-    episode = generate_episode(seed, index, objects, config, stats=stats)
+    episode = generate_episode(seed, index, objects, config, stats=stats, folder=folder)
     return index, episode, stats.to_dict()
 
 
@@ -419,7 +481,8 @@ def synthesize_dataset(
         out: output folder (index.json, shard-*.npz, splits.json).
         num_episodes: episode ids 0..num_episodes-1; ids already present are skipped.
         seed: run seed; episode i depends only on (seed, i).
-        objects: built-in object names (default: all 19).
+        objects: built-in object names and/or mesh files with an affordance sidecar
+            (default: all 19 built-ins); meshes are stored in `out/objects/`.
         workers: processes; each uses one torch thread.
         progress: show a rich progress bar.
         shard_size: episodes per shard file.
@@ -435,9 +498,11 @@ def synthesize_dataset(
     if workers < 1:
         raise InputError(f"workers must be >= 1, got {workers}")
     config = config or GeneratorConfig()
-    chosen = _resolve_objects(objects)
+    chosen, meshes = _resolve_objects(objects)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    for obj in meshes.values():
+        save_object(obj, out)
     info = {"generator": "synthhoi", "version": 1, "seed": int(seed), "objects": list(chosen)}
     writer = EpisodeWriter(out, source="synth", shard_size=shard_size, info=info)
     todo = [i for i in range(num_episodes) if episode_id(i) not in writer.done_ids]
@@ -449,7 +514,7 @@ def synthesize_dataset(
         stats.merge(previous)
     start = time.perf_counter()
     run_stats = _Stats()
-    jobs = [(seed, i, chosen, config) for i in todo]
+    jobs = [(seed, i, chosen, config, out if meshes else None) for i in todo]
     written = 0
     # Episodes are written in index order so shards are identical for any worker count.
     pending: dict[int, Episode | None] = {}

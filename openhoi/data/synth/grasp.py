@@ -615,6 +615,14 @@ def _refine(
         near = (zone_gap < 0.02).float()
         contact = (near * zone_gap.clamp_min(0.0).pow(2)).sum()
         excess = torch.relu(angles - upper) + torch.relu(lower - angles)
+        # Converged: nothing deeper than a quarter of the acceptance depth and every near
+        # zone within half the contact threshold; further steps would only jitter.
+        if (
+            float(sdf.detach().min()) > -0.25 * config.max_penetration_m
+            and float((near * zone_gap.detach()).max()) < 0.5 * CONTACT_THRESHOLD_M
+            and float(excess.detach().max()) == 0.0
+        ):
+            break
         loss = 200.0 * penetration + 20.0 * contact + 0.1 * excess.pow(2).sum()
         loss = loss + 10.0 * shift.pow(2).sum()
         loss.backward()

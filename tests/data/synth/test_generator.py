@@ -10,6 +10,7 @@ from openhoi.data.synth import generator
 from openhoi.data.synth.generator import _RESOURCES, generate_episode, synthesize_dataset
 from openhoi.data.synth.quality import check_segment
 from openhoi.data.synth.tasks import make_task
+from openhoi.errors import InputError
 from openhoi.objects import load_object
 
 
@@ -34,7 +35,9 @@ def test_same_seed_gives_identical_arrays(cup_episode):
 
 
 def test_segments_are_canonical_and_pass_the_gate(cup_episode):
-    obj = load_object("cup")
+    obj = load_object(cup_episode.object)  # "cup" or "cup@<scale>"
+    ratio = obj.size[2] / load_object("cup").size[2]
+    assert obj.name.split("@")[0] == "cup" and cup_episode.metadata["scale"] == pytest.approx(ratio)
     hands = _RESOURCES.hands()
     for segment, ann, step in zip(
         cup_episode.segments, cup_episode.annotations, cup_episode.plan, strict=True
@@ -48,7 +51,7 @@ def test_segments_are_canonical_and_pass_the_gate(cup_episode):
 
 
 def test_broken_segments_are_rejected(cup_episode):
-    obj = load_object("cup")
+    obj = load_object(cup_episode.object)
     hands = _RESOURCES.hands()
     segment = cup_episode.segments[1]  # lift: held throughout
     held = cup_episode.annotations[1]["held"]
@@ -175,3 +178,54 @@ def test_box_culling_keeps_grasp_distances_exact(monkeypatch):
     near = exact < 0.025  # every threshold the grasp code compares the sdf with is below
     assert torch.equal(culled[near], exact[near])
     assert bool((culled[~near] >= 0.02).all())
+
+
+def _labelled_flask(folder):
+    import trimesh
+
+    mesh = trimesh.creation.cylinder(radius=0.035, height=0.16, sections=32)
+    mesh.apply_translation([0.3, -0.2, 0.5])  # off the canonical frame: the loader fixes it
+    mesh.export(folder / "flask.obj")
+    labels = {"wrap-grasp": list(range(len(mesh.faces)))}
+    (folder / "flask.affordance.json").write_text(json.dumps(labels))
+    return folder / "flask.obj"
+
+
+def test_user_mesh_episodes_are_self_contained(tmp_path):
+    from openhoi.data import load_episode_object
+    from openhoi.data.torch_dataset import SegmentDataset
+
+    mesh = _labelled_flask(tmp_path)
+    out = tmp_path / "synth"
+    report = synthesize_dataset(out, 3, seed=2, objects=[str(mesh)], progress=False)
+    assert report.num_written == 3
+    assert (out / "objects" / "flask" / "object.json").is_file()
+    episodes = list(load_episodes(out))
+    for episode in episodes:
+        assert episode.object.split("@")[0] == "flask"
+        assert "flask" in episode.instruction.lower()
+        assert {s.primitive for s in episode.plan} <= {
+            "grasp",
+            "lift",
+            "shake",
+            "rotate",
+            "move",
+            "place",
+        }
+        obj = load_episode_object(out, episode.object)  # stored labels, scaled as named
+        assert "wrap-grasp" in obj.affordance_names
+        assert obj.size[2] == pytest.approx(0.16 * episode.metadata["scale"], rel=1e-6)
+    sample = SegmentDataset(out, split="all")[0]
+    assert sample.object_points.shape == (1024, 6) and float(sample.affordance.max()) == 1.0
+
+
+def test_user_mesh_without_affordances_is_refused_before_writing(tmp_path):
+    import trimesh
+
+    trimesh.creation.box((0.1, 0.1, 0.1)).export(tmp_path / "crate.obj")
+    out = tmp_path / "synth"
+    with pytest.raises(InputError, match="no affordance SynthHOI can act on"):
+        synthesize_dataset(out, 2, objects=[str(tmp_path / "crate.obj")], progress=False)
+    assert not out.exists()
+    with pytest.raises(InputError, match="neither a built-in"):
+        synthesize_dataset(out, 2, objects=["teapot"], progress=False)
