@@ -747,9 +747,14 @@ def _handover(ctx, state, request):
     side_dir = np.array([1.0 if taker == "right" else -1.0, 0.0, 0.0])
     approach = side_dir - giver_normal
     approach /= max(float(np.linalg.norm(approach)), 1e-9)
-    att = _make_attachment(
-        ctx, state, taker, region, avoid=avoid, approach=approach, min_approach_cos=0.2
-    )
+    try:
+        att = _make_attachment(
+            ctx, state, taker, region, avoid=avoid, approach=approach, min_approach_cos=0.2
+        )
+    except GraspFailure:
+        # Thin or wide objects (a phone held flat, a bowl by its rim) leave no free target
+        # facing the taker's side: let it reach any free target, still clear of the giver.
+        att = _make_attachment(ctx, state, taker, region, avoid=avoid)
     num_reach = _frames(ctx.rng.uniform(1.1, 1.4), request.speed)
     num_close = _frames(0.45, request.speed)
     pose_t, transl_t = _reach(ctx, state, taker, att, num_reach, num_close)

@@ -184,14 +184,17 @@ KIND_STEPS: dict[str, tuple[StepSpec, ...]] = {
     ),
 }
 
+# Handover is offered where the taker finds a free, reachable grip beside the giver's
+# (bottle, can, hammer, spray bottle: 2-3 of 3 draws pass the gate); a phone held flat or
+# a bowl held by its rim leaves the taker almost nothing, so every draw was rejected.
 EPISODE_KINDS: dict[str, tuple[str, ...]] = {
     "book": ("open_close",),
     "bottle": ("drink", "pour", "shake", "relocate", "handover"),
-    "bowl": ("pour", "relocate", "handover"),
+    "bowl": ("pour", "relocate"),
     "box": ("open_close", "carry"),
-    "can": ("drink", "pour", "shake"),
+    "can": ("drink", "pour", "shake", "handover"),
     "cup": ("drink", "pour", "relocate"),
-    "hammer": ("inspect", "relocate"),
+    "hammer": ("inspect", "relocate", "handover"),
     "headphones": ("inspect", "relocate"),
     "jar": ("twist_open", "twist_close"),
     "kettle": ("pour", "relocate"),
@@ -199,10 +202,10 @@ EPISODE_KINDS: dict[str, tuple[str, ...]] = {
     "laptop": ("open_close", "open_use"),
     "mug": ("drink", "pour", "relocate"),
     "pan": ("relocate", "shake"),
-    "phone": ("press", "inspect", "handover"),
+    "phone": ("press", "inspect"),
     "scissors": ("relocate", "inspect"),
     "spatula": ("relocate", "slide"),
-    "spray_bottle": ("spray", "relocate"),
+    "spray_bottle": ("spray", "relocate", "handover"),
     "toothbrush": ("relocate", "shake", "slide"),
 }
 
