@@ -380,7 +380,7 @@ def load_episode_object(folder: str | os.PathLike, name: str):
     from openhoi.objects import load_object
     from openhoi.objects.library import split_scaled_name
 
-    base, factor = split_scaled_name(name) if "@" in str(name) else (str(name), 1.0)
+    base, factor = split_scaled_name(name)
     if base in stored_object_names(folder):
         obj = load_stored_object(folder, base)
     else:

@@ -363,8 +363,11 @@ def episode_samples(folder: str, *, use_normals: bool = True) -> list[PlannerSam
     from openhoi.data import load_episode_object, load_episodes
 
     samples = []
+    objects: dict[str, object] = {}  # episodes share objects: load each once
     for episode in load_episodes(folder):
-        obj = load_episode_object(folder, episode.object)
+        if episode.object not in objects:
+            objects[episode.object] = load_episode_object(folder, episode.object)
+        obj = objects[episode.object]
         dense = obj.normalised_points
         cloud = np.concatenate(
             [dense.points] + ([dense.normals] if use_normals else []), axis=1

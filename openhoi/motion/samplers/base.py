@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -111,7 +112,7 @@ def broadcast_sigma(sigma: Tensor, x: Tensor) -> Tensor:
     return sigma.view((-1,) + (1,) * (x.ndim - 1)).to(device=x.device, dtype=x.dtype)
 
 
-class MomentSampler:
+class MomentSampler(abc.ABC):
     """The step every sampler here shares: x_{t_prev} = μ_t + σ_t ε from `mean_and_sigma`.
 
     Subclasses give `mean_and_sigma` and `draws_noise`; they are stateless, so `step`
@@ -126,8 +127,9 @@ class MomentSampler:
         """`(num_steps,)` descending grid from T-1 to 0 (default: config.num_steps)."""
         return strided_timesteps(self.schedule.num_timesteps, num_steps or self.config.num_steps)
 
+    @abc.abstractmethod
     def mean_and_sigma(self, x0_pred: Tensor, t: int, t_prev: int, x_t: Tensor) -> StepMoments:
-        raise NotImplementedError
+        """μ_t and σ_t of p(x_{t_prev} | x_t, x0_pred) for this sampler's update rule."""
 
     def draws_noise(self, t_prev: int) -> bool:
         """Whether the step to `t_prev` adds noise (not on the last step, t_prev = -1)."""
