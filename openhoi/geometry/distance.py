@@ -191,7 +191,10 @@ class DistanceMesh:
         vertices: `(V, 3)` float vertex positions in metres (canonical object frame).
         faces: `(F, 3)` int triangle indices, counter-clockwise seen from outside.
         is_watertight: closed, consistently wound surface → pseudo-normal sign (fast);
-            otherwise the winding-number sign (robust to holes).
+            otherwise the winding-number sign (robust to holes). `from_trimesh` also
+            takes the winding-number sign for closed meshes of several bodies: where a
+            point is equally near two bodies (the symmetry plane between two ear cups),
+            Warp's pseudo-normal sign flips at random, so such points read as deep inside.
     """
 
     def __init__(self, vertices: np.ndarray, faces: np.ndarray, *, is_watertight: bool) -> None:
@@ -224,7 +227,10 @@ class DistanceMesh:
                 "mesh is closed but its faces are wound inward (negative volume), so inside and "
                 "outside would swap; fix it with mesh.invert()"
             )
-        return cls(np.asarray(mesh.vertices), np.asarray(mesh.faces), is_watertight=closed)
+        single_body = mesh.body_count == 1
+        return cls(
+            np.asarray(mesh.vertices), np.asarray(mesh.faces), is_watertight=closed and single_body
+        )
 
     def warp_mesh(self, device: str):
         """The `wp.Mesh` on a Warp device ("cpu", "cuda:0", ...), built on first request."""

@@ -217,3 +217,21 @@ def test_cuda_matches_cpu(capsule):
     assert gpu.sdf.device.type == "cuda"
     assert torch.allclose(gpu.sdf.cpu(), cpu.sdf, atol=1e-5)
     assert torch.isfinite(query.grad).all()
+
+
+def test_points_between_two_bodies_of_one_mesh_are_outside():
+    # Two separate closed boxes in one mesh (ear cups, a pair of handles): on the plane
+    # halfway between them every point is equally near both, where the pseudo-normal sign
+    # used to flip to "inside" (all 45 points here read 5 cm deep).
+    left = trimesh.creation.box([0.04, 0.04, 0.04])
+    left.apply_translation([-0.05, 0.0, 0.02])
+    right = trimesh.creation.box([0.04, 0.04, 0.04])
+    right.apply_translation([0.05, 0.0, 0.02])
+    pair = trimesh.util.concatenate([left, right])
+    grid = [[0.0, y, z] for y in np.linspace(-0.02, 0.02, 5) for z in np.linspace(0.0, 0.04, 9)]
+    result = signed_distance(torch.tensor(grid, dtype=torch.float32), pair)
+    assert bool((result.sdf > 0).all())
+    np.testing.assert_allclose(result.sdf.numpy(), 0.03, atol=1e-5)
+    # Inside either box still reads inside.
+    inside = signed_distance(torch.tensor([[-0.05, 0.0, 0.02], [0.05, 0.0, 0.02]]), pair)
+    np.testing.assert_allclose(inside.sdf.numpy(), -0.02, atol=1e-5)
