@@ -78,7 +78,13 @@ R_PRECISION_POOL = 32
 RAW_FID_FRAMES = 30
 # GenerateConfig fields recorded with the results.
 GENERATE_SETTINGS = (
-    "sampler", "steps", "guidance_scale", "refine", "bridge", "bridge_frames", "device"
+    "sampler",
+    "steps",
+    "guidance_scale",
+    "refine",
+    "bridge",
+    "bridge_frames",
+    "device",
 )
 
 
