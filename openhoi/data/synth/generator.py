@@ -323,6 +323,16 @@ def generate_episode(
     return None
 
 
+def _grasp_order(grasp_types: tuple[str, ...], rng) -> tuple[str, ...]:
+    """Grasp types to try, in order. A region's list is ordered by preference; where it
+    offers a lateral (key) grip (a handle's top bar, a headband) that grip goes first in
+    half of the draws, so the corpus has key grips without their replacing the others.
+    Regions without one draw nothing from `rng`."""
+    if "lateral" not in grasp_types or rng.random() >= 0.5:
+        return grasp_types
+    return ("lateral", *(g for g in grasp_types if g != "lateral"))
+
+
 def _try_episode(obj, hands, spec: TaskSpec, rng, config: GeneratorConfig, stats: _Stats):
     betas = np.clip(
         rng.normal(0.0, config.betas_std, size=(len(HAND_SIDES), NUM_BETAS)),
@@ -343,7 +353,7 @@ def _try_episode(obj, hands, spec: TaskSpec, rng, config: GeneratorConfig, stats
                 hands=step.hands,
                 affordance=region.affordance,
                 part=region.part,
-                grasp_types=region.grasp_types,
+                grasp_types=_grasp_order(region.grasp_types, rng),
                 max_height_m=region.max_height_m,
                 speed=float(rng.uniform(*config.speed_range)),
             )

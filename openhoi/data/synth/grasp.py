@@ -6,7 +6,8 @@ How a grasp is made (all in the object's canonical frame, metres):
    axis `a` (PCA of the region points near the target).
 2. Orient the hand: palm facing the surface (palm normal → −n); fingers across the axis
    (`a × n`) so they wrap around handles and bodies, thumb up where possible; a small random
-   roll about `n`. A `poke` grasp points the index finger along −n instead.
+   roll about `n`. A `poke` grasp points the index finger along −n instead. A `lateral`
+   (key) grasp has its own geometry: see `_attempt_lateral`.
 3. Slide the pre-shaped hand along `n` until no vertex is closer than the clearance.
 4. Close each finger joint chain along its flexion path until its vertices touch the surface
    (signed distance ≈ 0), batched over candidate closures and refined by bisection.
@@ -36,15 +37,17 @@ from openhoi.geometry import (
 )
 from openhoi.geometry.constants import AFFORDANCE_CONTACT_RADIUS_M, AFFORDANCE_MASK_THRESHOLD
 from openhoi.hand import FINGER_JOINTS, FINGER_NAMES, HandModel
+from openhoi.hand.regions import vertex_normals
 
 __all__ = ["GRASP_TYPES", "Grasp", "GraspConfig", "GraspFailure", "synthesize_grasp"]
 
 logger = logging.getLogger(__name__)
 
-# power: whole hand wraps a body; pinch: thumb + index/middle tips; hook: four fingers curl
+# power: whole hand wraps a body; pinch: thumb + index/middle tips; lateral (key): the thumb
+# pad presses a thin part onto the radial side of the curled index; hook: four fingers curl
 # around a handle, thumb free; poke: the index tip presses a point; flat: palm on a surface
 # with a light finger curl (two-hand holds of large objects use one per hand).
-GRASP_TYPES = ("power", "pinch", "hook", "poke", "flat")
+GRASP_TYPES = ("power", "pinch", "lateral", "hook", "poke", "flat")
 
 _DEG = np.pi / 180.0
 # Per grasp type: how far each finger may close (fraction of its flexion range) and
@@ -52,16 +55,18 @@ _DEG = np.pi / 180.0
 _CLOSE_FRACTION = {
     "power": dict.fromkeys(FINGER_NAMES, 1.0),
     "pinch": {"index": 1.0, "middle": 1.0, "pinky": 0.55, "ring": 0.55, "thumb": 1.0},
+    "lateral": {"index": 0.0, "middle": 0.0, "pinky": 0.0, "ring": 0.0, "thumb": 1.0},
     "hook": {"index": 1.0, "middle": 1.0, "pinky": 1.0, "ring": 1.0, "thumb": 0.15},
     "poke": {"index": 0.05, "middle": 0.95, "pinky": 0.95, "ring": 0.95, "thumb": 0.6},
     "flat": dict.fromkeys(FINGER_NAMES, 0.35),
 }
-_REQUIRED_CONTACTS = {"power": 2, "pinch": 2, "hook": 2, "poke": 1, "flat": 1}
+_REQUIRED_CONTACTS = {"power": 2, "pinch": 2, "lateral": 2, "hook": 2, "poke": 1, "flat": 1}
 # Fingers whose closing stops at first contact; the rest close to their fraction freely
 # but still stop before penetrating.
 _PREFERRED_ZONES = {
     "power": ("palm", "thumb", "index", "middle", "ring", "pinky"),
     "pinch": ("thumb", "index", "middle"),
+    "lateral": ("thumb", "index_side"),
     "hook": ("index", "middle", "ring", "pinky"),
     "poke": ("index",),
     "flat": ("palm", "index", "middle", "ring", "pinky"),
@@ -98,6 +103,11 @@ class GraspConfig:
     num_height_bisection_steps: int = 3
     # With `avoid` points: region points closer than this to them are not targeted.
     avoid_radius_m: float = 0.05
+    # Lateral (key) grasp: the thickest part the thumb and the index side can hold, how far
+    # from its free edge the target may be, and how many region points are examined.
+    lateral_max_thickness_m: float = 0.022
+    lateral_max_edge_m: float = 0.03
+    lateral_num_candidates: int = 96
 
     def __post_init__(self) -> None:
         if self.clearance_m < 0 or self.max_penetration_m <= 0:
@@ -117,9 +127,12 @@ class Grasp:
         open_pose: `(16, 3)` the pre-shape at the same wrist orientation (approach/release).
         transl: `(3,)` MANO translation, metres.
         betas: `(10,)` hand shape.
-        target: `(3,)` the surface point aimed at; normal: `(3,)` outward normal there.
+        target: `(3,)` the surface point aimed at; normal: `(3,)` the direction the hand
+            arrives from: the outward normal there, or for a lateral grasp the direction
+            from the gripped edge outwards (the hand slides in along the part).
         penetration_m: deepest hand vertex inside the object.
-        touching: names of the hand zones within the contact threshold of the surface.
+        touching: names of the hand zones within the contact threshold of the surface
+            (ZONE_NAMES; a lateral grasp adds "index_side", the radial side of the index).
         touches_affordance: whether a touching vertex lies on the affordance region.
     """
 
@@ -176,10 +189,22 @@ class _HandFrame:
         self.index_tip = verts[hand.tip_vertex_ids[0]]
         weights = hand.mano.lbs_weights.detach().numpy()
         dominant = weights.argmax(axis=1)
+        self.dominant = dominant
         self.finger_vertices = {
             name: np.flatnonzero(np.isin(dominant, FINGER_JOINTS[name])) for name in FINGER_NAMES
         }
         self.zones = zones
+        # The index's radial side (proximal and middle segments facing the thumb): what a
+        # lateral grasp presses a part against. Not a palmar zone, so kept apart.
+        c = np.cross(finger, palm)
+        self.radial = _unit(c if c.dot(self.thumb) >= 0 else -c)
+        rest_normals = vertex_normals(verts, hand.faces)
+        index_sides = np.isin(dominant, FINGER_JOINTS["index"][:2])
+        self.index_side = np.flatnonzero(index_sides & (rest_normals @ self.radial > 0.5))
+
+    def zone(self, name: str) -> np.ndarray:
+        """Vertex ids of a contact zone, or of the index's radial side ("index_side")."""
+        return self.index_side if name == "index_side" else self.zones[name]
 
 
 def _region_frame(
@@ -349,6 +374,11 @@ def synthesize_grasp(
         region = region & (far > config.avoid_radius_m)
         if not region.any():
             raise GraspFailure(f"the free part of the {obj.name!r} region is empty")
+    if grasp_type == "lateral":
+        return _synthesize_lateral(
+            obj, hand, region, points, normals, rng, betas, angle, config, floor_z, avoid,
+            approach, min_approach_cos,
+        )  # fmt: skip
     targets = region.copy()
     from_above = False
     if floor_z is not None:  # the underside of a resting object is out of reach
@@ -382,13 +412,17 @@ def synthesize_grasp(
             return grasp
         if best is None or grasp.penetration_m < best.penetration_m:
             best = grasp
+    raise _no_grasp(obj, hand, grasp_type, config, best)
+
+
+def _no_grasp(obj, hand, grasp_type: str, config: GraspConfig, best: Grasp | None):
     detail = (
         "no placement reached the surface"
         if best is None
         else f"best attempt: penetration {best.penetration_m * 1000:.1f} mm, "
         f"touching {list(best.touching)}, on region: {best.touches_affordance}"
     )
-    raise GraspFailure(
+    return GraspFailure(
         f"no acceptable {grasp_type} grasp of {obj.name!r} for the {hand.side} hand in "
         f"{config.max_attempts} attempts ({detail})"
     )
@@ -396,9 +430,12 @@ def synthesize_grasp(
 
 def _acceptable(grasp: Grasp, grasp_type: str, config: GraspConfig) -> bool:
     required = _REQUIRED_CONTACTS[grasp_type]
+    # A key grip holds only when the part is squeezed between the thumb and the index side.
+    pair = grasp_type != "lateral" or {"thumb", "index_side"} <= set(grasp.touching)
     return (
         grasp.penetration_m <= config.max_penetration_m
         and len(grasp.touching) >= required
+        and pair
         and grasp.touches_affordance
     )
 
@@ -601,7 +638,7 @@ def _refine(
     """Adam on finger angles and translation: penetration, contact and joint limits."""
     if config.num_refine_steps == 0:
         return angles, transl
-    zone_ids = [frame.zones[name] for name in _PREFERRED_ZONES[grasp_type]]
+    zone_ids = [frame.zone(name) for name in _PREFERRED_ZONES[grasp_type]]
     angles = angles.clone().requires_grad_(True)
     shift = torch.zeros(3, requires_grad=True)
     optimizer = torch.optim.Adam([angles, shift], lr=config.refine_learning_rate)
@@ -655,6 +692,8 @@ def _measure(
     touching = tuple(
         name for name, ids in frame.zones.items() if sdf[ids].min() < CONTACT_THRESHOLD_M
     )
+    if grasp_type == "lateral" and sdf[frame.index_side].min() < CONTACT_THRESHOLD_M:
+        touching = (*touching, "index_side")
     contact_points = query.closest.numpy()[sdf < CONTACT_THRESHOLD_M]
     region_points = np.asarray(points)[region]
     on_region = False
@@ -674,3 +713,225 @@ def _measure(
         touching=touching,
         touches_affordance=on_region,
     )
+
+
+# Lateral (key) grasp -----------------------------------------------------------------------
+# A thin part (a handle's top bar, a headband, a lid edge, a card) is squeezed between the
+# thumb pad and the radial side of the curled index. The normal-approach synthesiser above
+# cannot make it: the hand must arrive along the part, past its free edge, with the index
+# below the far face and the thumb above the near one, and then only the thumb closes.
+
+# Pre-shape, anatomical degrees: the index curled so its middle segment's radial side is a
+# ledge; the other fingers in a loose fist; the thumb raised above the ledge. Closing swings
+# the thumb pad down onto it (found by a search over the shipped hand asset's thumb range:
+# the pad descends from 23 mm above the ledge to touching it along this path).
+_LATERAL_INDEX_FLEXION = (60.0, 80.0, 30.0)  # MCP, PIP, DIP
+_LATERAL_FIST_FRACTION = 0.85  # middle, ring, pinky: fraction of their flexion range
+# Thumb: CMC (flexion, abduction, twist), MCP flexion, IP flexion.
+_LATERAL_THUMB_OPEN = ((0.0, -30.0, -25.0), 30.0, 0.0)
+_LATERAL_THUMB_CLOSED = ((28.0, 6.0, 5.0), 0.0, 10.0)
+
+
+@dataclass(frozen=True)
+class _LateralSite:
+    """Where a key grip can hold a part: thumb-side surface point, its outward normal, the
+    unit tangent from it towards the nearest free edge, the part's thickness there and the
+    distance to that edge (metres)."""
+
+    target: np.ndarray
+    normal: np.ndarray
+    edge: np.ndarray
+    thickness: float
+    edge_distance: float
+
+
+def _lateral_preshape(hand: HandModel, thumb) -> torch.Tensor:
+    """(15, 3) anatomical angles of a key grip with the thumb at `thumb` (see above)."""
+    angles = torch.zeros(15, 3)
+    upper = hand.limit_upper.float()
+    for joint, degrees in zip(FINGER_JOINTS["index"], _LATERAL_INDEX_FLEXION, strict=True):
+        angles[joint - 1, 0] = degrees * _DEG
+    for finger in ("middle", "ring", "pinky"):
+        for joint in FINGER_JOINTS[finger]:
+            angles[joint - 1, 0] = _LATERAL_FIST_FRACTION * upper[joint - 1, 0]
+    cmc, mcp, ip = FINGER_JOINTS["thumb"]
+    angles[cmc - 1] = torch.tensor(thumb[0]) * _DEG
+    angles[mcp - 1, 0] = thumb[1] * _DEG
+    angles[ip - 1, 0] = thumb[2] * _DEG
+    return torch.maximum(torch.minimum(angles, upper), hand.limit_lower.float())
+
+
+def _lateral_sites(
+    distance, points, normals, targets, rng, config: GraspConfig
+) -> list[_LateralSite]:
+    """Region points where a thin part with a free edge can be held in a key grip.
+
+    Per candidate point x with outward normal n: march into the part along −n to its far
+    face (thickness t ≤ the configured maximum); require room for the index beyond the far
+    face and for the thumb above x; find the nearest free edge among 12 tangent directions
+    (within the configured distance); require a clear corridor beyond that edge at the
+    thumb, part and index levels for the arriving hand. The floor and `avoid` points of
+    `distance` count as obstacles throughout. Returned in random order.
+    """
+    if len(targets) > config.lateral_num_candidates:
+        targets = rng.choice(targets, config.lateral_num_candidates, replace=False)
+    x = points[targets]
+    n = normals[targets]
+    n = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    count = len(x)
+    arange = np.arange(count)
+
+    def query(q: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return distance(torch.from_numpy(np.ascontiguousarray(q)).float()).numpy()
+
+    # Thickness: first free sample after entering the part along −n.
+    depth = np.arange(1, 31) * 1e-3
+    sdf = query(x[:, None] - depth[None, :, None] * n[:, None])
+    inside = sdf < 0.0
+    first_in = inside.argmax(axis=1)
+    exits = ~inside & (sdf > 5e-4) & (np.arange(len(depth))[None] > first_in[:, None])
+    ok = inside[:, :4].any(axis=1) & exits.any(axis=1)
+    thickness = depth[exits.argmax(axis=1)]
+    ok &= thickness <= config.lateral_max_thickness_m
+    # Room for the index beyond the far face, and for the thumb above x.
+    below = thickness[:, None] + np.array([0.003, 0.008, 0.013, 0.018])[None]
+    ok &= (query(x[:, None] - below[..., None] * n[:, None]) > 1e-3).all(axis=1)
+    above = np.array([0.004, 0.012, 0.02])
+    ok &= (query(x[:, None] + above[None, :, None] * n[:, None]) > 1e-3).all(axis=1)
+    # Nearest free edge, marched at mid-thickness.
+    helper = np.where(np.abs(n[:, 2:3]) < 0.9, [[0.0, 0.0, 1.0]], [[1.0, 0.0, 0.0]])
+    a = np.cross(n, helper)
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    b = np.cross(n, a)
+    theta = np.arange(12) * (2 * np.pi / 12)
+    dirs = np.cos(theta)[None, :, None] * a[:, None] + np.sin(theta)[None, :, None] * b[:, None]
+    mid = x - 0.5 * thickness[:, None] * n
+    steps = np.arange(1, 16) * 2e-3
+    out = query(mid[:, None, None] + steps[None, None, :, None] * dirs[:, :, None]) > 5e-4
+    edge_distance = np.where(out.any(axis=2), steps[out.argmax(axis=2)], np.inf)
+    best = edge_distance.argmin(axis=1)
+    edge = dirs[arange, best]
+    edge_distance = edge_distance[arange, best]
+    ok &= edge_distance <= config.lateral_max_edge_m
+    # A clear corridor beyond the edge for the hand sliding in along the part.
+    beyond = (
+        np.where(np.isfinite(edge_distance), edge_distance, 0.0)[:, None]
+        + np.array([0.012, 0.03, 0.06])[None]
+    )
+    t = thickness[:, None]
+    levels = np.stack([0.012 * n, -0.5 * t * n, -(t + 0.01) * n], axis=1)  # thumb, part, index
+    corridor = x[:, None, None] + levels[:, :, None]
+    corridor = corridor + beyond[:, None, :, None] * edge[:, None, None]
+    ok &= (query(corridor) > 2e-3).all(axis=(1, 2))
+    order = rng.permutation(np.flatnonzero(ok))
+    return [
+        _LateralSite(x[i], n[i], edge[i], float(thickness[i]), float(edge_distance[i]))
+        for i in order
+    ]
+
+
+def _synthesize_lateral(
+    obj, hand, region, points, normals, rng, betas, angle, config, floor_z, avoid, approach,
+    min_approach_cos,
+):  # fmt: skip
+    """`synthesize_grasp` for grasp_type="lateral" (arguments as there, already checked)."""
+    targets = region.copy()
+    if floor_z is not None:  # the underside of a resting object is out of reach
+        targets &= normals[:, 2] > -0.3
+    if approach is not None:
+        targets &= normals @ _unit(np.asarray(approach, np.float64)) >= min_approach_cos
+    betas_t = torch.zeros(10) if betas is None else torch.as_tensor(betas, dtype=torch.float32)
+    frame = _HandFrame(hand, betas_t)
+    distance = _ObjectDistance(obj, angle, floor_z, avoid)
+    sites = _lateral_sites(distance, points, normals, np.flatnonzero(targets), rng, config)
+    if not sites:
+        raise GraspFailure(
+            f"no part of the {obj.name!r} region is thin enough for a lateral grasp "
+            f"(at most {config.lateral_max_thickness_m * 1000:.0f} mm thick, with a free "
+            f"edge within {config.lateral_max_edge_m * 1000:.0f} mm and room on both faces)"
+        )
+    best: Grasp | None = None
+    for site in sites[: config.max_attempts]:
+        grasp = _attempt_lateral(hand, frame, distance, points, region, site, rng, betas_t, config)
+        if grasp is None:
+            continue
+        if _acceptable(grasp, "lateral", config):
+            return grasp
+        if best is None or grasp.penetration_m < best.penetration_m:
+            best = grasp
+    raise _no_grasp(obj, hand, "lateral", config, best)
+
+
+def _attempt_lateral(hand, frame, distance, points, region, site, rng, betas, config):
+    n, e = site.normal, site.edge
+    # Fingers point from outside the edge into the part, the radial side (thumb) along n;
+    # the palm then faces along the edge line. A small random roll about n.
+    c = np.cross(frame.finger, frame.palm)
+    c_world = n if c.dot(frame.radial) > 0 else -n
+    fingers = -e
+    target_basis = np.stack([fingers, np.cross(c_world, fingers), c_world], axis=1)
+    rotation = target_basis @ frame.basis.T
+    rotation = _rotation_about(n, rng.uniform(-config.max_roll, config.max_roll)) @ rotation
+    global_orient = matrix_to_axis_angle(torch.from_numpy(rotation)).float()
+    open_angles = _lateral_preshape(hand, _LATERAL_THUMB_OPEN)
+    closed = _lateral_preshape(hand, _LATERAL_THUMB_CLOSED)
+    lower, upper = hand.limit_lower.float(), hand.limit_upper.float()
+
+    def pose_from(angles: torch.Tensor) -> torch.Tensor:
+        pose = hand.pose_from_anatomical_angles(angles.reshape(-1, 15, 3)).clone()
+        pose[:, 0] = global_orient
+        return pose
+
+    # The ledge: radial-side vertices of the index's middle segment in the pre-shape.
+    with torch.no_grad():
+        local = (
+            hand(
+                hand.pose_from_anatomical_angles(open_angles[None]), torch.zeros(1, 3), betas[None]
+            )
+            .vertices[0]
+            .double()
+            .numpy()
+        )
+    middle_segment = frame.dominant[frame.index_side] == FINGER_JOINTS["index"][1]
+    anchor = local[frame.index_side[middle_segment]].mean(axis=0)
+    # Place the ledge just beyond the far face under the target, then back off along the
+    # edge direction and away from the part until the open hand is clear.
+    goal = site.target - (site.thickness + config.clearance_m) * n
+    offset = rotation @ (anchor - frame.wrist) + frame.wrist
+    max_slide = max(site.edge_distance - 0.004, 0.0)
+    shifts = [
+        (u, v)
+        for u in (0.0, 0.003, 0.006, 0.009, 0.012)
+        for v in (0.0, 0.002, 0.004, 0.006)
+        if u <= max_slide
+    ]
+    shifts.sort(key=lambda uv: uv[0] + 2.0 * uv[1])
+    placed = np.stack([goal + u * e - v * n for u, v in shifts])
+    transl_all = torch.from_numpy(placed - offset[None]).float()
+    open_pose = pose_from(open_angles[None])
+    with torch.no_grad():
+        num = len(shifts)
+        verts = hand(open_pose.expand(num, 16, 3), transl_all, betas.expand(num, 10)).vertices
+        clear = distance(verts).amin(dim=1) >= 0.0
+    if not bool(clear.any()):
+        return None
+    transl = transl_all[int(torch.nonzero(clear)[0])]
+
+    amount = _close_fingers(
+        hand, frame, distance, pose_from, transl, betas, open_angles, closed, config
+    )
+    angles = _blend(open_angles, closed, amount)
+    angles, transl = _refine(
+        hand, frame, distance, pose_from, angles, transl, betas, lower, upper, "lateral", config
+    )
+    pose = pose_from(angles)[0]
+    with torch.no_grad():
+        verts = hand(pose[None], transl[None], betas[None]).vertices[0]
+        depth = float((-distance(verts)).clamp_min(0.0).max())
+    if depth > 0.5 * config.max_penetration_m:  # slide out along the part by the depth
+        transl = transl + torch.from_numpy(e * (depth + 0.0005)).float()
+    return _measure(
+        points, hand, frame, distance, pose, pose_from(open_angles)[0], transl, betas,
+        site.target, e, region, "lateral",
+    )  # fmt: skip

@@ -32,6 +32,7 @@ from openhoi.data.sequence import HAND_SIDES
 from openhoi.data.synth.grasp import GraspFailure, _HandFrame, synthesize_grasp
 from openhoi.data.synth.motion import blend_poses, minimum_jerk, rest_transl_away
 from openhoi.errors import InputError
+from openhoi.geometry import signed_distance_parts
 
 __all__ = [
     "BUILDERS",
@@ -83,7 +84,9 @@ class Attachment:
     fingers: np.ndarray
     open_fingers: np.ndarray
     mask: np.ndarray
-    normal: np.ndarray  # (3,) outward surface normal at the grasp, in the same frame
+    # (3,) the direction the hand arrived from (Grasp.normal), in the same frame
+    normal: np.ndarray
+    grasp_type: str = "power"
 
 
 @dataclass(frozen=True)
@@ -317,6 +320,7 @@ def _make_attachment(
         open_fingers=np.asarray(grasp.open_pose[1:], np.float64),
         mask=mask,
         normal=np.asarray(normal, np.float64),
+        grasp_type=grasp.grasp_type,
     )
 
 
@@ -358,7 +362,10 @@ def _release(ctx, state, side, att: Attachment, num_open: int, num_retract: int,
     if np.linalg.norm(retreat) < 0.3:
         retreat = retreat + np.array([0.0, 0.0, 0.5])
     retreat /= np.linalg.norm(retreat)
-    away = held.transl + 0.06 * retreat + np.array([0.0, 0.0, 0.02])
+    # A key grip slides straight out along the part it held (its index is under the part,
+    # so rising while still beneath would press into it); other grips back off and rise.
+    rise = 0.0 if att.grasp_type == "lateral" else 0.02
+    away = held.transl + 0.06 * retreat + np.array([0.0, 0.0, rise])
     prog = minimum_jerk(num_back)
     transl_b = held.transl + prog[:, None] * (away - held.transl)
     pose_b = np.repeat(open_pose[None], num_back, axis=0)
@@ -367,9 +374,65 @@ def _release(ctx, state, side, att: Attachment, num_open: int, num_retract: int,
     prog = minimum_jerk(num_home)
     transl_h = away + prog[:, None] * (rest.transl - away)
     pose_h = blend_poses(open_pose, rest.pose, prog)
+    # Turning back to the palm-down rest pose can swing a hand that held a part from
+    # below (a key grip under a headband) through the table or the object: lift it there.
+    transl_h = _keep_clear(ctx, state, side, pose_h, transl_h)
     poses = np.concatenate([pose_o, pose_b, pose_h])
     transls = np.concatenate([transl_o, transl_b, transl_h])
     return poses, transls
+
+
+def _keep_clear(ctx, state, side, poses, transls, clearance=0.003, radius=6, rounds=4):
+    """`transls` pushed out where the posed hand would dip below the table or enter the object.
+
+    The object is where `state` leaves it. Per round, each frame's push is the depth it
+    needs (to keep `clearance` from the table and the object's surface) along the mean
+    outward normal at its deepest vertices (+z for the table). The depths are dilated and
+    then averaged over windows no wider than the dilation (never less than any frame
+    needs, no steps), and so are the directions. Frames already clear are left exactly.
+    """
+    num = len(poses)
+    body = np.eye(4)
+    body[:3, :3], body[:3, 3] = state.rotation, state.transl
+    obj = ctx.obj
+    transforms = [
+        torch.from_numpy(body @ np.asarray(obj.part_transform(p.name, state.angle))).float()
+        for p in obj.parts
+    ]
+    betas = torch.as_tensor(state.betas[HAND_SIDES.index(side)]).float().expand(num, -1)
+    moved = np.array(transls, np.float64)
+    window = np.hanning(2 * radius + 3)[1:-1]
+    window /= window.sum()
+
+    def spread(values: np.ndarray) -> np.ndarray:  # (num, C) → averaged over the window
+        padded = np.pad(values, ((radius, radius), (0, 0)), mode="edge")
+        views = np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1, axis=0)
+        return np.einsum("tcw,w->tc", views, window)
+
+    for _ in range(rounds):
+        with torch.no_grad():
+            verts = ctx.hands[side](
+                torch.as_tensor(poses).float(), torch.from_numpy(moved).float(), betas
+            ).vertices
+            query = signed_distance_parts(verts.reshape(-1, 3), obj.part_meshes(), transforms)
+        sdf = query.sdf.reshape(num, -1).double().numpy()
+        normal = query.normal.reshape(num, -1, 3).double().numpy()
+        height = verts[..., 2].double().numpy()
+        need_object = np.clip(clearance - sdf.min(axis=1), 0.0, None)
+        need_table = np.clip(clearance - height.min(axis=1), 0.0, None)
+        need = np.maximum(need_object, need_table)
+        if not need.any():
+            break
+        close = sdf < clearance
+        direction = np.einsum("tv,tvc->tc", close * (clearance - sdf), normal)
+        direction[:, 2] += 10.0 * need_table  # the table pushes up (weighted to dominate)
+        padded = np.pad(need, radius, mode="edge")
+        dilated = np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1).max(axis=1)
+        depth = spread(dilated[:, None])[:, 0]
+        direction = spread(direction)
+        direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-12)
+        moved += (depth * (depth > 0))[:, None] * direction
+    return moved
 
 
 def _rest_hand(ctx, state: WorldState, side: str) -> HandState:

@@ -99,7 +99,7 @@ _REGIONS: dict[str, dict[str, Region]] = {
     "can": {"hold": Region("wrap-grasp", None, ("power", "pinch"))},
     "cup": {"hold": Region("wrap-grasp", None, ("power", "pinch"))},
     "hammer": {"hold": Region("grasp", "handle", ("power", "pinch"))},
-    "headphones": {"hold": Region("lift", "band", ("power", "hook", "pinch"))},
+    "headphones": {"hold": Region("lift", "band", ("power", "hook", "pinch", "lateral"))},
     "jar": {
         "body": Region("grasp", "body", ("power", "pinch"), max_height_m=0.05),
         "twist": Region("open", "lid", ("pinch", "power")),
@@ -110,7 +110,7 @@ _REGIONS: dict[str, dict[str, Region]] = {
         "open": Region("open", "lid", ("pinch", "poke")),
         "press": Region("press", "base", ("poke",)),
     },
-    "mug": {"hold": Region("grasp", "handle", ("hook", "power", "pinch"))},
+    "mug": {"hold": Region("grasp", "handle", ("hook", "power", "pinch", "lateral"))},
     "pan": {"hold": Region("grasp", "handle", ("power", "pinch"))},
     "phone": {
         "hold": Region("grasp", "body", ("pinch", "power")),

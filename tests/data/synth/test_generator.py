@@ -140,6 +140,71 @@ def test_thin_object_grasp_comes_from_above():
     assert grasp.touches_affordance
 
 
+def _lateral(name, region_part, affordance, seed=0, side="right"):
+    from openhoi.data.synth.grasp import synthesize_grasp
+
+    obj = load_object(name)
+    hand = _RESOURCES.hands()[side]
+    mask = np.asarray(obj.affordance_mask(affordance), np.float32).copy()
+    mask[np.asarray(obj.points.part_ids) != obj.part_index(region_part)] = 0.0
+    grasp = synthesize_grasp(
+        obj, hand, mask, grasp_type="lateral", rng=np.random.default_rng(seed), floor_z=0.0
+    )
+    return obj, hand, grasp
+
+
+@pytest.mark.parametrize(
+    ("name", "part", "affordance", "side"),
+    [("headphones", "band", "lift", "right"), ("mug", "handle", "grasp", "left")],
+)
+def test_lateral_grasp_squeezes_the_part_between_thumb_and_index(name, part, affordance, side):
+    import torch
+
+    from openhoi.data.synth.grasp import _HandFrame, _ObjectDistance
+
+    obj, hand, grasp = _lateral(name, part, affordance, side=side)
+    assert {"thumb", "index_side"} <= set(grasp.touching)
+    assert grasp.penetration_m <= 0.0015 and grasp.touches_affordance
+    # The part lies between the two: the segment from the thumb's closest vertex to the
+    # index side's closest vertex passes through it.
+    verts = hand(
+        torch.from_numpy(grasp.pose)[None],
+        torch.from_numpy(grasp.transl)[None],
+        torch.from_numpy(grasp.betas)[None],
+    ).vertices[0]
+    distance = _ObjectDistance(obj, 0.0)
+    sdf = distance(verts)
+    frame = _HandFrame(hand, torch.from_numpy(grasp.betas))
+    thumb = verts[frame.zones["thumb"][int(sdf[frame.zones["thumb"]].argmin())]]
+    index = verts[frame.index_side[int(sdf[frame.index_side].argmin())]]
+    between = thumb[None] + torch.linspace(0.1, 0.9, 9)[:, None] * (index - thumb)[None]
+    assert float(distance(between).min()) < 0.0
+    # The hand arrives along the part: its approach direction is tangent to the surface
+    # at the target, not along the surface normal as in the other grasp types.
+    points = np.asarray(obj.points.points)
+    nearest = int(np.linalg.norm(points - grasp.target, axis=1).argmin())
+    surface_normal = np.asarray(obj.points.normals)[nearest]
+    assert np.linalg.norm(grasp.normal) == pytest.approx(1.0, abs=1e-5)
+    assert abs(float(np.dot(grasp.normal, surface_normal))) < 0.3
+
+
+def test_lateral_grasp_refuses_thick_parts():
+    from openhoi.data.synth.grasp import GraspFailure
+
+    with pytest.raises(GraspFailure, match="thin enough for a lateral grasp"):
+        _lateral("hammer", "handle", "grasp")
+
+
+def test_key_grip_episode_passes_the_gate(monkeypatch):
+    monkeypatch.setattr(generator, "_grasp_order", lambda types, rng: ("lateral",))
+    episode = _episode("headphones", "relocate", index=2)
+    assert episode is not None, "no key-grip episode on the headphones passed the gate"
+    obj = load_object(episode.object)
+    hands = _RESOURCES.hands()
+    for segment, ann in zip(episode.segments, episode.annotations, strict=True):
+        assert check_segment(segment, obj, ann["held"], hands).passed
+
+
 def test_resume_after_interruption(tmp_path, monkeypatch):
     real = generator._worker
     calls = {"n": 0}
