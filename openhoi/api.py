@@ -167,6 +167,11 @@ class GenerateConfig:
     # interpolated (the data's own 95th-percentile step is 47 mm).
     bridge: str = "interpolation"
     bridge_frames: int = 15
+    # Temporal low-pass of each sampled segment (Gaussian, in frames; 0: off). Segment end
+    # frames and constant-velocity motion are kept exactly; it removes the frame-to-frame
+    # jitter of the current weights (measured in README: boundary jerk 3.5k → 1.1 k m/s³ at
+    # sigma 2 with penetration and contact unchanged within noise).
+    smooth_sigma_frames: float = 2.0
     # Models and hands (None: shipped defaults / embedded hand / $OPENHOI_MANO_DIR).
     planner_path: str | None = None
     motion_path: str | None = None
@@ -187,6 +192,8 @@ class GenerateConfig:
             raise InputError(f"bridge must be 'model' or 'interpolation', got {self.bridge!r}")
         if not 0 <= self.bridge_frames <= 60:
             raise InputError(f"bridge_frames must be 0..60, got {self.bridge_frames}")
+        if not 0 <= self.smooth_sigma_frames <= 10:
+            raise InputError(f"smooth_sigma_frames must be 0..10, got {self.smooth_sigma_frames}")
 
 
 @dataclass(frozen=True)
@@ -432,10 +439,16 @@ class Pipeline:
             guidance=guidance,
             eta=1.0 if guidance is not None else 0.0,
         )
-        return [
-            _hold_idle_hands(segment, job.condition.hands)
-            for job, segment in zip(jobs, made, strict=True)
-        ]
+        from openhoi.data.transforms import smooth_frames
+
+        out = []
+        for job, segment in zip(jobs, made, strict=True):
+            segment = _hold_idle_hands(segment, job.condition.hands)
+            if config.smooth_sigma_frames:
+                frames = smooth_frames(segment.frames, config.smooth_sigma_frames)
+                segment = segment.replace(frames=frames)
+            out.append(segment)
+        return out
 
     def _finish(
         self, prompt: _PlannedPrompt, segments: list[HOISequence], config: GenerateConfig

@@ -26,6 +26,7 @@ __all__ = [
     "chain_segments",
     "minimum_jerk_at",
     "orthonormalise_frames",
+    "smooth_frames",
     "transform_mano_rigidly",
     "transform_sequence",
 ]
@@ -154,6 +155,34 @@ def orthonormalise_frames(frames: torch.Tensor) -> torch.Tensor:
     columns.append(range(start, start + 6))
     index = torch.tensor([list(c) for c in columns])
     out[:, index] = matrix_to_rotation_6d(rotation_6d_to_matrix(frames[:, index]))
+    return out
+
+
+def smooth_frames(frames: np.ndarray, sigma: float) -> np.ndarray:
+    """`(T, 208)` frames low-passed in time by a Gaussian of `sigma` frames.
+
+    Removes frame-to-frame jitter (a sampled segment's fingers, say) while keeping its
+    course: the ends are padded by point reflection about the first and last frames, so
+    both end frames stay exactly where they were and motion at constant velocity passes
+    unchanged. Every channel is filtered, then each 6D rotation is re-orthonormalised.
+    `sigma` 0 returns the frames as they are.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    frames = np.asarray(frames, np.float32)
+    if sigma < 0:
+        raise InputError(f"sigma must be >= 0, got {sigma}")
+    if sigma == 0 or len(frames) < 3:
+        return frames.copy()
+    data = frames.astype(np.float64)
+    pad = min(int(np.ceil(3 * sigma)), len(data) - 1)
+    head = 2 * data[:1] - data[pad:0:-1]
+    tail = 2 * data[-1:] - data[-2 : -pad - 2 : -1]
+    padded = np.concatenate([head, data, tail])
+    smoothed = gaussian_filter1d(padded, sigma, axis=0, mode="nearest", truncate=3.0)
+    smoothed = smoothed[pad : pad + len(data)].astype(np.float32)
+    out = orthonormalise_frames(torch.from_numpy(smoothed)).numpy()
+    out[[0, -1]] = frames[[0, -1]]  # exact, not merely to float rounding
     return out
 
 

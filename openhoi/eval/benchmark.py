@@ -113,6 +113,11 @@ VARIANTS: dict[str, Variant] = {
     "no_cfg": Variant("w/o CFG: conditional model alone (s = 1)", {"guidance_scale": 1.0}),
     "no_penetration": Variant("w/o l_penetration", {"penetration_weight": 0.0}),
     "no_affordance_loss": Variant("w/o l_aff", {"affordance_weight": 0.0}),
+    # No refinement at all (DSG off): the paper's unguided sampling, and the time baseline
+    # of the refinement overhead.
+    "no_guidance": Variant("w/o DSG refinement (plain sampling)", {"refine": False}),
+    # Ours: sampled segments as the model makes them, without the temporal low-pass.
+    "no_smoothing": Variant("w/o temporal smoothing of the segments", {"smooth_sigma_frames": 0.0}),
     # The paper's Tables A6/A7 (SmoothRate): segments joined directly.
     "no_inbetween": Variant(
         "w/o motion in-between: segments joined directly", {"bridge_frames": 0}
@@ -124,6 +129,8 @@ ABLATION_VARIANTS = (
     "no_penetration",
     "no_affordance_loss",
     "no_inbetween",
+    "no_smoothing",
+    "no_guidance",
 )
 
 

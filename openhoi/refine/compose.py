@@ -15,10 +15,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 
 from openhoi.data import HOISequence
 from openhoi.data.sequence import _interpolate_frames
-from openhoi.data.transforms import chain_segments, minimum_jerk_at
+from openhoi.data.transforms import chain_segments, minimum_jerk_at, orthonormalise_frames
 from openhoi.errors import InputError
 
 if TYPE_CHECKING:
@@ -31,24 +32,55 @@ TRANSITION_TEXT = "(transition)"
 BridgeFunction = Callable[[HOISequence, HOISequence, int], HOISequence]
 
 
+# Quintic Hermite basis for the end velocities (zero end accelerations): h(0) = h(1) = 0,
+# h0'(0) = 1, h0'(1) = 0, h1'(0) = 0, h1'(1) = 1, h0'' = h1'' = 0 at both ends.
+def _velocity_basis(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return s - 6 * s**3 + 8 * s**4 - 3 * s**5, -4 * s**3 + 7 * s**4 - 3 * s**5
+
+
+def _end_velocity(frames: np.ndarray, at_end: bool, span: int = 3) -> np.ndarray:
+    """Per-frame velocity of a segment's last (or first) frame, averaged over `span` steps
+    so one noisy frame does not set the bridge's course."""
+    span = min(span, len(frames) - 1)
+    if span < 1:
+        return np.zeros(frames.shape[1], np.float64)
+    frames = np.asarray(frames, np.float64)
+    if at_end:
+        return (frames[-1] - frames[-1 - span]) / span
+    return (frames[span] - frames[0]) / span
+
+
 def interpolation_bridge(
     previous: HOISequence, following: HOISequence, num_frames: int
 ) -> HOISequence:
-    """In-between frames easing from `previous`'s last frame to `following`'s first.
+    """In-between frames from `previous`'s last frame to `following`'s first.
 
-    Minimum-jerk timing, slerp for every rotation, linear blend for translations and the
-    angle; the returned frames exclude both endpoints. Used when no model is available and
-    as the starting point that model-based bridges refine.
+    Minimum-jerk timing with slerp for every rotation and a linear blend for translations
+    and the angle, plus quintic Hermite terms that carry the velocity `previous` ends with
+    and the velocity `following` starts with into the bridge, so the joins have no kink
+    (each end velocity is averaged over 3 frames). The returned frames exclude both
+    endpoints. Used when no model is available and as the starting point that model-based
+    bridges refine.
     """
     if num_frames < 1:
         raise InputError(f"num_frames must be >= 1, got {num_frames}")
     pair = np.stack([previous.frames[-1], following.frames[0]])
-    progress = minimum_jerk_at(np.linspace(0.0, 1.0, num_frames + 2)[1:-1]).astype(np.float32)
+    s = np.linspace(0.0, 1.0, num_frames + 2)[1:-1]
+    progress = minimum_jerk_at(s).astype(np.float32)
     zeros = np.zeros(num_frames, np.int64)
-    frames = _interpolate_frames(pair, zeros, zeros + 1, progress)
+    frames = _interpolate_frames(pair, zeros, zeros + 1, progress).astype(np.float64)
+    # Velocities per frame → per unit of s (the bridge spans num_frames + 1 steps).
+    steps = num_frames + 1
+    start_velocity = _end_velocity(previous.frames, at_end=True) * steps
+    end_velocity = _end_velocity(following.frames, at_end=False) * steps
+    h0, h1 = _velocity_basis(s)
+    frames += h0[:, None] * start_velocity[None] + h1[:, None] * end_velocity[None]
+    # The velocity terms move the 6D rotation columns off the rotation manifold a little:
+    # project them back (Gram-Schmidt).
+    frames = orthonormalise_frames(torch.from_numpy(frames.astype(np.float32))).numpy()
     active = previous.active_hands[-1] | following.active_hands[0]
     return previous.replace(
-        frames=frames,
+        frames=frames.astype(np.float32),
         active_hands=np.repeat(active[None], num_frames, axis=0),
         segment_starts=np.zeros(1, np.int64),
         texts=(TRANSITION_TEXT,),

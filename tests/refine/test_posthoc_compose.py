@@ -74,3 +74,31 @@ def test_chain_and_compose_make_one_continuous_sequence():
         np.abs(np.diff(part.object_translation(), axis=0)).max() for part in (first, second)
     )
     assert steps.max() <= inside + 1e-4  # no jump at the boundaries
+
+
+def test_interpolation_bridge_carries_the_end_velocities():
+    from openhoi.refine.compose import interpolation_bridge
+
+    # Two pieces of one constant-velocity carry along x with a 9-frame gap: the bridge
+    # must fill the gap on the same straight line at the same speed (no stop, no kink).
+    speed = 0.004  # metres per frame
+    before = _segment(12, 11 * speed, "lift")
+    after = HOISequence.from_parameters(
+        right_pose=np.zeros((8, 16, 3)),
+        right_transl=np.linspace([0.0, -0.1, 0.1], [7 * speed, -0.1, 0.1], 8)
+        + [(11 + 10) * speed, 0.0, 0.0],
+        object_transl=np.linspace([0.0, 0, 0], [7 * speed, 0, 0], 8) + [(11 + 10) * speed, 0, 0],
+        object_name="mug",
+        texts=("move",),
+    )
+    bridge = interpolation_bridge(before, after, 9)
+    expected = (12 + np.arange(9)) * speed
+    np.testing.assert_allclose(bridge.object_translation()[:, 0], expected, atol=1e-6)
+    np.testing.assert_allclose(bridge.hand_translation("right")[:, 0], expected, atol=1e-6)
+    # Rotations stay valid rotations after the velocity terms.
+    rotations = bridge.object_rotation()
+    np.testing.assert_allclose(
+        rotations @ np.swapaxes(rotations, -1, -2),
+        np.broadcast_to(np.eye(3), rotations.shape),
+        atol=1e-5,
+    )
