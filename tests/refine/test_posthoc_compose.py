@@ -83,11 +83,11 @@ def test_interpolation_bridge_carries_the_end_velocities():
     # must fill the gap on the same straight line at the same speed (no stop, no kink).
     speed = 0.004  # metres per frame
     before = _segment(12, 11 * speed, "lift")
+    offset = np.array([(11 + 10) * speed, 0.0, 0.0])
     after = HOISequence.from_parameters(
         right_pose=np.zeros((8, 16, 3)),
-        right_transl=np.linspace([0.0, -0.1, 0.1], [7 * speed, -0.1, 0.1], 8)
-        + [(11 + 10) * speed, 0.0, 0.0],
-        object_transl=np.linspace([0.0, 0, 0], [7 * speed, 0, 0], 8) + [(11 + 10) * speed, 0, 0],
+        right_transl=np.linspace([0.0, -0.1, 0.1], [7 * speed, -0.1, 0.1], 8) + offset,
+        object_transl=np.linspace([0.0, 0, 0], [7 * speed, 0, 0], 8) + offset,
         object_name="mug",
         texts=("move",),
     )
