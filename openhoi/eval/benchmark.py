@@ -590,6 +590,7 @@ PHYSICS_COLUMNS = (
     ("intersection_volume_mean_cm3", "IV (cm³) ↓", "{:.2f}"),
     ("contact_ratio", "contact ↑", "{:.2f}"),
     ("affordance_contact_ratio", "aff. contact ↑", "{:.2f}"),
+    ("affordance_holding_ratio", "aff. contact when holding ↑", "{:.2f}"),
     ("smooth_rate", "SmoothRate ↓", "{:.3f}"),
     ("boundary_jerk_max_m_s3", "boundary jerk (m/s³) ↓", "{:.0f}"),
     ("root_aligned_mpjpe_mm", "RA-MPJPE (mm) ↓", "{:.1f}"),

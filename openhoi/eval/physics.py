@@ -74,4 +74,7 @@ def sequence_physics(
             "affordance_mask": torch.from_numpy(mask),
             "body_transform": body.float(),
         }
-    return physics_report(vertices, faces, obj.part_meshes(), transforms, **kwargs)
+    zones = {side: model.contact_zones for side, model in hands.items()}
+    return physics_report(
+        vertices, faces, obj.part_meshes(), transforms, contact_zones=zones, **kwargs
+    )

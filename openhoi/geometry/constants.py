@@ -12,6 +12,7 @@ __all__ = [
     "CONTACT_LABEL_THRESHOLD_M",
     "CONTACT_THRESHOLD_M",
     "GRADIENT_FALLBACK_DISTANCE_M",
+    "HOLDING_MIN_ZONES",
     "MAX_QUERY_DISTANCE_M",
     "VOLUME_VOXEL_PITCH_M",
     "WINDING_NUMBER_INSIDE_THRESHOLD",
@@ -21,6 +22,12 @@ __all__ = [
 #: (contact ratio, affordance contact). 5 mm absorbs MANO's skin-surface approximation and
 #: the object mesh's tessellation error, as in GRAB / Text2HOI contact evaluation.
 CONTACT_THRESHOLD_M = 0.005
+
+#: A hand "holds" the object in a frame when at least this many of its contact zones (palm,
+#: thumb, index, middle, ring, pinky) touch it: every grasp type of SynthHOI needs two
+#: touching zones except a poke or a flat palm, which push rather than hold; one
+#: brushing fingertip is contact, not a hold.
+HOLDING_MIN_ZONES = 2
 
 #: Dataset contact labels (per-point "near the hand" masks used to derive affordance masks
 #: from HOI data) use a looser 2 cm radius: the labels mark the region the hand acts on,

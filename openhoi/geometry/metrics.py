@@ -21,6 +21,7 @@ from openhoi.geometry.constants import (
     AFFORDANCE_CONTACT_RADIUS_M,
     AFFORDANCE_MASK_THRESHOLD,
     CONTACT_THRESHOLD_M,
+    HOLDING_MIN_ZONES,
     VOLUME_VOXEL_PITCH_M,
 )
 from openhoi.geometry.distance import (
@@ -48,12 +49,16 @@ class PhysicsReport:
             no affordance region was given.
         intersection_volume_cm3: `(T,)` voxel estimate of the hand ∩ object volume, cm³
             (summed over hands; the hands are assumed not to overlap each other).
+        holding: `(T,)` bool, some hand touches the object with at least
+            HOLDING_MIN_ZONES of its contact zones (palm, thumb, fingers) — a grip, not a
+            brush; None when no contact zones were given.
     """
 
     penetration_depth_m: np.ndarray
     in_contact: np.ndarray
     affordance_contact: np.ndarray | None
     intersection_volume_cm3: np.ndarray
+    holding: np.ndarray | None = None
 
     def summary(self) -> dict[str, float | None]:
         """Sequence-level numbers; `affordance_contact_ratio` is None without contact frames.
@@ -62,18 +67,29 @@ class PhysicsReport:
             penetration_depth_max_mm, penetration_depth_mean_mm (mean over frames of the
             per-frame max depth), intersection_volume_mean_cm3, contact_ratio (fraction of
             frames in contact), affordance_contact_ratio (fraction of contact frames that
-            touch the affordance region; None when there is no contact frame or no region).
+            touch the affordance region; None when there is no contact frame or no region),
+            and with contact zones holding_ratio (fraction of frames with a grip) and
+            affordance_holding_ratio (fraction of holding frames that touch the region;
+            None when there is no holding frame or no region).
         """
         affordance_ratio = None
         if self.affordance_contact is not None and self.in_contact.any():
             affordance_ratio = float(self.affordance_contact[self.in_contact].mean())
-        return {
+        out = {
             "penetration_depth_max_mm": float(self.penetration_depth_m.max() * 1000.0),
             "penetration_depth_mean_mm": float(self.penetration_depth_m.mean() * 1000.0),
             "intersection_volume_mean_cm3": float(self.intersection_volume_cm3.mean()),
             "contact_ratio": float(self.in_contact.mean()),
             "affordance_contact_ratio": affordance_ratio,
         }
+        if self.holding is not None:
+            out["holding_ratio"] = float(self.holding.mean())
+            out["affordance_holding_ratio"] = (
+                float(self.affordance_contact[self.holding].mean())
+                if self.affordance_contact is not None and self.holding.any()
+                else None
+            )
+        return out
 
 
 def _check_inputs(
@@ -241,6 +257,7 @@ def physics_report(
     affordance_mask: Tensor | None = None,
     body_transform: Tensor | None = None,
     voxel_pitch_m: float = VOLUME_VOXEL_PITCH_M,
+    contact_zones: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> PhysicsReport:
     """Penetration depth, contact, affordance contact and intersection volume per frame.
 
@@ -255,6 +272,8 @@ def physics_report(
         body_transform: `(T, 4, 4)` object body transform that poses `affordance_points`;
             defaults to `transforms[0]` for a single-part object.
         voxel_pitch_m: grid pitch of the intersection-volume estimate, metres.
+        contact_zones: side → zone name → vertex ids (`HandModel.contact_zones`); with
+            them the report says which frames hold the object (`PhysicsReport.holding`).
 
     Returns:
         `PhysicsReport` with per-frame numpy arrays.
@@ -283,7 +302,19 @@ def physics_report(
                 closest, contact, affordance_points, affordance_mask, body_transform, poses
             )
 
-        # 3. Intersection volume per hand, summed.
+        # 3. Holding: some hand touches with at least HOLDING_MIN_ZONES of its zones.
+        holding = None
+        if contact_zones is not None:
+            holding = torch.zeros(num_frames, dtype=torch.bool, device=device)
+            start = 0
+            for s in sides:
+                side_contact = contact[:, start : start + verts[s].shape[1]]
+                start += verts[s].shape[1]
+                zones = [torch.as_tensor(ids, device=device) for ids in contact_zones[s].values()]
+                touching = torch.stack([side_contact[:, ids].any(dim=1) for ids in zones], dim=1)
+                holding |= touching.sum(dim=1) >= HOLDING_MIN_ZONES
+
+        # 4. Intersection volume per hand, summed.
         bounds = _object_bounds(meshes, poses)
         volume = np.zeros(num_frames)
         for s in sides:
@@ -294,6 +325,7 @@ def physics_report(
         in_contact=contact.any(dim=1).cpu().numpy(),
         affordance_contact=affordance_contact,
         intersection_volume_cm3=volume,
+        holding=None if holding is None else holding.cpu().numpy(),
     )
 
 

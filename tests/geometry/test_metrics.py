@@ -124,3 +124,33 @@ def test_bad_inputs_are_named(hand, cube):
         physics_report({"right": _hand_at(hand, 0.0)}, faces, [cube], [torch.eye(4)])
     with pytest.raises(InputError, match="affordance_mask"):
         _report(hand, cube, 0.0, affordance_points=torch.zeros(5, 3))
+
+
+def test_holding_needs_two_touching_zones(hand, cube):
+    # The hand stand-in's 8 corners as "zones": frame 0 touches with two of them on the +x
+    # face (a grip), frame 1 with one (a brush: contact, not holding), frame 2 not at all.
+    vertices = _hand_at(hand, 0.001).clone()
+    corners = vertices[0, :, 0] < vertices[0, :, 0].mean()  # the 4 corners facing the object
+    near = np.flatnonzero(corners.numpy())
+    zones = {"right": {"thumb": near[:1], "index": near[1:2], "palm": np.flatnonzero(~corners)}}
+    vertices[1, near[1], 0] += 0.02  # frame 1: the "index" corner lifts off
+    vertices[1, near[2:], 0] += 0.02
+    vertices[2] += torch.tensor([0.05, 0.0, 0.0])  # frame 2: far away
+    surface = torch.tensor(cube.sample(2048, seed=0), dtype=torch.float32)
+    report = physics_report(
+        {"right": vertices},
+        torch.tensor(hand.faces),
+        [cube],
+        _identity(),
+        affordance_points=surface,
+        affordance_mask=(surface[:, 0] > OBJECT_HALF - 1e-6).float(),
+        contact_zones=zones,
+    )
+    np.testing.assert_array_equal(report.in_contact, [True, True, False])
+    np.testing.assert_array_equal(report.holding, [True, False, False])
+    summary = report.summary()
+    assert summary["holding_ratio"] == pytest.approx(1 / 3)
+    assert summary["affordance_holding_ratio"] == 1.0
+    # Without zones the report says nothing about holding.
+    plain = physics_report({"right": vertices}, torch.tensor(hand.faces), [cube], _identity())
+    assert plain.holding is None and "holding_ratio" not in plain.summary()
