@@ -35,7 +35,7 @@ def sequence_physics(
             every side that is active in some frame.
         affordance_mask: `(1024,)` mask on `obj.points`; default: the per-point maximum of
             the sequence's segment masks, or none when it has none. Affordance points on a
-            moving part are posed with the object body (articulation not applied to them).
+            moving part move with it (an opened lid's edge is where the lid is).
 
     Returns:
         `PhysicsReport` with per-frame arrays and a `summary()`.
@@ -72,7 +72,7 @@ def sequence_physics(
         kwargs = {
             "affordance_points": torch.tensor(np.asarray(obj.points.points), dtype=torch.float32),
             "affordance_mask": torch.from_numpy(mask),
-            "body_transform": body.float(),
+            "affordance_part_ids": torch.from_numpy(np.asarray(obj.points.part_ids, np.int64)),
         }
     zones = {side: model.contact_zones for side, model in hands.items()}
     return physics_report(

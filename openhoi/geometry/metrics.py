@@ -256,6 +256,7 @@ def physics_report(
     affordance_points: Tensor | None = None,
     affordance_mask: Tensor | None = None,
     body_transform: Tensor | None = None,
+    affordance_part_ids: Tensor | None = None,
     voxel_pitch_m: float = VOLUME_VOXEL_PITCH_M,
     contact_zones: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> PhysicsReport:
@@ -271,6 +272,9 @@ def physics_report(
         affordance_mask: `(P,)` per-point mask in [0, 1], required with `affordance_points`.
         body_transform: `(T, 4, 4)` object body transform that poses `affordance_points`;
             defaults to `transforms[0]` for a single-part object.
+        affordance_part_ids: optional `(P,)` part index of each affordance point; with it
+            every point moves with its own part (`transforms[k]`), so a region on an opened
+            lid is where the lid is, and `body_transform` is not used.
         voxel_pitch_m: grid pitch of the intersection-volume estimate, metres.
         contact_zones: side → zone name → vertex ids (`HandModel.contact_zones`); with
             them the report says which frames hold the object (`PhysicsReport.holding`).
@@ -299,8 +303,9 @@ def physics_report(
         affordance_contact = None
         if affordance_points is not None:
             affordance_contact = _affordance_contact(
-                closest, contact, affordance_points, affordance_mask, body_transform, poses
-            )
+                closest, contact, affordance_points, affordance_mask, body_transform, poses,
+                affordance_part_ids,
+            )  # fmt: skip
 
         # 3. Holding: some hand touches with at least HOLDING_MIN_ZONES of its zones.
         holding = None
@@ -336,6 +341,7 @@ def _affordance_contact(
     affordance_mask: Tensor | None,
     body_transform: Tensor | None,
     poses: Sequence[Tensor],
+    part_ids: Tensor | None = None,
 ) -> np.ndarray:
     """`(T,)` bool: a contacting vertex's closest point is near a masked affordance point."""
     num_frames = closest.shape[0]
@@ -344,6 +350,10 @@ def _affordance_contact(
             f"affordance_mask must be (P,) = ({affordance_points.shape[0]},) to match "
             "affordance_points, got "
             f"{None if affordance_mask is None else tuple(affordance_mask.shape)}"
+        )
+    if part_ids is not None:
+        return _affordance_contact_per_part(
+            closest, contact, affordance_points, affordance_mask, poses, part_ids
         )
     if body_transform is None:
         if len(poses) != 1:
@@ -373,4 +383,33 @@ def _affordance_contact(
     hits = torch.zeros(num_frames, dtype=torch.bool, device=closest.device)
     hits[frame[near]] = True
     result[:] = hits.cpu().numpy()
+    return result
+
+
+def _affordance_contact_per_part(closest, contact, points, mask, poses, part_ids) -> np.ndarray:
+    """`_affordance_contact` with every region point moving with its own part."""
+    num_frames = closest.shape[0]
+    part_ids = torch.as_tensor(part_ids, device=closest.device).long()
+    if tuple(part_ids.shape) != (points.shape[0],) or int(part_ids.max()) >= len(poses):
+        raise InputError(
+            f"affordance_part_ids must be (P,) = ({points.shape[0]},) part indices below "
+            f"{len(poses)}, got shape {tuple(part_ids.shape)}"
+        )
+    inside = mask.to(closest.device) >= AFFORDANCE_MASK_THRESHOLD
+    points = points.detach().to(closest.device, closest.dtype)
+    result = np.zeros(num_frames, dtype=bool)
+    frame, vertex = torch.nonzero(contact, as_tuple=True)
+    if not bool(inside.any()) or len(frame) == 0:
+        return result
+    touched = closest[frame, vertex]
+    near = torch.zeros(len(frame), dtype=torch.bool, device=closest.device)
+    for k, pose in enumerate(poses):
+        region = points[inside & (part_ids == k)]
+        if len(region) == 0:
+            continue
+        pose = pose.detach().to(closest.device, closest.dtype)[frame]
+        # World closest points → this part's canonical frame: Rᵀ (c − t).
+        local = torch.einsum("mij,mi->mj", pose[:, :3, :3], touched - pose[:, :3, 3])
+        near |= nearest_points(local, region).distance <= AFFORDANCE_CONTACT_RADIUS_M
+    result[np.unique(frame[near].cpu().numpy())] = True
     return result

@@ -154,3 +154,25 @@ def test_holding_needs_two_touching_zones(hand, cube):
     # Without zones the report says nothing about holding.
     plain = physics_report({"right": vertices}, torch.tensor(hand.faces), [cube], _identity())
     assert plain.holding is None and "holding_ratio" not in plain.summary()
+
+
+def test_affordance_region_moves_with_its_part(hand, cube):
+    # Two parts: part 0 stays at the origin, part 1 (a lid, say) is swung 0.3 m along +x.
+    # The region is on part 1 and the hand touches part 1 where it now is.
+    moved = torch.eye(4)[None].repeat(NUM_FRAMES, 1, 1)
+    moved[:, 0, 3] = 0.3
+    surface = torch.tensor(cube.sample(1024, seed=1), dtype=torch.float32)
+    points = torch.cat([surface, surface])  # canonical points of both parts
+    part_ids = torch.cat([torch.zeros(1024), torch.ones(1024)]).long()
+    mask = part_ids.float()
+    vertices = _hand_at(hand, 0.001) + torch.tensor([0.3, 0.0, 0.0])
+    args = ({"right": vertices}, torch.tensor(hand.faces), [cube, cube], [_identity()[0], moved])
+    per_part = physics_report(
+        *args, affordance_points=points, affordance_mask=mask, affordance_part_ids=part_ids
+    )
+    assert per_part.affordance_contact.all()
+    # Posed with the body alone, the region would stay at the origin and be missed.
+    body_only = physics_report(
+        *args, affordance_points=points, affordance_mask=mask, body_transform=_identity()[0]
+    )
+    assert not body_only.affordance_contact.any()
