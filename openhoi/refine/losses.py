@@ -112,6 +112,8 @@ class AffordanceLoss:
     Per frame in the contact phase (a fingertip within 3 cm of the object), the mean over
     the three fingertips closest to the region of their distance to it; averaged over
     those frames. Frames outside the contact phase (reaching, releasing) cost nothing.
+    Region and object points move with their own part at each frame's articulation angle,
+    so on an opened lid the fingers are pulled to where the lid is.
     """
 
     def __init__(
@@ -131,23 +133,45 @@ class AffordanceLoss:
         inside = mask >= AFFORDANCE_MASK_THRESHOLD
         if not inside.any():
             raise InputError("region_mask marks no object point (all values < 0.5)")
+        self.obj = obj
         self.hands = dict(hands)
         self.betas = betas
-        self.region = torch.tensor(points[inside])  # (P_r, 3) canonical
-        self.object_points = torch.tensor(points)  # (P, 3) canonical
+        # Canonical points per part (only parts that have some): each set moves with its
+        # part, so a region on a lid is pulled towards where the lid is at that frame.
+        part_ids = np.asarray(obj.points.part_ids)
+        self.region_parts = [
+            (k, torch.tensor(points[inside & (part_ids == k)]))
+            for k in range(len(obj.parts))
+            if (inside & (part_ids == k)).any()
+        ]
+        self.object_parts = [
+            (k, torch.tensor(points[part_ids == k]))
+            for k in range(len(obj.parts))
+            if (part_ids == k).any()
+        ]
+
+    @staticmethod
+    def _distance(tips: Tensor, transforms: list[Tensor], parts) -> Tensor:
+        """`(N, K)` distance of each tip to the nearest point of `parts`, each posed by its
+        part's `(N, 4, 4)` transform (queried in the part frame: p_k = R_kᵀ (p − t_k))."""
+        out = None
+        for k, points in parts:
+            rotation, translation = transforms[k][:, :3, :3], transforms[k][:, None, :3, 3]
+            local = torch.einsum("nji,nkj->nki", rotation, tips - translation)
+            distance = nearest_points(local, points.to(local)).distance
+            out = distance if out is None else torch.minimum(out, distance)
+        return out
 
     def __call__(self, frames: Tensor) -> Tensor:
         batch, num_frames = frames.shape[:2]
         posed = pose_frames(frames, self.hands, self.betas, with_vertices=False)
-        rotation = posed.object_rotation.reshape(-1, 3, 3)
-        translation = posed.object_translation.reshape(-1, 1, 3)
+        transforms = [t.to(frames.dtype) for t in object_part_transforms(self.obj, posed)]
         total = frames.new_zeros(batch)
         for joints in posed.joints.values():
             tips = joints[:, :, _TIP_KEYPOINTS].reshape(batch * num_frames, -1, 3)
-            # Query in the object's canonical frame: p_c = Rᵀ (p − t).
-            local = torch.einsum("nji,nkj->nki", rotation, tips - translation)
-            to_region = nearest_points(local, self.region.to(local)).distance  # (BT, 5)
-            to_object = nearest_points(local.detach(), self.object_points.to(local)).distance
+            to_region = self._distance(tips, transforms, self.region_parts)  # (BT, 5)
+            fixed = [t.detach() for t in transforms]
+            to_object = self._distance(tips.detach(), fixed, self.object_parts)
             in_contact = (to_object.min(dim=-1).values < _CONTACT_PHASE_M).float()
             closest = to_region.topk(_TIPS_AVERAGED, dim=-1, largest=False).values.mean(-1)
             per_frame = (closest * _MM_PER_M * in_contact).reshape(batch, num_frames)

@@ -96,3 +96,32 @@ def test_transition_loss_known_values():
     moving = torch.zeros(1, 3, 208)
     moving[0, 1, 5] = 0.2
     assert velocity(moving).item() == pytest.approx(0.04)
+
+
+def test_affordance_region_on_an_opened_lid_moves_with_the_lid(right_hand):
+    from openhoi.data.synth.grasp import posed_points
+    from openhoi.objects import load_object
+
+    laptop = load_object("laptop")
+    part_ids = np.asarray(laptop.points.part_ids)
+    region = (part_ids == laptop.part_index("lid")).astype(np.float32)
+    angle = 1.6  # lid opened ~90°
+    world, _ = posed_points(laptop, angle)  # object at the origin: canonical = world
+    lid_top = world[part_ids == laptop.part_index("lid")]
+    target = lid_top[lid_top[:, 2].argmax()]
+    # A flat hand whose lowest fingertip hovers 1 cm above the opened lid's top edge.
+    pose = torch.zeros(1, 16, 3)
+    pose[0, 0, 0] = np.pi / 2
+    rest = right_hand(pose, torch.zeros(1, 3))
+    tip = rest.joints[0, 16:][rest.joints[0, 16:, 2].argmin()].numpy()
+    transl = target + np.array([0.0, 0.0, 0.01]) - tip
+    seq = HOISequence.from_parameters(
+        right_pose=pose.numpy(), right_transl=transl[None], object_angle=np.array([angle])
+    )
+    frames = torch.from_numpy(np.array(seq.frames))[None]
+    value = AffordanceLoss(laptop, {"right": right_hand}, region)(frames).item()
+    # Expected: mean distance (mm) of the three tips nearest the lid region as posed.
+    tips = right_hand(pose, torch.from_numpy(transl[None]).float()).joints[0, 16:].numpy()
+    gaps = np.linalg.norm(tips[:, None] - lid_top[None], axis=-1).min(axis=1)
+    assert value == pytest.approx(np.sort(gaps)[:3].mean() * 1000.0, rel=1e-3)
+    assert np.sort(gaps)[0] < 0.012  # the nearest tip really is at the opened lid
