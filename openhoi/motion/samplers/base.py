@@ -5,7 +5,6 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import torch
 from torch import Tensor
@@ -15,7 +14,6 @@ from openhoi.motion.schedule import NoiseSchedule
 
 __all__ = [
     "Generators",
-    "MomentSampler",
     "Sampler",
     "StepMoments",
     "StepOutput",
@@ -52,33 +50,6 @@ class StepMoments:
     sigma: Tensor
 
 
-class Sampler(Protocol):
-    """A stateless reverse-process update rule (STYLE §2.1)."""
-
-    schedule: NoiseSchedule
-
-    def timesteps(self, num_steps: int) -> Tensor:
-        """`(num_steps,)` long grid, descending from T-1; the step after the last is -1."""
-        ...
-
-    def mean_and_sigma(self, x0_pred: Tensor, t: int, t_prev: int, x_t: Tensor) -> StepMoments:
-        """μ_t and σ_t of p(x_{t_prev} | x_t, x0_pred)."""
-        ...
-
-    def step(
-        self,
-        x0_pred: Tensor,
-        t: int,
-        t_prev: int,
-        x_t: Tensor,
-        *,
-        generator: Generators = None,
-        noise: Tensor | None = None,
-    ) -> StepOutput:
-        """x_{t_prev} = μ_t + σ_t · noise (noise drawn from `generator` when not given)."""
-        ...
-
-
 def randn_like(x: Tensor, generator: Generators = None) -> Tensor:
     """Standard normal noise shaped like `x` (drawn on CPU for device-independent results)."""
     if generator is None or isinstance(generator, torch.Generator):
@@ -112,8 +83,8 @@ def broadcast_sigma(sigma: Tensor, x: Tensor) -> Tensor:
     return sigma.view((-1,) + (1,) * (x.ndim - 1)).to(device=x.device, dtype=x.dtype)
 
 
-class MomentSampler(abc.ABC):
-    """The step every sampler here shares: x_{t_prev} = μ_t + σ_t ε from `mean_and_sigma`.
+class Sampler(abc.ABC):
+    """A stateless reverse-process update rule (STYLE §2.1): x_{t_prev} = μ_t + σ_t ε.
 
     Subclasses give `mean_and_sigma` and `draws_noise`; they are stateless, so `step`
     depends only on its arguments. `config.num_steps` is the default grid length.

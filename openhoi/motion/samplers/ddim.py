@@ -14,13 +14,13 @@ import torch
 from torch import Tensor
 
 from openhoi.motion.config import DDIMSamplerConfig
-from openhoi.motion.samplers.base import MomentSampler, StepMoments
+from openhoi.motion.samplers.base import Sampler, StepMoments
 from openhoi.motion.schedule import NoiseSchedule
 
 __all__ = ["DDIMSampler"]
 
 
-class DDIMSampler(MomentSampler):
+class DDIMSampler(Sampler):
     """Stateless DDIM sampler; `step` depends only on its arguments."""
 
     def __init__(self, schedule: NoiseSchedule, config: DDIMSamplerConfig | None = None) -> None:

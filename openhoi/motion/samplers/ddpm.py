@@ -16,13 +16,13 @@ import torch
 from torch import Tensor
 
 from openhoi.motion.config import DDPMSamplerConfig
-from openhoi.motion.samplers.base import MomentSampler, StepMoments
+from openhoi.motion.samplers.base import Sampler, StepMoments
 from openhoi.motion.schedule import NoiseSchedule
 
 __all__ = ["DDPMSampler"]
 
 
-class DDPMSampler(MomentSampler):
+class DDPMSampler(Sampler):
     """Stateless ancestral sampler (Eq. 8); the last step (t_prev = -1) returns μ_t = x0_pred.
 
     Its default grid is every one of the T steps (config.num_steps).
