@@ -465,17 +465,13 @@ class HOIObject:
         )
         joint = self.articulation
         if joint is not None:
-            joint = Articulation(joint.part, joint.axis, joint.origin * factor, joint.angle_range)
+            joint = dataclasses.replace(joint, origin=joint.origin * factor)
         base = self.name.split(SCALE_SEPARATOR)[0]
-        return HOIObject(
+        return dataclasses.replace(
+            self,
             name=f"{base}{SCALE_SEPARATOR}{factor:g}",
             mesh=mesh,
-            parts=self.parts,
-            face_affordance=self.face_affordance,
             articulation=joint,
-            is_watertight=self.is_watertight,
-            source=self.source,
-            description=self.description,
             canonical_offset=self.canonical_offset * factor,
         )
 
