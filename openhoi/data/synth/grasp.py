@@ -374,38 +374,64 @@ def synthesize_grasp(
         region = region & (far > config.avoid_radius_m)
         if not region.any():
             raise GraspFailure(f"the free part of the {obj.name!r} region is empty")
-    if grasp_type == "lateral":
-        return _synthesize_lateral(
-            obj, hand, region, points, normals, rng, betas, angle, config, floor_z, avoid,
-            approach, min_approach_cos,
-        )  # fmt: skip
     targets = region.copy()
-    from_above = False
     if floor_z is not None:  # the underside of a resting object is out of reach
         targets &= normals[:, 2] > -0.3
-        # A sideways hand needs room below its palm: aim at up-facing or high points, and
-        # only when a thin object has none, come from above onto its low sides.
-        roomy = (normals[:, 2] >= 0.5) | (points[:, 2] - floor_z >= config.min_side_height_m)
-        from_above = not (targets & roomy).any()
-        if not from_above:
-            targets &= roomy
+    facing = np.ones(len(points), bool)
     if approach is not None:
-        targets &= normals @ _unit(np.asarray(approach, np.float64)) >= min_approach_cos
-    targets = np.flatnonzero(targets)
-    if not len(targets):
-        raise GraspFailure(
-            f"no point of the {obj.name!r} region faces the approach direction; "
-            "choose another region or approach"
-        )
+        facing = normals @ _unit(np.asarray(approach, np.float64)) >= min_approach_cos
     betas_t = torch.zeros(10) if betas is None else torch.as_tensor(betas, dtype=torch.float32)
     frame = _HandFrame(hand, betas_t)
     distance = _ObjectDistance(obj, angle, floor_z, avoid)
+    if grasp_type == "lateral":  # a key grip has its own geometry (see `_lateral_sites`)
+        sites = _lateral_sites(
+            distance, points, normals, np.flatnonzero(targets & facing), rng, config
+        )
+        if not sites:
+            raise GraspFailure(
+                f"no part of the {obj.name!r} region is thin enough for a lateral grasp "
+                f"(at most {config.lateral_max_thickness_m * 1000:.0f} mm thick, with a free "
+                f"edge within {config.lateral_max_edge_m * 1000:.0f} mm and room on both faces)"
+            )
+        attempts = (
+            _attempt_lateral(hand, frame, distance, points, region, site, rng, betas_t, config)
+            for site in sites[: config.max_attempts]
+        )
+    else:
+        from_above = False
+        if floor_z is not None:
+            # A sideways hand needs room below its palm: aim at up-facing or high points,
+            # and only when a thin object has none, come from above onto its low sides.
+            roomy = (normals[:, 2] >= 0.5) | (points[:, 2] - floor_z >= config.min_side_height_m)
+            from_above = not (targets & roomy).any()
+            if not from_above:
+                targets &= roomy
+        targets = np.flatnonzero(targets & facing)
+        if not len(targets):
+            raise GraspFailure(
+                f"no point of the {obj.name!r} region faces the approach direction; "
+                "choose another region or approach"
+            )
+        attempts = (
+            _attempt(
+                hand,
+                frame,
+                distance,
+                points,
+                normals,
+                region,
+                targets,
+                from_above,
+                grasp_type,
+                rng,
+                betas_t,
+                config,
+                wrap_axis,
+            )
+            for _ in range(config.max_attempts)
+        )
     best: Grasp | None = None
-    for _ in range(config.max_attempts):
-        grasp = _attempt(
-            hand, frame, distance, points, normals, region, targets, from_above, grasp_type,
-            rng, betas_t, config, wrap_axis,
-        )  # fmt: skip
+    for grasp in attempts:
         if grasp is None:
             continue
         if _acceptable(grasp, grasp_type, config):
@@ -829,38 +855,6 @@ def _lateral_sites(
         _LateralSite(x[i], n[i], edge[i], float(thickness[i]), float(edge_distance[i]))
         for i in order
     ]
-
-
-def _synthesize_lateral(
-    obj, hand, region, points, normals, rng, betas, angle, config, floor_z, avoid, approach,
-    min_approach_cos,
-):  # fmt: skip
-    """`synthesize_grasp` for grasp_type="lateral" (arguments as there, already checked)."""
-    targets = region.copy()
-    if floor_z is not None:  # the underside of a resting object is out of reach
-        targets &= normals[:, 2] > -0.3
-    if approach is not None:
-        targets &= normals @ _unit(np.asarray(approach, np.float64)) >= min_approach_cos
-    betas_t = torch.zeros(10) if betas is None else torch.as_tensor(betas, dtype=torch.float32)
-    frame = _HandFrame(hand, betas_t)
-    distance = _ObjectDistance(obj, angle, floor_z, avoid)
-    sites = _lateral_sites(distance, points, normals, np.flatnonzero(targets), rng, config)
-    if not sites:
-        raise GraspFailure(
-            f"no part of the {obj.name!r} region is thin enough for a lateral grasp "
-            f"(at most {config.lateral_max_thickness_m * 1000:.0f} mm thick, with a free "
-            f"edge within {config.lateral_max_edge_m * 1000:.0f} mm and room on both faces)"
-        )
-    best: Grasp | None = None
-    for site in sites[: config.max_attempts]:
-        grasp = _attempt_lateral(hand, frame, distance, points, region, site, rng, betas_t, config)
-        if grasp is None:
-            continue
-        if _acceptable(grasp, "lateral", config):
-            return grasp
-        if best is None or grasp.penetration_m < best.penetration_m:
-            best = grasp
-    raise _no_grasp(obj, hand, "lateral", config, best)
 
 
 def _attempt_lateral(hand, frame, distance, points, region, site, rng, betas, config):
