@@ -351,52 +351,34 @@ def _affordance_contact(
             "affordance_points, got "
             f"{None if affordance_mask is None else tuple(affordance_mask.shape)}"
         )
+    # Each point moves with a pose: its own part's (`part_ids`), or the body's for all.
     if part_ids is not None:
-        return _affordance_contact_per_part(
-            closest, contact, affordance_points, affordance_mask, poses, part_ids
-        )
-    if body_transform is None:
-        if len(poses) != 1:
+        part_ids = torch.as_tensor(part_ids, device=closest.device).long()
+        num_points = affordance_points.shape[0]
+        if tuple(part_ids.shape) != (num_points,) or int(part_ids.max()) >= len(poses):
             raise InputError(
-                "body_transform (T, 4, 4) is required with affordance_points for a "
-                "multi-part object"
+                f"affordance_part_ids must be (P,) = ({num_points},) part "
+                f"indices below {len(poses)}, got shape {tuple(part_ids.shape)}"
             )
-        body = poses[0]
     else:
-        if tuple(body_transform.shape) != (num_frames, 4, 4):
+        if body_transform is None:
+            if len(poses) != 1:
+                raise InputError(
+                    "body_transform (T, 4, 4) is required with affordance_points for a "
+                    "multi-part object"
+                )
+            body = poses[0]
+        elif tuple(body_transform.shape) != (num_frames, 4, 4):
             raise InputError(
                 f"body_transform must be (T, 4, 4) = ({num_frames}, 4, 4), "
                 f"got {tuple(body_transform.shape)}"
             )
-        body = body_transform.detach().to(closest.device, closest.dtype)
-    region = affordance_points.detach().to(closest.device, closest.dtype)[
-        affordance_mask.to(closest.device) >= AFFORDANCE_MASK_THRESHOLD
-    ]
-    result = np.zeros(num_frames, dtype=bool)
-    frame, vertex = torch.nonzero(contact, as_tuple=True)
-    if len(region) == 0 or len(frame) == 0:
-        return result
-    # World closest points → canonical: c_c = Rᵀ (c − t) with the body pose of their frame.
-    rotation, translation = body[frame, :3, :3], body[frame, :3, 3]
-    canonical = torch.einsum("mij,mi->mj", rotation, closest[frame, vertex] - translation)
-    near = nearest_points(canonical, region).distance <= AFFORDANCE_CONTACT_RADIUS_M
-    hits = torch.zeros(num_frames, dtype=torch.bool, device=closest.device)
-    hits[frame[near]] = True
-    result[:] = hits.cpu().numpy()
-    return result
-
-
-def _affordance_contact_per_part(closest, contact, points, mask, poses, part_ids) -> np.ndarray:
-    """`_affordance_contact` with every region point moving with its own part."""
-    num_frames = closest.shape[0]
-    part_ids = torch.as_tensor(part_ids, device=closest.device).long()
-    if tuple(part_ids.shape) != (points.shape[0],) or int(part_ids.max()) >= len(poses):
-        raise InputError(
-            f"affordance_part_ids must be (P,) = ({points.shape[0]},) part indices below "
-            f"{len(poses)}, got shape {tuple(part_ids.shape)}"
-        )
-    inside = mask.to(closest.device) >= AFFORDANCE_MASK_THRESHOLD
-    points = points.detach().to(closest.device, closest.dtype)
+        else:
+            body = body_transform
+        poses = [body]
+        part_ids = torch.zeros(affordance_points.shape[0], dtype=torch.long, device=closest.device)
+    inside = affordance_mask.to(closest.device) >= AFFORDANCE_MASK_THRESHOLD
+    points = affordance_points.detach().to(closest.device, closest.dtype)
     result = np.zeros(num_frames, dtype=bool)
     frame, vertex = torch.nonzero(contact, as_tuple=True)
     if not bool(inside.any()) or len(frame) == 0:
@@ -408,7 +390,7 @@ def _affordance_contact_per_part(closest, contact, points, mask, poses, part_ids
         if len(region) == 0:
             continue
         pose = pose.detach().to(closest.device, closest.dtype)[frame]
-        # World closest points → this part's canonical frame: Rᵀ (c − t).
+        # World closest points → this pose's canonical frame: Rᵀ (c − t).
         local = torch.einsum("mij,mi->mj", pose[:, :3, :3], touched - pose[:, :3, 3])
         near |= nearest_points(local, region).distance <= AFFORDANCE_CONTACT_RADIUS_M
     result[np.unique(frame[near].cpu().numpy())] = True
