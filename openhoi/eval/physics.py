@@ -72,7 +72,7 @@ def sequence_physics(
         kwargs = {
             "affordance_points": torch.tensor(np.asarray(obj.points.points), dtype=torch.float32),
             "affordance_mask": torch.from_numpy(mask),
-            "affordance_part_ids": torch.from_numpy(np.asarray(obj.points.part_ids, np.int64)),
+            "affordance_part_ids": torch.tensor(np.asarray(obj.points.part_ids), dtype=torch.int64),
         }
     zones = {side: model.contact_zones for side, model in hands.items()}
     return physics_report(

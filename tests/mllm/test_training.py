@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from openhoi.errors import InputError
@@ -77,3 +78,29 @@ def test_cli_bad_override_exits_2_with_one_line():
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert "num_steps" in result.stderr
+
+
+def test_renamed_scene_shows_stand_in_names_consistently():
+    from openhoi.data.synth.tasks import HELD_OUT_OBJECTS
+    from openhoi.mllm.model import PlannerSample
+    from openhoi.mllm.plan import StepSpec
+    from openhoi.mllm.training import ALIAS_NAMES, renamed
+
+    sample = PlannerSample(
+        points=(np.zeros((4, 6), np.float32), np.zeros((4, 6), np.float32)),
+        names=("spray bottle", "bottle"),
+        instruction="Move the bottle next to the Spray Bottle.",
+        steps=(StepSpec("grasp", "right", 1, "wrap-grasp", "grab the bottle by its body"),),
+        masks=(np.ones(4, np.float32),),
+    )
+    out = renamed(sample, np.random.default_rng(0))
+    spray, plain = out.names
+    assert spray != plain and {spray, plain} <= set(ALIAS_NAMES)
+    # The longer name is replaced as a whole, never half-rewritten by the shorter one.
+    assert out.instruction == f"Move the {plain} next to the {spray}."
+    assert out.steps[0].text == f"grab the {plain} by its body"
+    # Everything but the words is the sample's own.
+    assert out.steps[0].object_index == 1 and out.steps[0].affordance == "wrap-grasp"
+    assert out.masks is sample.masks and out.points is sample.points
+    # Stand-ins never give away an evaluation object.
+    assert not set(ALIAS_NAMES) & set(HELD_OUT_OBJECTS)
