@@ -165,7 +165,7 @@ class MotionGenerator:
         points, masks, actives = [], [], []
         for k, cond in enumerate(conditions):
             obj_points = self._object_points(cond.object)
-            mask = torch.as_tensor(np.asarray(cond.affordance, dtype=np.float32))
+            mask = torch.tensor(np.asarray(cond.affordance), dtype=torch.float32)
             if mask.shape != (obj_points.shape[0],):
                 raise InputError(
                     f"conditions[{k}].affordance must have shape ({obj_points.shape[0]},) "
