@@ -4,8 +4,8 @@
         [--out openhoi/assets/planner] [--coarse-steps N] [--fine-steps N] [--device cuda]
         [--resume] [--episodes-dir DIR]
 
-`--preset cpu` is a reduced model that trains on a laptop CPU in ~25 minutes; `--preset
-gpu` is the full configuration of configs/mllm/train.yaml (about 10 minutes on one H100).
+`--preset cpu` is a reduced model that trains on a 2-core CPU in ~40 minutes (the shipped
+planner); `--preset gpu` is the full configuration of configs/mllm/train.yaml (about 10 minutes on one H100).
 Writes `<work-dir>/coarse/final`, `<work-dir>/fine/final`, then copies the fine checkpoint
 in float16 to `--out` (the shipped asset, < 25 MB) and prints the held-out evaluation.
 """
@@ -34,8 +34,8 @@ PRESETS = {
         ),
         batch_size=8,
         max_scene_objects=2,
-        coarse_steps=150,
-        fine_steps=350,
+        coarse_steps=300,
+        fine_steps=2400,
     ),
     "gpu": dict(
         model=PlannerModelConfig(),

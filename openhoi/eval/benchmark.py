@@ -116,6 +116,11 @@ VARIANTS: dict[str, Variant] = {
     # No refinement at all (DSG off): the paper's unguided sampling, and the time baseline
     # of the refinement overhead.
     "no_guidance": Variant("w/o DSG refinement (plain sampling)", {"refine": False}),
+    # Cheaper DSG: a guided step costs ~4-5 plain ones (backward through the network), so
+    # the overhead scales with the number of guided steps.
+    "dsg_every_3rd": Variant(
+        "DSG on every 3rd instead of every 2nd step of the last half", {"guidance_interval": 3}
+    ),
     # Ours: sampled segments as the model makes them, without the temporal low-pass.
     "no_smoothing": Variant("w/o temporal smoothing of the segments", {"smooth_sigma_frames": 0.0}),
     # The paper's Tables A6/A7 (SmoothRate): segments joined directly.
