@@ -2,10 +2,11 @@
 
     python tools/train_planner_default.py [--preset cpu|gpu] [--work-dir runs/planner_default]
         [--out openhoi/assets/planner] [--coarse-steps N] [--fine-steps N] [--device cuda]
-        [--resume] [--episodes-dir DIR]
+        [--resume] [--episodes-dir DIR] [--max-scene-objects N]
 
 `--preset cpu` is a reduced model that trains on a 2-core CPU in ~40 minutes (the shipped
-planner); `--preset gpu` is the full configuration of configs/mllm/train.yaml (about 10 minutes on one H100).
+planner); `--preset gpu` is the full configuration of configs/mllm/train.yaml (about 10
+minutes on one H100).
 Writes `<work-dir>/coarse/final`, `<work-dir>/fine/final`, then copies the fine checkpoint
 in float16 to `--out` (the shipped asset, < 25 MB) and prints the held-out evaluation.
 """
@@ -56,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fine-steps", type=int, default=None)
     parser.add_argument("--device", default=None, help="cuda / cpu (default: cuda if available)")
     parser.add_argument("--episodes-dir", default=None)
+    parser.add_argument(
+        "--max-scene-objects", type=int, default=None, help="objects per fine-stage scene, 1..N"
+    )
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     common = dict(
         batch_size=preset["batch_size"],
-        max_scene_objects=preset["max_scene_objects"],
+        max_scene_objects=args.max_scene_objects or preset["max_scene_objects"],
         model=preset["model"],
         seed=args.seed,
         resume=args.resume,
