@@ -11,6 +11,11 @@
   `episodes_dir` is given (masks from hand contact, `segment.affordance`); plus a share of
   coarse questions so the affordance prior is kept.
 
+- Both stages: a share `rename_probability` of scenes shows its objects under stand-in
+  names (`ALIAS_NAMES`, consistently in the object list, instruction and target texts), so
+  the planner selects objects by the names in its prompt and reads affordances from the
+  points, instead of memorising the training objects by name.
+
 Loss (Eq. 3): λ_task·CE + λ_aff·(Dice + BCE). AdamW, cosine schedule with linear warm-up,
 gradient clipping. `accelerate` is used when installed and `use_accelerate` is on
 (multi-GPU: launch with `accelerate launch`). Checkpoints are atomic folders
