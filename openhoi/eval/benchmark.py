@@ -401,9 +401,13 @@ class _Reference:
 
 
 def _mean_over(rows: Sequence[Mapping[str, float | None]]) -> dict[str, float]:
-    """Per key, the NaN-skipping mean of the rows that have a value."""
+    """Per key of any row, the NaN-skipping mean of the rows that have a value.
+
+    Keys come from every row: a metric a row lacks (e.g. affordance contact when holding,
+    for a prompt without a holding frame) must not drop that metric for the other rows.
+    """
     out = {}
-    for key in rows[0]:
+    for key in dict.fromkeys(key for row in rows for key in row):
         values = [row[key] for row in rows if row.get(key) is not None]
         out[key] = float(np.nanmean(values)) if values else math.nan
     return out

@@ -148,3 +148,18 @@ def test_command_line_writes_json_and_markdown(synth_folder, tmp_path):
     )
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert "nope" in missing.stderr and not (tmp_path / "o").exists()
+
+
+def test_a_metric_missing_from_the_first_prompt_still_counts_for_the_others():
+    # The first prompt had no holding frame, so its physics row has no
+    # "affordance_holding_ratio"; the repeat's mean must come from the prompts that have one.
+    from openhoi.eval.benchmark import _mean_over
+
+    rows = [
+        {"contact_ratio": 0.2},
+        {"contact_ratio": 0.4, "affordance_holding_ratio": 0.5},
+        {"contact_ratio": 0.6, "affordance_holding_ratio": 1.0},
+    ]
+    means = _mean_over(rows)
+    assert means["contact_ratio"] == pytest.approx(0.4)
+    assert means["affordance_holding_ratio"] == pytest.approx(0.75)
