@@ -553,7 +553,7 @@ def run_benchmark(config: BenchmarkConfig, *, log=print) -> dict[str, Any]:
             pipeline, base, config, name, episodes, objects, evaluator, reference, log
         )
         summary: dict[str, Any] = {}
-        for key in repeats[0]:
+        for key in dict.fromkeys(key for repeat in repeats for key in repeat):
             values = [r[key] for r in repeats if math.isfinite(r.get(key, math.nan))]
             if values:
                 mean, half = mean_confidence_interval(np.asarray(values))
