@@ -41,6 +41,7 @@ __all__ = [
     "NearestOutput",
     "distance_mesh",
     "nearest_points",
+    "nearest_points_parts",
     "signed_distance",
     "signed_distance_parts",
 ]
@@ -535,6 +536,45 @@ def nearest_points(
     return NearestOutput(
         distance.reshape(lead), index.reshape(lead), closest.reshape(*lead, 3), normal
     )
+
+
+def nearest_points_parts(
+    points: Tensor, clouds: Sequence[Tensor | None], transforms: Sequence[Tensor]
+) -> Tensor:
+    """Distance from world points to a point cloud made of rigid parts: min over parts.
+
+    The point-cloud counterpart of `signed_distance_parts` (e.g. an affordance region on
+    a laptop lid and base): each part's cloud is in its canonical frame and posed by its
+    own per-item transform; each query is made in the part frame, p_k = R_kᵀ (p − t_k).
+
+    Args:
+        points: `(N, ..., 3)` world points, item n posed by `transforms[k][n]`.
+        clouds: per part, `(P_k, 3)` canonical points, or None for a part without any.
+        transforms: per part, `(N, 4, 4)` canonical → world transforms.
+
+    Returns:
+        `(N, ...)` distance to the nearest point of any part (differentiable in `points`
+        and the transforms).
+    """
+    _check_points(points)
+    if len(clouds) != len(transforms):
+        raise InputError(
+            f"need one transform per part: got {len(clouds)} clouds and "
+            f"{len(transforms)} transforms"
+        )
+    flat = points.reshape(points.shape[0], -1, 3)
+    out = None
+    for cloud, transform in zip(clouds, transforms, strict=True):
+        if cloud is None or len(cloud) == 0:
+            continue
+        transform = transform.to(device=points.device, dtype=points.dtype)
+        rotation, translation = transform[:, :3, :3], transform[:, None, :3, 3]
+        local = torch.einsum("nji,nkj->nki", rotation, flat - translation)
+        distance = nearest_points(local, cloud).distance
+        out = distance if out is None else torch.minimum(out, distance)
+    if out is None:
+        raise InputError("clouds must hold at least one non-empty part")
+    return out.reshape(points.shape[:-1])
 
 
 def warp_devices() -> list[str]:

@@ -26,7 +26,7 @@ from openhoi.geometry.constants import (
 )
 from openhoi.geometry.distance import (
     DistanceMesh,
-    nearest_points,
+    nearest_points_parts,
     signed_distance,
     signed_distance_parts,
 )
@@ -383,15 +383,9 @@ def _affordance_contact(
     frame, vertex = torch.nonzero(contact, as_tuple=True)
     if not bool(inside.any()) or len(frame) == 0:
         return result
-    touched = closest[frame, vertex]
-    near = torch.zeros(len(frame), dtype=torch.bool, device=closest.device)
-    for k, pose in enumerate(poses):
-        region = points[inside & (part_ids == k)]
-        if len(region) == 0:
-            continue
-        pose = pose.detach().to(closest.device, closest.dtype)[frame]
-        # World closest points → this pose's canonical frame: Rᵀ (c − t).
-        local = torch.einsum("mij,mi->mj", pose[:, :3, :3], touched - pose[:, :3, 3])
-        near |= nearest_points(local, region).distance <= AFFORDANCE_CONTACT_RADIUS_M
+    regions = [points[inside & (part_ids == k)] for k in range(len(poses))]
+    posed = [pose.detach().to(closest.device, closest.dtype)[frame] for pose in poses]
+    distance = nearest_points_parts(closest[frame, vertex], regions, posed)
+    near = distance <= AFFORDANCE_CONTACT_RADIUS_M
     result[np.unique(frame[near].cpu().numpy())] = True
     return result

@@ -21,7 +21,7 @@ from torch import Tensor
 from openhoi.data import layout
 from openhoi.data.posing import object_part_transforms, pose_frames
 from openhoi.errors import InputError
-from openhoi.geometry import nearest_points, signed_distance_parts
+from openhoi.geometry import nearest_points_parts, signed_distance_parts
 from openhoi.geometry.constants import AFFORDANCE_MASK_THRESHOLD
 
 if TYPE_CHECKING:
@@ -136,31 +136,12 @@ class AffordanceLoss:
         self.obj = obj
         self.hands = dict(hands)
         self.betas = betas
-        # Canonical points per part (only parts that have some): each set moves with its
+        # Canonical points per part (empty where a part has none): each set moves with its
         # part, so a region on a lid is pulled towards where the lid is at that frame.
         part_ids = np.asarray(obj.points.part_ids)
-        self.region_parts = [
-            (k, torch.tensor(points[inside & (part_ids == k)]))
-            for k in range(len(obj.parts))
-            if (inside & (part_ids == k)).any()
-        ]
-        self.object_parts = [
-            (k, torch.tensor(points[part_ids == k]))
-            for k in range(len(obj.parts))
-            if (part_ids == k).any()
-        ]
-
-    @staticmethod
-    def _distance(tips: Tensor, transforms: list[Tensor], parts) -> Tensor:
-        """`(N, K)` distance of each tip to the nearest point of `parts`, each posed by its
-        part's `(N, 4, 4)` transform (queried in the part frame: p_k = R_kᵀ (p − t_k))."""
-        out = None
-        for k, points in parts:
-            rotation, translation = transforms[k][:, :3, :3], transforms[k][:, None, :3, 3]
-            local = torch.einsum("nji,nkj->nki", rotation, tips - translation)
-            distance = nearest_points(local, points.to(local)).distance
-            out = distance if out is None else torch.minimum(out, distance)
-        return out
+        parts = range(len(obj.parts))
+        self.region_parts = [torch.tensor(points[inside & (part_ids == k)]) for k in parts]
+        self.object_parts = [torch.tensor(points[part_ids == k]) for k in parts]
 
     def __call__(self, frames: Tensor) -> Tensor:
         batch, num_frames = frames.shape[:2]
@@ -169,9 +150,9 @@ class AffordanceLoss:
         total = frames.new_zeros(batch)
         for joints in posed.joints.values():
             tips = joints[:, :, _TIP_KEYPOINTS].reshape(batch * num_frames, -1, 3)
-            to_region = self._distance(tips, transforms, self.region_parts)  # (BT, 5)
+            to_region = nearest_points_parts(tips, self.region_parts, transforms)  # (BT, 5)
             fixed = [t.detach() for t in transforms]
-            to_object = self._distance(tips.detach(), fixed, self.object_parts)
+            to_object = nearest_points_parts(tips.detach(), self.object_parts, fixed)
             in_contact = (to_object.min(dim=-1).values < _CONTACT_PHASE_M).float()
             closest = to_region.topk(_TIPS_AVERAGED, dim=-1, largest=False).values.mean(-1)
             per_frame = (closest * _MM_PER_M * in_contact).reshape(batch, num_frames)

@@ -235,3 +235,26 @@ def test_points_between_two_bodies_of_one_mesh_are_outside():
     # Inside either box still reads inside.
     inside = signed_distance(torch.tensor([[-0.05, 0.0, 0.02], [0.05, 0.0, 0.02]]), pair)
     np.testing.assert_allclose(inside.sdf.numpy(), -0.02, atol=1e-5)
+
+
+def test_nearest_points_parts_poses_each_part_and_takes_the_minimum():
+    from openhoi.geometry import nearest_points_parts
+
+    # Part 0: one point at the origin, never moved. Part 1: one point at the origin of its
+    # frame, carried 1 m along +x in item 0 and 1 m along +y in item 1. Part 2 is empty.
+    moved = torch.eye(4).repeat(2, 1, 1)
+    moved[0, 0, 3] = 1.0
+    moved[1, 1, 3] = 1.0
+    clouds = [torch.zeros(1, 3), torch.zeros(1, 3), torch.zeros(0, 3)]
+    transforms = [torch.eye(4).repeat(2, 1, 1), moved, torch.eye(4).repeat(2, 1, 1)]
+    query = torch.tensor([[[0.9, 0.0, 0.0], [0.3, 0.0, 0.0]], [[0.9, 0.0, 0.0], [0.0, 0.8, 0.0]]])
+    distance = nearest_points_parts(query.requires_grad_(True), clouds, transforms)
+    assert distance.shape == (2, 2)
+    torch.testing.assert_close(
+        distance.detach(), torch.tensor([[0.1, 0.3], [0.9, 0.2]]), atol=1e-6, rtol=0
+    )
+    # The gradient points from the query away from the nearest posed point.
+    distance[0, 0].backward()
+    torch.testing.assert_close(query.grad[0, 0], torch.tensor([-1.0, 0.0, 0.0]))
+    with pytest.raises(InputError, match="non-empty"):
+        nearest_points_parts(query.detach(), [torch.zeros(0, 3)], [torch.eye(4).repeat(2, 1, 1)])
