@@ -400,14 +400,16 @@ class _Reference:
         )
 
 
-def _mean_over(rows: Sequence[Mapping[str, float | None]]) -> dict[str, float]:
-    """Per key of any row, the NaN-skipping mean of the rows that have a value.
+def _all_keys(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Keys of every row, first-seen order: a metric one row lacks (affordance contact when
+    holding, for a prompt without a holding frame) must not be dropped for the others."""
+    return list(dict.fromkeys(key for row in rows for key in row))
 
-    Keys come from every row: a metric a row lacks (e.g. affordance contact when holding,
-    for a prompt without a holding frame) must not drop that metric for the other rows.
-    """
+
+def _mean_over(rows: Sequence[Mapping[str, float | None]]) -> dict[str, float]:
+    """Per key of any row, the NaN-skipping mean of the rows that have a value."""
     out = {}
-    for key in dict.fromkeys(key for row in rows for key in row):
+    for key in _all_keys(rows):
         values = [row[key] for row in rows if row.get(key) is not None]
         out[key] = float(np.nanmean(values)) if values else math.nan
     return out
@@ -553,7 +555,7 @@ def run_benchmark(config: BenchmarkConfig, *, log=print) -> dict[str, Any]:
             pipeline, base, config, name, episodes, objects, evaluator, reference, log
         )
         summary: dict[str, Any] = {}
-        for key in dict.fromkeys(key for repeat in repeats for key in repeat):
+        for key in _all_keys(repeats):
             values = [r[key] for r in repeats if math.isfinite(r.get(key, math.nan))]
             if values:
                 mean, half = mean_confidence_interval(np.asarray(values))

@@ -299,17 +299,16 @@ ALIAS_NAMES: tuple[str, ...] = (
 
 
 def _rename(text: str, names: dict[str, str]) -> str:
-    """`text` with every whole-word occurrence of each key replaced by its value.
+    """`text` with every whole-word occurrence of a key (any case) replaced by its value.
 
-    Longer names are replaced first (through placeholders) so "spray bottle" is not
-    half-rewritten by a "bottle" in the same scene.
+    One pass over an alternation of the keys, longest first, so "spray bottle" is matched
+    as a whole before a "bottle" in the same scene could take part of it.
     """
-    ordered = sorted(names, key=len, reverse=True)
-    for index, name in enumerate(ordered):
-        text = re.sub(rf"\b{re.escape(name)}\b", f"\x00{index}\x00", text, flags=re.IGNORECASE)
-    for index, name in enumerate(ordered):
-        text = text.replace(f"\x00{index}\x00", names[name])
-    return text
+    lowered = {old.lower(): new for old, new in names.items()}
+    pattern = "|".join(re.escape(old) for old in sorted(lowered, key=len, reverse=True))
+    return re.sub(
+        rf"\b(?:{pattern})\b", lambda m: lowered[m.group().lower()], text, flags=re.IGNORECASE
+    )
 
 
 def renamed(sample: PlannerSample, rng: np.random.Generator) -> PlannerSample:
