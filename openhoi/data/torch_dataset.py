@@ -238,6 +238,11 @@ class SegmentDataset(Dataset):
     def __len__(self) -> int:
         return len(self._items)
 
+    @property
+    def lengths(self) -> list[int]:
+        """Frames of each segment (after the `max_frames` cut), in item order."""
+        return [len(item[0]) for item in self._items]
+
     def _object_points(self, name: str) -> np.ndarray:
         if name not in self._points:
             from openhoi.data.episodes import load_episode_object

@@ -127,6 +127,9 @@ class MotionDenoiser(nn.Module):
             batch_first=True,
             norm_first=True,
         )
+        # nn.TransformerEncoderLayer uses one dropout rate everywhere; the attention one is
+        # set apart (DenoiserConfig.attention_dropout) without changing parameter names.
+        layer.self_attn.dropout = config.attention_dropout
         self.encoder = nn.TransformerEncoder(layer, config.num_layers, enable_nested_tensor=False)
         self.out_norm = nn.LayerNorm(d)
         self.agent_out = nn.ModuleList([nn.Linear(d, s.stop - s.start) for s in AGENT_SLICES])

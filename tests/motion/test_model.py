@@ -216,20 +216,29 @@ def test_tiny_overfit_loss_falls_on_one_batch():
     assert out.distance > 0 and out.orientation >= 0
 
 
-def _train(tmp_path, name, **kwargs):
+class _SizedItems(list):
+    """Fake segments that report their lengths, as SegmentDataset does (bucketed batching)."""
+
+    @property
+    def lengths(self):
+        return [item.frames.shape[0] for item in self]
+
+
+def _train(tmp_path, name, *, std=0.5, config_overrides=None, **kwargs):
     from openhoi.motion.training import train_on_datasets
 
     config = tiny_train_config(
-        model=DenoiserConfig(**{**tiny_model_config().__dict__, "dropout": 0.1})
+        model=DenoiserConfig(**{**tiny_model_config().__dict__, "dropout": 0.1}),
+        **(config_overrides or {}),
     )
-    items = make_items(8, num_frames=8)
+    items = _SizedItems(make_items(8, num_frames=8))
     return train_on_datasets(
         config,
         items,
         items[:4],
         collate,
         torch.zeros(208),
-        torch.full((208,), 0.5),
+        torch.full((208,), std),
         tmp_path / name,
         text_encoder=HashTextEncoder(),
         **kwargs,
@@ -287,3 +296,51 @@ def test_generator_samples_sequences_and_refuses_corrupted_files(tmp_path):
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(InputError, match="model.safetensors.*do not match"):
         load_generator(folder, device="cpu", text_encoder=HashTextEncoder())
+
+
+def test_bucketed_batches_see_every_segment_once_with_less_padding():
+    from openhoi.motion.training import _BatchOrder
+
+    lengths = torch.randint(20, 151, (640,), generator=torch.Generator().manual_seed(0))
+    plain = _BatchOrder(640, 64, seed=3)
+    bucketed = _BatchOrder(640, 64, seed=3, lengths=lengths.tolist())
+    for epoch in (0, 1):
+        batches = [bucketed.indices(epoch, b) for b in range(bucketed.batches_per_epoch)]
+        assert sorted(sum(batches, [])) == list(range(640))
+    padded = {
+        name: np.mean([float(lengths[order.indices(0, b)].max()) for b in range(10)])
+        for name, order in (("plain", plain), ("bucketed", bucketed))
+    }
+    assert padded["bucketed"] < 0.7 * padded["plain"]
+    # A position replays exactly on a fresh object (resume), and epochs differ.
+    again = _BatchOrder(640, 64, seed=3, lengths=lengths.tolist())
+    assert again.indices(1, 4) == bucketed.indices(1, 4) != bucketed.indices(0, 4)
+
+
+def test_attention_dropout_is_separate_from_dropout():
+    base = {**tiny_model_config().__dict__, "dropout": 0.1}
+    for rate in (0.0, 0.2):
+        model = MotionDenoiser(DenoiserConfig(**{**base, "attention_dropout": rate}))
+        assert [layer.self_attn.dropout for layer in model.encoder.layers] == [rate, rate]
+        assert model.encoder.layers[0].dropout1.p == 0.1
+    with pytest.raises(InputError, match="attention_dropout"):
+        DenoiserConfig(**{**base, "attention_dropout": 1.5})
+
+
+def test_fine_tuning_starts_from_the_given_weights(tmp_path):
+    from safetensors.torch import load_file
+
+    _train(tmp_path, "base")
+    init = tmp_path / "base/checkpoint"
+    # A learning rate of 1e-9 leaves the weights where they started.
+    _train(tmp_path, "tuned", config_overrides={"init_from": str(init), "learning_rate": 1e-9})
+    _train(tmp_path, "fresh", config_overrides={"learning_rate": 1e-9})
+    start = load_file(str(init / "ema.safetensors"))
+    tuned = load_file(str(tmp_path / "tuned/checkpoint/model.safetensors"))
+    fresh = load_file(str(tmp_path / "fresh/checkpoint/model.safetensors"))
+    key = "agent_in.0.weight"
+    torch.testing.assert_close(tuned[key], start[key], atol=1e-6, rtol=0)
+    assert not torch.allclose(fresh[key], start[key], atol=1e-3)
+    # Data normalised differently from the initial model is refused.
+    with pytest.raises(InputError, match="init_from.*normalisation"):
+        _train(tmp_path, "bad", std=0.7, config_overrides={"init_from": str(init)})
