@@ -2,6 +2,8 @@
 
     python tools/train_diffusion_default.py                 # full recipe (GPU recommended)
     python tools/train_diffusion_default.py --smoke         # minutes on a CPU, to check it runs
+    python tools/train_diffusion_default.py --skip-synth --data outputs/synthhoi-v2
+        --finetune openhoi/assets/motion --out outputs/ft/model  # stage 2, ~75 min on 2 cores
 
 1. Synthesize a SynthHOI set with a fixed seed (resumable: episodes already there are kept).
 2. Train the `small` model config (`openhoi/configs/model/small.yaml`) with a fixed seed;
@@ -49,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="checkpoint and stop at this step (continue later with --resume)",
     )
+    parser.add_argument(
+        "--finetune",
+        type=Path,
+        default=None,
+        help="start from this model folder's weights and normalisation (3,000 steps, LR 1e-4)",
+    )
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("overrides", nargs="*", help="extra train_diffusion.yaml overrides")
     args = parser.parse_args(argv)
@@ -74,6 +82,17 @@ def main(argv: list[str] | None = None) -> int:
             "validation_interval=15",
             "checkpoint_interval=15",
             "num_validation_batches=1",
+        ]
+    elif args.finetune is not None:
+        recipe += [
+            f"init_from={args.finetune}",
+            "num_steps=3000",
+            "batch_size=64",
+            "learning_rate=1e-4",
+            "warmup_steps=100",
+            "log_interval=50",
+            "validation_interval=500",
+            "checkpoint_interval=500",
         ]
     else:
         recipe += [
