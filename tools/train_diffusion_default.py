@@ -119,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
             progress=not args.quiet,
         )
     data_seconds = time.perf_counter() - started
+    if args.skip_synth:  # the folder as it is: count what it holds
+        from openhoi.data.episodes import read_index
+
+        num_episodes = sum(len(s["episode_ids"]) for s in read_index(args.data)["shards"])
     # Text embeddings computed once (here, where the MiniLM package is installed), so the
     # training machine needs no text encoder: the file travels with the data folder.
     cache = args.data / TEXT_CACHE
