@@ -161,8 +161,8 @@ class _BatchOrder:
     the epoch's permutation is cut into windows of `BUCKET_WINDOW` batches, each window is
     sorted by length and cut into batches, and the batches are shuffled. Every segment is
     still seen once per epoch in a random batch, but a batch pads to its own longest
-    segment: on SynthHOI (segments 31-121 frames, 5th-95th percentile) a random batch of 64
-    pads to ~141 frames, a bucketed one to ~its members' length, halving the tokens.
+    segment. On SynthHOI (segments 31-121 frames, 5th-95th percentile; batch 64) random
+    batches pad to 140 frames on average, 2.07x the real frames; bucketed ones to 73, 1.07x.
     """
 
     def __init__(
