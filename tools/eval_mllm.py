@@ -1,10 +1,12 @@
 """Evaluate a planner checkpoint: affordance AUC/aIoU/SIM/MAE and plan accuracy.
 
     python tools/eval_mllm.py [--checkpoint DIR] [--split unseen|seen] [--phrasing held_out|train]
-        [--num-scenes 60] [--num-coarse 60] [--seed 0] [--json OUT.json]
+        [--num-scenes 60] [--num-coarse 60] [--seed 0] [--no-hand-cues] [--json OUT.json]
 
 `--split unseen` (default) scores SynthHOI's HELD_OUT_OBJECTS, never seen in training;
-`--split seen` the training objects. Defaults to the shipped planner.
+`--split seen` the training objects. Defaults to the shipped planner. `--no-hand-cues`
+scores raw SynthHOI instructions, whose unnamed dominant hand is random (see
+`openhoi.mllm.evaluation`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-scene-objects", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--no-hand-cues", action="store_true")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
 
@@ -47,9 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         num_coarse=args.num_coarse,
         max_scene_objects=args.max_scene_objects,
         seed=args.seed,
+        hand_cues=not args.no_hand_cues,
     )
     data = result.as_dict()
-    print(f"split {args.split} objects {', '.join(objects)}; phrasing {args.phrasing}")
+    cues = "no hand cues" if args.no_hand_cues else "hand cues"
+    print(f"split {args.split} objects {', '.join(objects)}; phrasing {args.phrasing}; {cues}")
     for name in ("plan_affordance", "coarse_affordance"):
         m = data[name]
         print(

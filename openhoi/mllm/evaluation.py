@@ -6,9 +6,12 @@
   equal the target's at the same position; step accuracy = correct / max(len(target),
   len(generated)) pooled over scenes; exact match = every step correct and same length.
   Per-field accuracies are reported too, and the hand accuracy restricted to scenes whose
-  instruction names the hand ("left"/"right"/"both"), since SynthHOI samples the dominant
-  hand at random when the instruction does not say it (a 0.65 right-hand prior bounds
-  hand accuracy there).
+  instruction names the hand ("left"/"right"/"both").
+  Hands: SynthHOI draws the dominant hand at random (right with probability 0.65) and most
+  of its instructions do not say which. By default the scenes state it where it is not the
+  default (`openhoi.mllm.phrasing.with_hand_cue`, held-out cue sentences for held-out
+  phrasings), so the hand field is answerable; `hand_cues=False` scores the raw SynthHOI
+  instructions, where an unnamed hand is a coin flip no planner can see.
 - Affordance: masks decoded teacher-forced from the target plan's `<AFF>` states (so the
   numbers measure grounding, not plan errors) against the targets, PIAD/LASO metrics via
   `openhoi.eval.affordance_metrics`; separately on object-level coarse questions.
@@ -43,6 +46,7 @@ class PlannerEvaluation:
     hand_named_accuracy: float  # hands accuracy where the instruction names the hand; NaN if none
     step_accuracy_hand_free: float  # steps correct on (primitive, object, affordance)
     num_constrained: int  # scenes whose free generation failed to parse (retried)
+    hand_cues: bool = True  # scenes stated a non-default dominant hand
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready dict."""
@@ -62,6 +66,7 @@ class PlannerEvaluation:
             "field_accuracy": self.field_accuracy,
             "hand_named_accuracy": self.hand_named_accuracy,
             "num_constrained": self.num_constrained,
+            "hand_cues": self.hand_cues,
         }
 
 
@@ -74,6 +79,7 @@ def evaluate_planner(
     num_coarse: int = 60,
     max_scene_objects: int = 2,
     seed: int = 0,
+    hand_cues: bool = True,
 ) -> PlannerEvaluation:
     """Evaluate a `PlannerModel` (see module docstring for the protocol).
 
@@ -85,6 +91,7 @@ def evaluate_planner(
         num_coarse: object-level affordance questions scored.
         max_scene_objects: scenes hold the target plus up to N-1 distractors.
         seed: sampling seed (fixed → the same scenes every run).
+        hand_cues: state a non-default dominant hand in the instruction (see module docstring).
     """
     import torch
 
@@ -100,6 +107,7 @@ def evaluate_planner(
         phrasing=phrasing,
         augment=False,
         distractors=sorted(set(training_objects()) | set(targets)),
+        hand_cues=hand_cues,
     )
     rng = np.random.default_rng(seed)
     model.eval()
@@ -151,4 +159,5 @@ def evaluate_planner(
         hand_named_accuracy=named_hits / named_total if named_total else float("nan"),
         step_accuracy_hand_free=hand_free / max(1, total),
         num_constrained=constrained,
+        hand_cues=hand_cues,
     )

@@ -15,6 +15,9 @@
   names (`ALIAS_NAMES`, consistently in the object list, instruction and target texts), so
   the planner selects objects by the names in its prompt and reads affordances from the
   points, instead of memorising the training objects by name.
+- Fine scenes: a share `paraphrase_probability` takes an extra training paraphrase of its
+  request, and a scene whose dominant hand is not the default (right) says so
+  (`openhoi.mllm.phrasing`: why both).
 
 Loss (Eq. 3): λ_task·CE + λ_aff·(Dice + BCE). AdamW, cosine schedule with linear warm-up,
 gradient clipping. `accelerate` is used when installed and `use_accelerate` is on
@@ -42,6 +45,7 @@ import torch
 
 from openhoi.errors import InputError, MissingFileError
 from openhoi.mllm.model import PlannerModel, PlannerModelConfig, PlannerSample
+from openhoi.mllm.phrasing import extra_instruction, with_hand_cue
 from openhoi.mllm.plan import StepSpec
 
 __all__ = [
@@ -157,6 +161,8 @@ class PlannerTrainConfig:
     coarse_fraction: float = 0.2
     # Share of scenes whose objects are shown under stand-in names (see `ALIAS_NAMES`).
     rename_probability: float = 0.5
+    # Share of fine scenes given one of `phrasing.EXTRA_INSTRUCTIONS` instead of SynthHOI's.
+    paraphrase_probability: float = 0.5
     episodes_dir: str | None = None
     # Backbone: "default" (tiny LLaMA + MiniLM) or "pretrained" (local HF folder + LoRA).
     backbone: str = "default"
@@ -188,6 +194,10 @@ class PlannerTrainConfig:
             raise InputError(f"coarse_fraction must be in [0, 1], got {self.coarse_fraction}")
         if not 0 <= self.rename_probability <= 1:
             raise InputError(f"rename_probability must be in [0, 1], got {self.rename_probability}")
+        if not 0 <= self.paraphrase_probability <= 1:
+            raise InputError(
+                f"paraphrase_probability must be in [0, 1], got {self.paraphrase_probability}"
+            )
         if self.backbone not in ("default", "pretrained"):
             raise InputError(f"backbone must be 'default' or 'pretrained', got {self.backbone!r}")
 
@@ -330,8 +340,13 @@ class SceneSampler:
         objects: built-in names the scenes use (targets and distractors).
         use_normals: feed normals to the point encoder.
         max_scene_objects: 1..N objects per fine scene.
-        phrasing: SynthHOI template set ("train" or "held_out").
+        phrasing: SynthHOI template set ("train" or "held_out"); also picks the hand cues.
         augment: random rotation / scale / jitter.
+        distractors: names other objects of a scene are drawn from (default: `objects`).
+        paraphrase_probability: share of fine scenes whose (single-sentence) instruction is
+            replaced by one of `phrasing.EXTRA_INSTRUCTIONS` (training only).
+        hand_cues: state the dominant hand where the scene needs it (`phrasing.with_hand_cue`);
+            off reproduces the protocol in which an unnamed hand was SynthHOI's coin flip.
     """
 
     def __init__(
@@ -343,15 +358,23 @@ class SceneSampler:
         phrasing: str = "train",
         augment: bool = True,
         distractors: list[str] | None = None,
+        paraphrase_probability: float = 0.0,
+        hand_cues: bool = True,
     ) -> None:
         if not objects:
             raise InputError("SceneSampler needs at least one object")
+        if not 0 <= paraphrase_probability <= 1:
+            raise InputError(
+                f"paraphrase_probability must be in [0, 1], got {paraphrase_probability}"
+            )
         self.objects = list(objects)
         self.distractors = list(distractors if distractors is not None else objects)
         self.use_normals = use_normals
         self.max_scene_objects = max_scene_objects
         self.phrasing = phrasing
         self.augment = augment
+        self.paraphrase_probability = paraphrase_probability
+        self.hand_cues = hand_cues
         self._coarse = {
             name: [
                 a
@@ -402,10 +425,25 @@ class SceneSampler:
         masks = tuple(
             region_mask(target, region.affordance, region.part) for region in task.regions
         )
+        instruction = task.instruction
+        if (
+            self.paraphrase_probability
+            and task.style != "multi_step"
+            and rng.random() < self.paraphrase_probability
+        ):
+            instruction = extra_instruction(task.kind, _display_name(target), rng)
+        if self.hand_cues:
+            instruction = with_hand_cue(
+                instruction,
+                task.main_hand,
+                [s.hands for s in task.plan],
+                rng,
+                phrasing=self.phrasing,
+            )
         sample = PlannerSample(
             points=tuple(self._cloud(n, rng) for n in scene),
             names=tuple(_display_name(n) for n in scene),
-            instruction=task.instruction,
+            instruction=instruction,
             steps=steps,
             masks=masks,
         )
@@ -467,6 +505,7 @@ def sample_stream(config: PlannerTrainConfig, rng: np.random.Generator) -> Itera
         training_objects(),
         use_normals=config.model.point_encoder.use_normals,
         max_scene_objects=config.max_scene_objects,
+        paraphrase_probability=config.paraphrase_probability,
     )
     episodes = (
         episode_samples(config.episodes_dir, use_normals=config.model.point_encoder.use_normals)
