@@ -6,7 +6,7 @@
   equal the target's at the same position; step accuracy = correct / max(len(target),
   len(generated)) pooled over scenes; exact match = every step correct and same length.
   Per-field accuracies are reported too, and the hand accuracy restricted to scenes whose
-  instruction names the hand ("left"/"right"/"both").
+  instruction names the hand (`phrasing.names_hand`).
   Hands: SynthHOI draws the dominant hand at random (right with probability 0.65) and most
   of its instructions do not say which. By default the scenes state it where it is not the
   default (`openhoi.mllm.phrasing.with_hand_cue`, held-out cue sentences for held-out
@@ -28,7 +28,6 @@ from openhoi.eval.affordance_metrics import AffordanceMetrics, affordance_metric
 __all__ = ["PlannerEvaluation", "evaluate_planner"]
 
 _FIELDS = ("primitive", "hands", "object_index", "affordance")
-_HAND_WORDS = ("left", "right", "both")
 
 
 @dataclass(frozen=True)
@@ -96,6 +95,7 @@ def evaluate_planner(
     import torch
 
     from openhoi.data.synth.tasks import HELD_OUT_OBJECTS
+    from openhoi.mllm.phrasing import names_hand
     from openhoi.mllm.plan import PlanParseError
     from openhoi.mllm.training import SceneSampler, training_objects
 
@@ -126,7 +126,7 @@ def evaluate_planner(
             steps = output.steps
             total += max(len(steps), len(sample.steps))
             scene_correct = len(steps) == len(sample.steps)
-            named = any(f"{w} hand" in sample.instruction.lower() for w in _HAND_WORDS)
+            named = names_hand(sample.instruction)
             for got, want in zip(steps, sample.steps, strict=False):
                 hits = {f: getattr(got, f) == getattr(want, f) for f in _FIELDS}
                 for f in _FIELDS:

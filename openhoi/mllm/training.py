@@ -425,13 +425,14 @@ class SceneSampler:
         masks = tuple(
             region_mask(target, region.affordance, region.part) for region in task.regions
         )
+        names = tuple(_display_name(n) for n in scene)
         instruction = task.instruction
         if (
             self.paraphrase_probability
             and task.style != "multi_step"
             and rng.random() < self.paraphrase_probability
         ):
-            instruction = extra_instruction(task.kind, _display_name(target), rng)
+            instruction = extra_instruction(task.kind, names[index], rng)
         if self.hand_cues:
             instruction = with_hand_cue(
                 instruction,
@@ -442,7 +443,7 @@ class SceneSampler:
             )
         sample = PlannerSample(
             points=tuple(self._cloud(n, rng) for n in scene),
-            names=tuple(_display_name(n) for n in scene),
+            names=names,
             instruction=instruction,
             steps=steps,
             masks=masks,
