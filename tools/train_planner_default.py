@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     def report(step: int, record: dict) -> None:
         print(
             f"step {step:5d}  loss {record['loss']:.3f}  task {record['task_loss']:.3f}  "
-            f"aff {record['aff_loss']:.3f}  lr {record['lr']:.2e}  {record['elapsed_s']}s",
+            f"aff {record['aff_loss']:.3f}  pointer {record['pointer_loss']:.3f}  "
+            f"lr {record['lr']:.2e}  {record['elapsed_s']}s",
             flush=True,
         )
 

@@ -186,7 +186,8 @@ def load_checkpoint(path: str | os.PathLike, *, device: str = "cpu") -> tuple[Pl
         raise InputError(
             f"planner checkpoint format {saved.get('format')!r} is not {CHECKPOINT_FORMAT}"
         )
-    model_config = PlannerModelConfig(**saved["model"])
+    # Checkpoints from before the object pointer let the LM write the object index.
+    model_config = PlannerModelConfig(**{"object_pointer": False, **saved["model"]})
     backbone = saved["backbone"]
     model = build_planner_model(
         dataclasses.replace(

@@ -25,6 +25,11 @@ learned auxiliary queries; a small two-way transformer decoder in which the quer
 cross-attend over all P per-point features (keys/values) and the points cross-attend back
 to the queries; mask logit per point = ⟨MLP(point), refined query⟩/√D + b → sigmoid. The
 query selects points through P-way attention, so it is not a single-key softmax.
+
+Object selection (`config.object_pointer`, on by default): the object index in each header
+is chosen by `object_pointer.ObjectPointer` from the state that predicts it, scored against
+each listed object (its last point-token state, its name, whether the instruction names
+it), and that choice replaces the LM's token in generation; its CE joins the loss.
 """
 
 from __future__ import annotations
@@ -41,12 +46,14 @@ from torch import Tensor, nn
 
 from openhoi._deps import require
 from openhoi.errors import InputError
+from openhoi.mllm.object_pointer import ObjectPointer, named_objects
 from openhoi.mllm.plan import (
     AFF_TOKEN,
     PlanGrammar,
     PlanParseError,
     StepSpec,
     format_header,
+    header_object_slot,
     parse_plan_text,
 )
 from openhoi.mllm.point_encoder import PointEncoder, PointEncoderConfig
@@ -133,6 +140,9 @@ class PlannerModelConfig:
     # Constrained decoding limits.
     max_steps: int = 8
     max_text_tokens: int = 24
+    # Choose each sub-task's object with `object_pointer.ObjectPointer` instead of letting
+    # the LM write the index as a free token.
+    object_pointer: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.point_encoder, dict):
@@ -170,10 +180,11 @@ class PlannerSample:
 class PlannerForwardOutput:
     """Teacher-forced losses and mask predictions of a batch."""
 
-    loss: Tensor  # () λ_task·CE + λ_aff·(Dice + BCE)
+    loss: Tensor  # () λ_task·CE + λ_aff·(Dice + BCE) + λ_pointer·CE(object pointer)
     task_loss: Tensor  # () mean token CE over target tokens
     aff_loss: Tensor  # () mean Dice + BCE over masks (0 when the batch has none)
     mask_logits: Tensor  # (M, P) one row per target step, batch order
+    pointer_loss: Tensor  # () mean object-pointer CE over steps of scenes with >= 2 objects
 
 
 @dataclass(frozen=True)
@@ -341,11 +352,16 @@ class PlannerModel(nn.Module):
                 nn.Linear(lm_size, lm_size),
             )
         self.decoder = AffordanceDecoder(config.decoder, lm_size, point_size)
+        self.object_pointer = None
+        if config.object_pointer:
+            name_size = instruction_encoder.output_size if instruction_encoder else None
+            self.object_pointer = ObjectPointer(lm_size, name_size, config.decoder.hidden_size)
         self.language_model = language_model
         self.is_lora = False
         if config.lora.use_lora:
             self._apply_lora()
         self._text_cache: dict[str, list[int]] = {}
+        self._name_cache: dict[str, Tensor] = {}
 
     # ----------------------------------------------------------------------------- LoRA
     def _apply_lora(self) -> None:
@@ -388,12 +404,21 @@ class PlannerModel(nn.Module):
 
         This piecewise tokenisation is the one `PlanGrammar` constrains decoding to.
         """
+        return self._target_layout(steps)[0]
+
+    def _target_layout(self, steps: Sequence[StepSpec]) -> tuple[list[int], list[int | None]]:
+        """`target_ids` and, per step, the position of its object-index token (None if merged)."""
         ids: list[int] = []
+        slots: list[int | None] = []
         for step in steps:
+            slot = header_object_slot(
+                self.tokenizer, step.primitive, step.hands, step.affordance, self.config.max_objects
+            )
+            slots.append(None if slot is None else len(ids) + slot[0])
             ids += self._text_ids(format_header(step))
             ids += self._text_ids(" " + step.text)
             ids += [self.aff_token_id] * self.config.decoder.num_aff_tokens
-        return [*ids, self.eos_token_id]
+        return [*ids, self.eos_token_id], slots
 
     def _embed_ids(self, ids: Sequence[int]) -> Tensor:
         table = self.language_model.get_input_embeddings()
@@ -402,10 +427,12 @@ class PlannerModel(nn.Module):
 
     def _prefix(
         self, group_tokens: Tensor, names: Sequence[str], instruction: str, encoded: Tensor | None
-    ) -> tuple[list[int], list[Tensor]]:
-        """Prompt input ids (NON_TOKEN_ID where embeddings go) and those embeddings, in order."""
+    ) -> tuple[list[int], list[Tensor], list[int]]:
+        """Prompt input ids (NON_TOKEN_ID where embeddings go), those embeddings in order,
+        and per object the position of its last point token."""
         ids: list[int] = []
         extras: list[Tensor] = []
+        object_ends: list[int] = []
 
         def add_text(text: str, *, bos: bool = False) -> None:
             token_ids = self._text_ids(text)
@@ -421,10 +448,11 @@ class PlannerModel(nn.Module):
         for index, name in enumerate(names):
             add_text(f" {index} {name} :")
             add_embeds(group_tokens[index])
+            object_ends.append(len(ids) - 1)
         if encoded is not None:
             add_embeds(encoded)
         add_text(f" instruction: {instruction} plan:")
-        return ids, extras
+        return ids, extras, object_ends
 
     def _assemble(
         self, id_rows: Sequence[Sequence[int]], extra_rows: Sequence[Sequence[Tensor]]
@@ -463,8 +491,9 @@ class PlannerModel(nn.Module):
 
     def _encode_scenes(
         self, samples: Sequence[PlannerSample]
-    ) -> tuple[Tensor, Tensor, list[list[Tensor]], list[Tensor | None]]:
-        """Point features, projected point tokens per scene, instruction tokens per scene."""
+    ) -> tuple[Tensor, list[list[Tensor]], list[Tensor | None], list[Tensor | None]]:
+        """Point features, projected point tokens per scene, instruction tokens per scene,
+        and the instruction's sentence embedding per scene (None without an encoder)."""
         device = self.object_slots.weight.device
         for sample in samples:
             if not 1 <= len(sample.points) <= self.config.max_objects:
@@ -484,11 +513,41 @@ class PlannerModel(nn.Module):
             tokens.append(list(projected[start : start + count] + slots))
             start += count
         instructions: list[Tensor | None] = [None] * len(samples)
+        sentences: list[Tensor | None] = [None] * len(samples)
         if self.instruction_encoder is not None:
-            states, mask = self.instruction_encoder([s.instruction for s in samples])
-            states = self.instruction_projector(states.to(device).float())
+            raw, mask = self.instruction_encoder([s.instruction for s in samples])
+            raw = raw.to(device).float()
+            sentences = list(raw[:, 0])
+            states = self.instruction_projector(raw)
             instructions = [states[i][mask[i].bool()] for i in range(len(samples))]
-        return encoded.point_features, encoded.centers, tokens, instructions
+        return encoded.point_features, tokens, instructions, sentences
+
+    def _name_embeddings(self, names: Sequence[str]) -> Tensor | None:
+        """`(N, E)` frozen sentence embeddings of object names (cached), None without encoder."""
+        if self.instruction_encoder is None:
+            return None
+        missing = [n for n in dict.fromkeys(names) if n not in self._name_cache]
+        if missing:
+            states, _ = self.instruction_encoder(missing)
+            for name, row in zip(missing, states[:, 0].float().cpu(), strict=True):
+                self._name_cache[name] = row
+        device = self.object_slots.weight.device
+        return torch.stack([self._name_cache[n] for n in names]).to(device)
+
+    def _pointer_logits(
+        self,
+        queries: Tensor,
+        object_states: Tensor,
+        sample: PlannerSample,
+        sentence: Tensor | None,
+    ) -> Tensor:
+        """`(S, N)` object-pointer logits of one scene's sub-tasks."""
+        named = torch.as_tensor(
+            named_objects(sample.instruction, sample.names), device=object_states.device
+        )
+        return self.object_pointer(
+            queries, object_states, named, self._name_embeddings(sample.names), sentence
+        )
 
     # --------------------------------------------------------------------------- training
     def forward(
@@ -496,24 +555,28 @@ class PlannerModel(nn.Module):
         samples: Sequence[PlannerSample],
         task_weight: float = 1.0,
         aff_weight: float = 1.0,
+        pointer_weight: float = 1.0,
     ) -> PlannerForwardOutput:
-        """Teacher-forced loss: λ_task·CE(plan tokens) + λ_aff·(Dice + BCE)(masks), Eq. 3."""
+        """Teacher-forced loss: λ_task·CE(plan tokens) + λ_aff·(Dice + BCE)(masks), Eq. 3,
+        plus λ_pointer·CE of the object pointer (when the config has one)."""
         if not samples:
             raise InputError("forward needs at least one sample")
-        point_features, _, tokens, instructions = self._encode_scenes(samples)
-        id_rows, extra_rows, label_rows = [], [], []
+        point_features, tokens, instructions, sentences = self._encode_scenes(samples)
+        id_rows, extra_rows, label_rows, layouts = [], [], [], []
         for sample, scene_tokens, encoded in zip(samples, tokens, instructions, strict=True):
             if len(sample.masks) != len(sample.steps):
                 raise InputError(
                     f"sample has {len(sample.steps)} steps but {len(sample.masks)} masks"
                 )
-            prefix_ids, extras = self._prefix(
+            prefix_ids, extras, object_ends = self._prefix(
                 torch.stack(scene_tokens), sample.names, sample.instruction, encoded
             )
-            target = self.target_ids(sample.steps)
+            target, slots = self._target_layout(sample.steps)
             id_rows.append(prefix_ids + target)
             extra_rows.append(extras)
             label_rows.append([IGNORE_INDEX] * len(prefix_ids) + target)
+            slots = [None if p is None else len(prefix_ids) + p for p in slots]
+            layouts.append((object_ends, slots))
         lm_dtype = self.language_model.get_input_embeddings().weight.dtype
         embeds, input_ids, attention = self._assemble(id_rows, extra_rows)
         labels = torch.full_like(input_ids, IGNORE_INDEX)
@@ -527,8 +590,35 @@ class PlannerModel(nn.Module):
         task_loss = F.cross_entropy(logits, labels[:, 1:][predicts])
         aff_states = gather_aff_states(hidden, input_ids, self.aff_token_id)
         mask_logits, aff_loss = self._mask_loss(samples, aff_states, point_features)
-        loss = task_weight * task_loss + aff_weight * aff_loss
-        return PlannerForwardOutput(loss, task_loss, aff_loss, mask_logits)
+        pointer_loss = self._pointer_loss(samples, hidden, layouts, sentences)
+        loss = task_weight * task_loss + aff_weight * aff_loss + pointer_weight * pointer_loss
+        return PlannerForwardOutput(loss, task_loss, aff_loss, mask_logits, pointer_loss)
+
+    def _pointer_loss(
+        self,
+        samples: Sequence[PlannerSample],
+        hidden: Tensor,
+        layouts: Sequence[tuple[list[int], list[int | None]]],
+        sentences: Sequence[Tensor | None],
+    ) -> Tensor:
+        """Mean CE of the pointer over the steps of scenes with several objects."""
+        logits, targets = [], []
+        if self.object_pointer is not None:
+            rows = zip(samples, layouts, sentences, strict=True)
+            for row, (sample, (object_ends, slots), sentence) in enumerate(rows):
+                steps = zip(slots, sample.steps, strict=True)
+                picked = [(p, s.object_index) for p, s in steps if p is not None]
+                if len(sample.names) < 2 or not picked:
+                    continue
+                # The state one position before the index token predicts it.
+                queries = hidden[row, [p - 1 for p, _ in picked]]
+                scene = self._pointer_logits(queries, hidden[row, object_ends], sample, sentence)
+                logits += list(scene)
+                targets += [index for _, index in picked]
+        if not logits:
+            return hidden.sum() * 0.0
+        target = torch.tensor(targets, device=hidden.device)
+        return F.cross_entropy(torch.stack(logits), target)
 
     def _mask_loss(
         self, samples: Sequence[PlannerSample], aff_states: Tensor, point_features: Tensor
@@ -586,36 +676,48 @@ class PlannerModel(nn.Module):
             max_new_tokens = config.max_steps * (
                 32 + config.max_text_tokens + config.decoder.num_aff_tokens
             )
-        point_features, _, tokens, instructions = self._encode_scenes([sample])
-        prefix_ids, extras = self._prefix(
+        point_features, tokens, instructions, sentences = self._encode_scenes([sample])
+        prefix_ids, extras, object_ends = self._prefix(
             torch.stack(tokens[0]), sample.names, sample.instruction, instructions[0]
         )
         prefix, _, _ = self._assemble([prefix_ids], [extras])
         lm = self.language_model
         lm_dtype = lm.get_input_embeddings().weight.dtype
-        out = lm(inputs_embeds=prefix.to(lm_dtype), use_cache=True)
-        state = grammar.start()
+        pointing = self.object_pointer is not None and num_objects > 1
+        out = lm(inputs_embeds=prefix.to(lm_dtype), use_cache=True, output_hidden_states=pointing)
+        object_states = out.hidden_states[-1][0, object_ends].float() if pointing else None
+        # The grammar state is followed in both modes: it tells where the object field is.
+        state: tuple | None = grammar.start()
         generated: list[int] = []
         aff_states: list[Tensor] = []
+        last_state: Tensor | None = None
         vocab = out.logits.shape[-1]
         for _ in range(max_new_tokens):
             logits = out.logits[0, -1].float()
             if constrained:
                 logits = logits + self._grammar_bias(grammar, state, vocab, logits.device)
-            token = int(logits.argmax())
+            choices = grammar.object_tokens(state) if pointing and state is not None else None
+            if choices is not None and last_state is not None:
+                scores = self._pointer_logits(last_state[None], object_states, sample, sentences[0])
+                token = choices[int(scores[0].argmax())]
+            else:
+                token = int(logits.argmax())
             if token == self.eos_token_id:
                 break
             generated.append(token)
-            if constrained:
-                state = grammar.advance(state, token)
+            if state is not None:
+                accepted = constrained or grammar.accepts(state, token)
+                state = grammar.advance(state, token) if accepted else None
+            at_choice = pointing and state is not None and grammar.object_tokens(state) is not None
             out = lm(
                 inputs_embeds=self._embed_ids([token])[None].to(lm_dtype),
                 past_key_values=out.past_key_values,
                 use_cache=True,
-                output_hidden_states=token == self.aff_token_id,
+                output_hidden_states=token == self.aff_token_id or at_choice,
             )
             if token == self.aff_token_id:
                 aff_states.append(out.hidden_states[-1][0, -1].float())
+            last_state = out.hidden_states[-1][0, -1].float() if at_choice else None
         text = self._decode(generated)
         steps = parse_plan_text(text, num_objects, config.decoder.num_aff_tokens)
         if len(aff_states) != len(steps) * config.decoder.num_aff_tokens:

@@ -41,6 +41,7 @@ __all__ = [
     "StepSpec",
     "format_header",
     "format_plan_text",
+    "header_object_slot",
     "parse_plan_text",
 ]
 
@@ -319,6 +320,9 @@ class PlanGrammar:
         self.max_text_tokens = max_text_tokens
         self._trie = _header_trie(tokenizer, num_objects)
         self._text_ids = _text_token_ids(tokenizer)
+        self._text_set = _cached_text_set(_TokenizerKey(tokenizer))
+        slot = header_object_slot(tokenizer, "grasp", "right", "wrap-grasp", num_objects)
+        self._object_ids = slot[1] if slot is not None and num_objects > 1 else None
 
     def start(self) -> tuple:
         """State before the first token: inside the header trie at its root, 0 steps done."""
@@ -342,6 +346,22 @@ class PlanGrammar:
                 return [self.eos_token_id]
             return [self.eos_token_id, *_trie_node(self._trie, ()).keys()]
         return [self.eos_token_id]
+
+    def accepts(self, state: tuple, token: int) -> bool:
+        """Whether `token` may come next in `state` (a set lookup, unlike `allowed`)."""
+        if state[0] == "text" and state[1] < self.max_text_tokens:
+            return token in self._text_set or (token == self.aff_token_id and state[1] > 0)
+        return token in self.allowed(state)
+
+    def object_tokens(self, state: tuple) -> tuple[int, ...] | None:
+        """Token ids of object indices 0..n-1 if the next token is a header's object field.
+
+        None elsewhere, and in one-object scenes, where there is nothing to choose.
+        """
+        if self._object_ids is None or state[0] != "header":
+            return None
+        children = set(_trie_node(self._trie, state[1]))
+        return self._object_ids if children == set(self._object_ids) else None
 
     def advance(self, state: tuple, token: int) -> tuple:
         """State after writing `token` (which must be allowed)."""
@@ -432,6 +452,42 @@ def _cached_text_ids(key: _TokenizerKey) -> tuple[int, ...]:
             continue
         allowed.append(index)
     return tuple(allowed)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_text_set(key: _TokenizerKey) -> frozenset[int]:
+    return frozenset(_cached_text_ids(key))
+
+
+def header_object_slot(
+    tokenizer: object, primitive: str, hands: str, affordance: str, num_objects: int
+) -> tuple[int, tuple[int, ...]] | None:
+    """Where a header's object index sits among its tokens, and its token per index.
+
+    Returns `(position, (token of index 0, token of index 1, ...))` for headers
+    `[primitive|hands|i|affordance]`, i < max(2, num_objects), when they tokenise to the same
+    length and differ in exactly one position; None when the tokenizer merges the index
+    with its neighbours (then the object is left to the language model).
+    """
+    return _cached_object_slot(_TokenizerKey(tokenizer), primitive, hands, affordance, num_objects)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_object_slot(
+    key: _TokenizerKey, primitive: str, hands: str, affordance: str, num_objects: int
+) -> tuple[int, tuple[int, ...]] | None:
+    headers = [
+        format_header(StepSpec(primitive, hands, i, affordance, "x"))
+        for i in range(max(2, num_objects))
+    ]
+    variants = key.tokenizer(headers, add_special_tokens=False)["input_ids"]
+    if len({len(v) for v in variants}) != 1:
+        return None
+    differ = [p for p in range(len(variants[0])) if len({int(v[p]) for v in variants}) > 1]
+    if len(differ) != 1 or len({int(v[differ[0]]) for v in variants}) != len(variants):
+        return None
+    position = differ[0]
+    return position, tuple(int(v[position]) for v in variants[:num_objects])
 
 
 def _text_token_ids(tokenizer: object) -> list[int]:

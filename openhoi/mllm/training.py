@@ -153,6 +153,8 @@ class PlannerTrainConfig:
     grad_clip: float = 1.0
     task_weight: float = 1.0
     aff_weight: float = 1.0
+    # Weight of the object pointer's CE (model.object_pointer; ignored without it).
+    pointer_weight: float = 1.0
     save_every: int = 500
     log_every: int = 50
     seed: int = 0
@@ -621,7 +623,7 @@ def train_planner(
     started = time.time()
     for step in range(start_step, config.num_steps):
         batch = [next(stream) for _ in range(config.batch_size)]
-        output = model(batch, config.task_weight, config.aff_weight)
+        output = model(batch, config.task_weight, config.aff_weight, config.pointer_weight)
         optimizer.zero_grad(set_to_none=True)
         if accelerator:
             accelerator.backward(output.loss)
@@ -635,6 +637,7 @@ def train_planner(
             "loss": output.loss.item(),
             "task_loss": output.task_loss.item(),
             "aff_loss": output.aff_loss.item(),
+            "pointer_loss": output.pointer_loss.item(),
             "lr": scheduler.get_last_lr()[0],
             "elapsed_s": round(time.time() - started, 1),
         }

@@ -103,6 +103,11 @@ def test_constrained_decoding_from_random_model_parses(tiny_model):
 
 def test_input_ids_mark_embedding_slots(tiny_model):
     sample = make_sample()
-    _, _, tokens, _ = tiny_model._encode_scenes([sample])
-    ids, extras = tiny_model._prefix(torch.stack(tokens[0]), sample.names, sample.instruction, None)
+    _, tokens, _, _ = tiny_model._encode_scenes([sample])
+    ids, extras, object_ends = tiny_model._prefix(
+        torch.stack(tokens[0]), sample.names, sample.instruction, None
+    )
     assert ids.count(NON_TOKEN_ID) == sum(e.shape[0] for e in extras) == 2 * 8
+    # Each object's last point token: a point slot followed by the next text token.
+    assert len(object_ends) == 2
+    assert all(ids[p] == NON_TOKEN_ID and ids[p + 1] != NON_TOKEN_ID for p in object_ends)
