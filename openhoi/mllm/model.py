@@ -34,9 +34,10 @@ it), and that choice replaces the LM's token in generation; its CE joins the los
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -534,19 +535,24 @@ class PlannerModel(nn.Module):
         device = self.object_slots.weight.device
         return torch.stack([self._name_cache[n] for n in names]).to(device)
 
-    def _pointer_logits(
-        self,
-        queries: Tensor,
-        object_states: Tensor,
-        sample: PlannerSample,
-        sentence: Tensor | None,
-    ) -> Tensor:
-        """`(S, N)` object-pointer logits of one scene's sub-tasks."""
+    def _pointer_scene(
+        self, sample: PlannerSample, object_states: Tensor, sentence: Tensor | None
+    ) -> Callable[[Tensor], Tensor]:
+        """The pointer over one scene: queries `(S, H)` → logits `(S, N)`.
+
+        What depends only on the scene (which objects the instruction names, the name
+        embeddings) is computed once, not per sub-task.
+        """
         named = torch.as_tensor(
             named_objects(sample.instruction, sample.names), device=object_states.device
         )
-        return self.object_pointer(
-            queries, object_states, named, self._name_embeddings(sample.names), sentence
+        names = self._name_embeddings(sample.names)
+        return functools.partial(
+            self.object_pointer,
+            object_states=object_states,
+            named=named,
+            name_embeddings=names,
+            instruction_embedding=sentence,
         )
 
     # --------------------------------------------------------------------------- training
@@ -612,8 +618,8 @@ class PlannerModel(nn.Module):
                     continue
                 # The state one position before the index token predicts it.
                 queries = hidden[row, [p - 1 for p, _ in picked]]
-                scene = self._pointer_logits(queries, hidden[row, object_ends], sample, sentence)
-                logits += list(scene)
+                pointer = self._pointer_scene(sample, hidden[row, object_ends], sentence)
+                logits += list(pointer(queries))
                 targets += [index for _, index in picked]
         if not logits:
             return hidden.sum() * 0.0
@@ -685,21 +691,25 @@ class PlannerModel(nn.Module):
         lm_dtype = lm.get_input_embeddings().weight.dtype
         pointing = self.object_pointer is not None and num_objects > 1
         out = lm(inputs_embeds=prefix.to(lm_dtype), use_cache=True, output_hidden_states=pointing)
-        object_states = out.hidden_states[-1][0, object_ends].float() if pointing else None
+        pointer = None
+        if pointing:
+            object_states = out.hidden_states[-1][0, object_ends].float()
+            pointer = self._pointer_scene(sample, object_states, sentences[0])
         # The grammar state is followed in both modes: it tells where the object field is.
         state: tuple | None = grammar.start()
         generated: list[int] = []
         aff_states: list[Tensor] = []
+        # Object-index tokens while the next token is a header's object field (pointing only),
+        # and the state that predicts it.
+        choices: tuple[int, ...] | None = None
         last_state: Tensor | None = None
         vocab = out.logits.shape[-1]
         for _ in range(max_new_tokens):
             logits = out.logits[0, -1].float()
             if constrained:
                 logits = logits + self._grammar_bias(grammar, state, vocab, logits.device)
-            choices = grammar.object_tokens(state) if pointing and state is not None else None
-            if choices is not None and last_state is not None:
-                scores = self._pointer_logits(last_state[None], object_states, sample, sentences[0])
-                token = choices[int(scores[0].argmax())]
+            if choices is not None:
+                token = choices[int(pointer(last_state[None])[0].argmax())]
             else:
                 token = int(logits.argmax())
             if token == self.eos_token_id:
@@ -708,16 +718,17 @@ class PlannerModel(nn.Module):
             if state is not None:
                 accepted = constrained or grammar.accepts(state, token)
                 state = grammar.advance(state, token) if accepted else None
-            at_choice = pointing and state is not None and grammar.object_tokens(state) is not None
+            choices = grammar.object_tokens(state) if pointing and state is not None else None
             out = lm(
                 inputs_embeds=self._embed_ids([token])[None].to(lm_dtype),
                 past_key_values=out.past_key_values,
                 use_cache=True,
-                output_hidden_states=token == self.aff_token_id or at_choice,
+                output_hidden_states=token == self.aff_token_id or choices is not None,
             )
             if token == self.aff_token_id:
                 aff_states.append(out.hidden_states[-1][0, -1].float())
-            last_state = out.hidden_states[-1][0, -1].float() if at_choice else None
+            if choices is not None:
+                last_state = out.hidden_states[-1][0, -1].float()
         text = self._decode(generated)
         steps = parse_plan_text(text, num_objects, config.decoder.num_aff_tokens)
         if len(aff_states) != len(steps) * config.decoder.num_aff_tokens:
