@@ -237,6 +237,14 @@ def gather_aff_states(hidden: Tensor, input_ids: Tensor, aff_token_id: int) -> T
     return hidden[input_ids == aff_token_id]
 
 
+def _cache_keyword(lm: nn.Module) -> str:
+    """The forward keyword that takes the KV cache: `cache` from transformers 5.x on
+    (`past_key_values` still works there but warns on every token), else `past_key_values`."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(lm.forward).parameters else "past_key_values"
+
+
 def _special_ids(tokenizer: object) -> tuple[int | None, int]:
     bos = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.cls_token_id
     eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
@@ -721,7 +729,7 @@ class PlannerModel(nn.Module):
             choices = grammar.object_tokens(state) if pointing and state is not None else None
             out = lm(
                 inputs_embeds=self._embed_ids([token])[None].to(lm_dtype),
-                past_key_values=out.past_key_values,
+                **{_cache_keyword(lm): out.past_key_values},
                 use_cache=True,
                 output_hidden_states=token == self.aff_token_id or choices is not None,
             )
