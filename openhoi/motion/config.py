@@ -19,6 +19,7 @@ __all__ = [
     "DenoiserConfig",
     "DiffusionConfig",
     "LossConfig",
+    "RepresentationConfig",
     "TrainConfig",
     "config_from_dict",
     "config_to_dict",
@@ -126,6 +127,26 @@ class LossConfig:
 
 
 @dataclass
+class RepresentationConfig:
+    """What the denoiser's frames are (`openhoi.motion.representation.FrameCodec`)."""
+
+    # "world": the 208-D frames as stored; "object_centric": acting hands in the object's
+    # frame relative to the affordance anchor. Model folders without this field are "world".
+    kind: str = "world"
+    # Left and right wrist pivots J0 (metres); filled in from the hand asset when a run
+    # starts, then stored with the model so its frames decode exactly.
+    wrist_pivot: list[list[float]] | None = None
+
+    def __post_init__(self) -> None:
+        from openhoi.motion.representation import REPRESENTATIONS
+
+        if self.kind not in REPRESENTATIONS:
+            raise InputError(
+                f"representation.kind must be one of {REPRESENTATIONS}, got {self.kind!r}"
+            )
+
+
+@dataclass
 class DDPMSamplerConfig:
     """Ancestral DDPM (paper Eq. 8); num_steps < T uses a strided (respaced) chain."""
 
@@ -152,6 +173,7 @@ class TrainConfig:
     model: DenoiserConfig = field(default_factory=DenoiserConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    representation: RepresentationConfig = field(default_factory=RepresentationConfig)
     # Data: an episodes folder (SynthHOI or a prepared GRAB/ARCTIC/H2O set).
     data: str | None = None
     out: str | None = None
@@ -256,5 +278,6 @@ def _nested_schema(schema: type, name: str) -> type | None:
         (TrainConfig, "model"): DenoiserConfig,
         (TrainConfig, "diffusion"): DiffusionConfig,
         (TrainConfig, "loss"): LossConfig,
+        (TrainConfig, "representation"): RepresentationConfig,
     }
     return nested.get((schema, name))

@@ -29,6 +29,7 @@ from openhoi.motion.checkpoint import ModelFolder, load_weights_checked, read_mo
 from openhoi.motion.config import DDIMSamplerConfig, DDPMSamplerConfig, TrainConfig
 from openhoi.motion.denoiser import DenoiserCondition, MotionDenoiser
 from openhoi.motion.guidance import Guidance, GuidanceContext
+from openhoi.motion.representation import FrameCodec
 from openhoi.motion.samplers import available_samplers, make_sampler
 from openhoi.motion.sampling import sample_loop
 from openhoi.motion.schedule import NoiseSchedule
@@ -120,6 +121,7 @@ class MotionGenerator:
         self.std = std.float()
         self.text_encoder = text_encoder
         self.num_points = num_points
+        self.codec = FrameCodec(config.representation.kind, config.representation.wrist_pivot)
 
     @classmethod
     def from_model_folder(
@@ -202,7 +204,10 @@ class MotionGenerator:
     def guidance_context(self, condition: DenoiserCondition) -> GuidanceContext:
         """The context guidance hooks receive for `condition`."""
         return GuidanceContext(
-            condition=condition, mean=self.mean.to(self.device), std=self.std.to(self.device)
+            condition=condition,
+            mean=self.mean.to(self.device),
+            std=self.std.to(self.device),
+            codec=self.codec,
         )
 
     # ------------------------------------------------------------------ sampling
@@ -282,7 +287,8 @@ class MotionGenerator:
             use_batched_cfg=use_batched_cfg,
             on_step=on_step,
         )
-        frames = (x0.float().cpu() * self.std + self.mean).numpy()
+        with torch.no_grad():
+            frames = self.guidance_context(condition).to_physical(x0.float()).cpu().numpy()
         return [
             self._to_sequence(frames[k], cond, condition.active_hands[k].cpu().numpy())
             for k, cond in enumerate(conditions)

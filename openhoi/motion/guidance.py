@@ -20,12 +20,13 @@ inside the sampler) and return one value per sample, `(B,)` (`GuidanceTerm`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from torch import Tensor
 
 from openhoi.motion.denoiser import DenoiserCondition
+from openhoi.motion.representation import FrameCodec, affordance_anchor
 from openhoi.motion.samplers.base import StepMoments
 
 __all__ = ["Guidance", "GuidanceContext", "GuidanceInput", "GuidanceTerm"]
@@ -37,19 +38,30 @@ class GuidanceContext:
 
     condition: the batched condition (object points `(B, P, 6)` canonical, affordance
         `(B, P)`, text embedding, active_hands `(B, 2)`, frame_mask `(B, T)`).
-    mean, std: `(208,)` normalisation statistics; physical = normalised · std + mean.
+    mean, std: `(208,)` normalisation statistics of the model's frames.
+    codec: the model's representation; physical = codec.decode(normalised · std + mean).
     """
 
     condition: DenoiserCondition
     mean: Tensor
     std: Tensor
+    codec: FrameCodec = field(default_factory=FrameCodec)
+
+    def _anchor(self) -> Tensor:
+        return affordance_anchor(self.condition.object_points, self.condition.affordance)
 
     def to_physical(self, x: Tensor) -> Tensor:
-        """`(B, T, 208)` normalised frames → metres / 6D / radians (differentiable)."""
-        return x * self.std.to(x) + self.mean.to(x)
+        """`(B, T, 208)` normalised model frames → world frames in metres / 6D / radians
+        (differentiable)."""
+        frames = x * self.std.to(x) + self.mean.to(x)
+        if self.codec.is_identity:
+            return frames
+        return self.codec.decode(frames, self._anchor(), self.condition.active_hands)
 
     def to_normalised(self, x: Tensor) -> Tensor:
         """The inverse of `to_physical`."""
+        if not self.codec.is_identity:
+            x = self.codec.encode(x, self._anchor(), self.condition.active_hands)
         return (x - self.mean.to(x)) / self.std.to(x)
 
 

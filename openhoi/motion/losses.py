@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from openhoi.data import layout
 from openhoi.geometry import rotation_6d_to_matrix
 from openhoi.motion.config import LossConfig
+from openhoi.motion.representation import FrameCodec
 
 __all__ = ["DiffusionLoss", "LossOutput", "masked_l2"]
 
@@ -64,13 +65,20 @@ def _object_pose(frames: Tensor) -> tuple[Tensor, Tensor]:
 
 
 class DiffusionLoss(nn.Module):
-    """The three training terms; holds the (frozen) left and right hand layers."""
+    """The three training terms; holds the (frozen) left and right hand layers.
 
-    def __init__(self, config: LossConfig, mean: Tensor, std: Tensor) -> None:
+    `mean`, `std` normalise the model's frames; `codec` turns them into world frames for
+    the geometric terms (the identity for world-frame models).
+    """
+
+    def __init__(
+        self, config: LossConfig, mean: Tensor, std: Tensor, codec: FrameCodec | None = None
+    ) -> None:
         super().__init__()
         from openhoi.hand import HandModel
 
         self.config = config
+        self.codec = codec or FrameCodec()
         self.hands = nn.ModuleDict({side: HandModel(side) for side in SIDES})
         self.hands.requires_grad_(False)
         self.register_buffer("mean", mean.float().clone(), persistent=False)
@@ -84,15 +92,17 @@ class DiffusionLoss(nn.Module):
         active_hands: Tensor,
         object_points: Tensor,
         generator: torch.Generator | None = None,
+        anchor: Tensor | None = None,
     ) -> LossOutput:
         """Losses of a batch.
 
         Args:
-            x0_pred, x0: `(B, T, 208)` predicted and true normalised frames.
+            x0_pred, x0: `(B, T, 208)` predicted and true normalised (model) frames.
             frame_mask: `(B, T)` bool real frames.
             active_hands: `(B, 2)` bool left / right hand acts.
             object_points: `(B, P, 6)` canonical points + normals (metres).
             generator: picks the frames of the geometric terms (CPU generator).
+            anchor: `(B, 3)` affordance anchors; needed when the codec is not the identity.
         """
         cfg = self.config
         l2 = masked_l2(x0_pred.float(), x0.float(), frame_mask)
@@ -103,6 +113,11 @@ class DiffusionLoss(nn.Module):
         with torch.autocast(device_type=device_type, enabled=False):
             pred = x0_pred.float() * self.std + self.mean
             true = x0.float() * self.std + self.mean
+            if not self.codec.is_identity:
+                if anchor is None:
+                    raise ValueError("an object-centric DiffusionLoss needs the anchors")
+                pred = self.codec.decode(pred, anchor, active_hands)
+                true = self.codec.decode(true, anchor, active_hands)
             orientation = self._orientation(pred, true, frame_mask, active_hands)
             distance = (
                 self._distance(pred, true, frame_mask, active_hands, object_points, generator)

@@ -47,6 +47,7 @@ from openhoi.motion.checkpoint import (
 from openhoi.motion.config import TrainConfig, config_to_dict
 from openhoi.motion.denoiser import DenoiserCondition, MotionDenoiser
 from openhoi.motion.losses import DiffusionLoss, LossOutput
+from openhoi.motion.representation import FrameCodec, affordance_anchor, default_wrist_pivot
 from openhoi.motion.schedule import NoiseSchedule
 from openhoi.motion.text_encoder import PrecomputedTextEncoder, TextEncoder, load_text_encoder
 
@@ -59,6 +60,8 @@ LOG_FILE = "log.jsonl"
 VALIDATION_SEED = 12_345
 # Batches per length-sorted window in bucketed batching (_BatchOrder).
 BUCKET_WINDOW = 16
+# Model-frame features whose train std is below this keep std 1 (as the datasets do).
+_MIN_STD = 1e-4
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,83 @@ def _condition(batch: Any, text_encoder: TextEncoder, device: torch.device) -> D
     )
 
 
+@dataclass(frozen=True)
+class _Frames:
+    """Turns a batch's world-normalised frames into the model's normalised frames.
+
+    The datasets normalise world frames with their own stats (`world_mean/std`); the model
+    is trained on `codec.encode`d frames normalised with `mean/std` (equal to the world
+    ones for the world representation, where nothing is converted).
+    """
+
+    codec: FrameCodec
+    world_mean: Tensor
+    world_std: Tensor
+    mean: Tensor
+    std: Tensor
+
+    def model_frames(self, batch: Any, device: torch.device) -> tuple[Tensor, Tensor | None]:
+        """`(B, T, 208)` normalised model frames (0 on padded frames) and the anchors."""
+        frames = batch.frames.float().to(device)
+        if self.codec.is_identity:
+            return frames, None
+        anchor = affordance_anchor(batch.object_points.to(device), batch.affordance.to(device))
+        world = frames * self.world_std.to(device) + self.world_mean.to(device)
+        encoded = self.codec.encode(world, anchor, batch.active_hands.bool().to(device))
+        normalised = (encoded - self.mean.to(device)) / self.std.to(device)
+        mask = batch.frame_mask.bool().to(device)[..., None]
+        return torch.where(mask, normalised, torch.zeros_like(normalised)), anchor
+
+
+def _codec(config: TrainConfig) -> FrameCodec:
+    """The run's codec (filled into `config.representation`, which checkpoints store).
+
+    A fine-tune takes the initial model's pivots; a fresh object-centric run without
+    pivots gets the hand asset's.
+    """
+    representation = config.representation
+    if config.init_from:
+        init = read_model_folder(config.init_from).config.representation
+        if init.kind != representation.kind:
+            raise InputError(
+                f"init_from {config.init_from} is a {init.kind!r} model; the run asks for "
+                f"representation.kind={representation.kind!r}"
+            )
+        representation.wrist_pivot = init.wrist_pivot
+    if representation.kind != "world" and representation.wrist_pivot is None:
+        representation.wrist_pivot = default_wrist_pivot()
+    return FrameCodec(representation.kind, representation.wrist_pivot)
+
+
+def _model_stats(
+    train_set: Sequence[Any],
+    collate: Callable[[list[Any]], Any],
+    codec: FrameCodec,
+    world_mean: Tensor,
+    world_std: Tensor,
+) -> tuple[Tensor, Tensor]:
+    """(208,) mean and std of the training frames in the model's representation."""
+    total = torch.zeros(world_mean.shape, dtype=torch.float64)
+    square = torch.zeros_like(total)
+    count = 0
+    unit = torch.ones_like(world_std)
+    identity = _Frames(codec, world_mean, world_std, torch.zeros_like(world_mean), unit)
+    chunk = 256
+    for start in range(0, len(train_set), chunk):
+        batch = collate([train_set[i] for i in range(start, min(len(train_set), start + chunk))])
+        encoded, _ = identity.model_frames(batch, torch.device("cpu"))
+        real = encoded[batch.frame_mask.bool()].double()
+        total += real.sum(dim=0)
+        square += (real**2).sum(dim=0)
+        count += real.shape[0]
+    if count == 0:
+        raise InputError("the training split holds no frames")
+    mean = total / count
+    std = (square / count - mean**2).clamp_min(0.0).sqrt()
+    std = torch.where(std < _MIN_STD, torch.ones_like(std), std)
+    return mean.float(), std.float()
+
+
 def _training_text_encoder(config: TrainConfig) -> TextEncoder:
     def load() -> TextEncoder:
         return load_text_encoder(config.text_encoder, config.text_encoder_path)
@@ -343,8 +423,9 @@ def train_diffusion(
     if not data_folder.is_dir():
         raise MissingFileError(f"data folder {data_folder} does not exist")
     stats = None
-    if config.init_from:
-        # Fine-tuning keeps the normalisation the initial weights were trained with.
+    if config.init_from and config.representation.kind == "world":
+        # Fine-tuning keeps the normalisation the initial weights were trained with (an
+        # object-centric model's stats are of its own frames; train_on_datasets takes them).
         init = read_model_folder(config.init_from)
         stats = NormalisationStats(init.mean.numpy(), init.std.numpy())
     train_set = SegmentDataset(
@@ -429,13 +510,24 @@ def train_on_datasets(
             f"model.text_dim is {config.model.text_dim}"
         )
 
+    # 0. The model's representation and its normalisation (world stats pass through).
+    codec = _codec(config)
+    world_mean, world_std = mean, std
+    if not codec.is_identity:
+        if config.init_from:
+            init = read_model_folder(config.init_from)
+            mean, std = init.mean, init.std
+        else:
+            mean, std = _model_stats(train_set, collate, codec, world_mean, world_std)
+    frames = _Frames(codec, world_mean, world_std, mean, std)
+
     # 1. Build everything from the seed (weights of a fresh run depend on it only).
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     random.seed(config.seed)
     model = MotionDenoiser(config.model).to(device)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
-    loss_fn = DiffusionLoss(config.loss, mean, std).to(device)
+    loss_fn = DiffusionLoss(config.loss, mean, std, codec).to(device)
     schedule = NoiseSchedule(config.diffusion)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
@@ -496,7 +588,7 @@ def train_on_datasets(
             share = indices[runtime.process_index * config.batch_size :][: config.batch_size]
             batch = collate([train_set[i] for i in share])
             terms = _train_step(
-                model, loss_fn, schedule, batch, encoder, config, train_generator, runtime
+                model, loss_fn, schedule, batch, frames, encoder, config, train_generator, runtime
             )
             optimizer.step()
             scheduler.step()
@@ -511,7 +603,7 @@ def train_on_datasets(
                 log.log(step, {**last_terms, "lr": scheduler.get_last_lr()[0]}, "train")
             if val_set is not None and (step % config.validation_interval == 0 or step == end_step):
                 value = _validation_loss(
-                    ema, loss_fn, schedule, val_set, collate, encoder, config, device
+                    ema, loss_fn, schedule, val_set, collate, frames, encoder, config, device
                 )
                 validation.append((step, value))
                 log.log(step, {"total": value}, "val")
@@ -562,13 +654,14 @@ def _train_step(
     loss_fn: DiffusionLoss,
     schedule: NoiseSchedule,
     batch: Any,
+    frames: _Frames,
     encoder: TextEncoder,
     config: TrainConfig,
     generator: torch.Generator,
     runtime: _Runtime,
 ) -> dict[str, Tensor]:
     device = runtime.device
-    x0 = batch.frames.float().to(device)
+    x0, anchor = frames.model_frames(batch, device)
     condition = _condition(batch, encoder, device)
     size = x0.shape[0]
     # Every random draw of the step comes from `generator` (CPU), in a fixed order.
@@ -586,6 +679,7 @@ def _train_step(
         condition.active_hands,
         condition.object_points,
         generator,
+        anchor,
     )
     runtime.backward(out.total)
     runtime.clip(model, config.grad_clip)
@@ -600,6 +694,7 @@ def _validation_loss(
     schedule: NoiseSchedule,
     val_set: Sequence[Any],
     collate: Callable[[list[Any]], Any],
+    frames: _Frames,
     encoder: TextEncoder,
     config: TrainConfig,
     device: torch.device,
@@ -614,14 +709,14 @@ def _validation_loss(
         batch = collate(
             [val_set[i] for i in range(start, min(len(val_set), start + config.batch_size))]
         )
-        x0 = batch.frames.float().to(device)
+        x0, anchor = frames.model_frames(batch, device)
         condition = _condition(batch, encoder, device)
         t = torch.randint(0, schedule.num_timesteps, (x0.shape[0],), generator=generator).to(device)
         noise = torch.randn(x0.shape, generator=generator).to(device)
         x_t = schedule.add_noise(x0, noise, t) * condition.frame_mask[..., None].to(x0.dtype)
         x0_pred = ema(x_t, t, condition)
         out = loss_fn(x0_pred, x0, condition.frame_mask, condition.active_hands,
-                      condition.object_points, generator)  # fmt: skip
+                      condition.object_points, generator, anchor)  # fmt: skip
         total += float(out.total)
         count += 1
     return total / max(1, count)
