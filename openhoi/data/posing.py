@@ -76,10 +76,13 @@ def pose_frames(
         side_betas = None
         if betas is not None:
             side_betas = betas[:, HAND_SIDES.index(side)].repeat_interleave(num_frames, dim=0)
-        out = hand(pose, transl, side_betas)
-        joints[side] = out.joints.reshape(batch, num_frames, -1, 3)
         if with_vertices:
+            out = hand(pose, transl, side_betas)
+            joints[side] = out.joints.reshape(batch, num_frames, -1, 3)
             vertices[side] = out.vertices.reshape(batch, num_frames, -1, 3)
+        else:  # keypoints only: no skinning of the whole mesh
+            keypoints = hand.keypoints(pose, transl, side_betas)
+            joints[side] = keypoints.reshape(batch, num_frames, -1, 3)
     obj = frames[..., layout.OBJECT]
     return PosedFrames(
         joints=joints,

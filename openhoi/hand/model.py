@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import smplx
 import torch
-from smplx.lbs import lbs, vertices2joints
+from smplx.lbs import batch_rigid_transform, lbs, vertices2joints
 from torch import Tensor, nn
 
 from openhoi.errors import InputError, MissingFileError
@@ -331,6 +331,37 @@ class HandModel(nn.Module):
         vertices = vertices + offset
         keypoints = torch.cat([joints + offset, vertices[:, self.tip_ids]], dim=1)
         return HandOutput(vertices=vertices, joints=keypoints)
+
+    def keypoints(self, pose: Tensor, transl: Tensor, betas: Tensor | None = None) -> Tensor:
+        """The 21 keypoints of `forward` without skinning the whole mesh: `(B, 21, 3)`.
+
+        Forward kinematics for the 16 joints and linear blend skinning of the five
+        fingertip vertices only (with their shape and pose blend shapes), so the result
+        equals `forward(...).joints` to float rounding at a fraction of the cost; the
+        training loss and the keypoint-only guidance terms use it.
+        """
+        rot_mats = self._rotation_matrices(pose)
+        batch = rot_mats.shape[0]
+        if not torch.is_tensor(transl) or tuple(transl.shape) != (batch, 3):
+            got = tuple(transl.shape) if torch.is_tensor(transl) else type(transl).__name__
+            raise InputError(f"transl must have shape ({batch}, 3), got {got}")
+        betas = self._betas(betas, batch)
+        mano, tips = self.mano, self.tip_ids
+        regressed_shapedirs = torch.einsum("jv,vcl->jcl", mano.J_regressor, mano.shapedirs)
+        rest = mano.J_regressor @ mano.v_template
+        joints_rest = rest + torch.einsum("bl,jcl->bjc", betas, regressed_shapedirs)
+        tips_rest = mano.v_template[tips] + torch.einsum("bl,vcl->bvc", betas, mano.shapedirs[tips])
+        identity = torch.eye(3, dtype=rot_mats.dtype, device=rot_mats.device)
+        pose_feature = (rot_mats[:, 1:] - identity).reshape(batch, -1)
+        tip_posedirs = mano.posedirs.reshape(pose_feature.shape[1], -1, 3)[:, tips]
+        tips_posed = tips_rest + torch.einsum("bp,pvc->bvc", pose_feature, tip_posedirs)
+        joints, transforms = batch_rigid_transform(rot_mats, joints_rest, mano.parents)
+        skinning = torch.einsum("vj,bjmn->bvmn", mano.lbs_weights[tips], transforms)
+        tips_world = (
+            torch.einsum("bvmn,bvn->bvm", skinning[..., :3, :3], tips_posed) + skinning[..., :3, 3]
+        )
+        offset = transl.to(self.dtype)[:, None, :]
+        return torch.cat([joints, tips_world], dim=1) + offset
 
     def rest_joints(self, betas: Tensor | None = None) -> Tensor:
         """(B, 16, 3) joints of the unposed hand for `betas` (B, 10); B = 1 when None."""

@@ -191,7 +191,7 @@ class DiffusionLoss(nn.Module):
         pose = torch.cat(
             [block[:, layout.HAND_GLOBAL_ORIENT], block[:, layout.HAND_FINGERS]], dim=1
         ).reshape(batch * num_frames, 1 + layout.NUM_FINGER_JOINTS, layout.ROT6D_DIM)
-        joints = self.hands[side](pose, block[:, layout.HAND_TRANSL]).joints  # (BF, 21, 3)
+        joints = self.hands[side].keypoints(pose, block[:, layout.HAND_TRANSL])  # (BF, 21, 3)
         rotation, translation = _object_pose(frames)  # (B, F, 3, 3), (B, F, 3)
         world = torch.einsum("bfij,bpj->bfpi", rotation, points) + translation[:, :, None]
         world = world.reshape(batch * num_frames, -1, 3)

@@ -140,6 +140,20 @@ def test_gradients_flow_to_6d_pose(right):
     assert betas.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_keypoints_equal_the_full_forward_and_carry_gradients(side, left, right):
+    model = {"left": left, "right": right}[side]
+    pose, transl = _random_pose(batch=4, seed=3, scale=0.6)
+    betas = 2.0 * torch.randn(4, 10, generator=torch.Generator().manual_seed(1))
+    rot_6d = matrix_to_rotation_6d(axis_angle_to_matrix(pose)).requires_grad_(True)
+    fast = model.keypoints(rot_6d, transl, betas)
+    torch.testing.assert_close(fast, model(rot_6d, transl, betas).joints, atol=1e-6, rtol=0)
+    fast[:, 16:].sum().backward()  # fingertips depend on the finger joints
+    assert rot_6d.grad[:, 1:].abs().sum() > 0
+    with pytest.raises(InputError, match="transl"):
+        model.keypoints(rot_6d, transl[:2], betas)
+
+
 def test_betas_change_the_shape(right):
     pose = torch.zeros(1, 16, 3)
     base = right(pose, torch.zeros(1, 3)).vertices
@@ -195,6 +209,11 @@ def test_real_mano_code_path_with_synthetic_files(tmp_path, tiny_arrays):
     assert model.num_vertices == 48
     out = model(torch.zeros(2, 16, 3), torch.zeros(2, 3))
     assert out.joints.shape == (2, 21, 3)
+    pose = 0.4 * torch.randn(2, 16, 3, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(
+        model.keypoints(pose, torch.ones(2, 3)), model(pose, torch.ones(2, 3)).joints,
+        atol=1e-6, rtol=0,
+    )  # fmt: skip
     tips = model.tip_vertex_ids
     assert [int(t) // 3 for t in tips] == [FINGER_JOINTS[f][2] for f in FINGER_NAMES]
     left_model = HandModel("left", mano_dir=tmp_path)
