@@ -157,6 +157,8 @@ class GenerateConfig:
     guidance_active_fraction: float = 0.5
     penetration_weight: float = 1.0
     affordance_weight: float = 0.05
+    # Attraction of near-touching hand contact zones onto the surface (refine.ContactLoss).
+    contact_weight: float = 0.0
     transition_weight: float = 1.0
     penetration_vertex_stride: int = 3
     # Long horizon: in-between frames between consecutive sub-tasks, made by "model" (the
@@ -510,7 +512,7 @@ class Pipeline:
 
         Loss terms with weight 0 are left out, so ablations switch a loss off by its weight.
         """
-        from openhoi.refine import AffordanceLoss, LossTerm, PenetrationLoss
+        from openhoi.refine import AffordanceLoss, ContactLoss, LossTerm, PenetrationLoss
 
         if not config.refine:
             return []
@@ -522,6 +524,8 @@ class Pipeline:
         if config.affordance_weight:
             loss = AffordanceLoss(obj, acting, condition.affordance)
             terms.append(LossTerm(loss, config.affordance_weight, "affordance"))
+        if config.contact_weight:
+            terms.append(LossTerm(ContactLoss(obj, acting), config.contact_weight, "contact"))
         return terms
 
     def generate_segment(

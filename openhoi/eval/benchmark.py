@@ -121,6 +121,8 @@ VARIANTS: dict[str, Variant] = {
     "dsg_every_3rd": Variant(
         "DSG on every 3rd instead of every 2nd step of the last half", {"guidance_interval": 3}
     ),
+    # Ours: DSG also pulls near-touching hand zones onto the surface (refine.ContactLoss).
+    "contact_loss": Variant("DSG with the contact loss added", {"contact_weight": 0.05}),
     # Ours: sampled segments as the model makes them, without the temporal low-pass.
     "no_smoothing": Variant("w/o temporal smoothing of the segments", {"smooth_sigma_frames": 0.0}),
     # The paper's Tables A6/A7 (SmoothRate): segments joined directly.

@@ -31,7 +31,7 @@ from openhoi.motion.denoiser import DenoiserCondition, MotionDenoiser
 from openhoi.motion.guidance import Guidance, GuidanceContext
 from openhoi.motion.representation import FrameCodec
 from openhoi.motion.samplers import available_samplers, make_sampler
-from openhoi.motion.sampling import sample_loop
+from openhoi.motion.sampling import KnownFrames, sample_loop
 from openhoi.motion.schedule import NoiseSchedule
 from openhoi.motion.text_encoder import TextEncoder, load_text_encoder
 
@@ -224,6 +224,7 @@ class MotionGenerator:
         eta: float = 0.0,
         use_batched_cfg: bool = True,
         on_step: Callable[[int, int], None] | None = None,
+        start_frames: Sequence[np.ndarray | None] | None = None,
     ) -> list[HOISequence]:
         """Generate one segment per condition.
 
@@ -240,6 +241,10 @@ class MotionGenerator:
             eta: DDIM stochasticity (0 = deterministic).
             use_batched_cfg: False runs CFG as two passes (reference, benchmarks).
             on_step: progress callback (step_index, num_steps).
+            start_frames: per condition None or `(n, 208)` world frames (n < num_frames)
+                that sample k starts with exactly, in the segment's own frame (the object
+                as the segment starts); the model continues from them (in-filling, see
+                `openhoi.motion.sampling`). Segments of a plan continue each other this way.
 
         Returns:
             One `HOISequence` per condition, in order.
@@ -274,6 +279,7 @@ class MotionGenerator:
         generators = [torch.Generator().manual_seed(s * 1_000_003 + k) for s, k in streams]
         shape = (num_frames, self.mean.shape[0])
         x_T = torch.stack([torch.randn(shape, generator=g) for g in generators]).to(self.device)
+        known = self._known_frames(start_frames, condition, num_frames)
         x0 = sample_loop(
             self.model,
             sampler_obj,
@@ -286,6 +292,7 @@ class MotionGenerator:
             context=self.guidance_context(condition) if guidance is not None else None,
             use_batched_cfg=use_batched_cfg,
             on_step=on_step,
+            known=known,
         )
         with torch.no_grad():
             frames = self.guidance_context(condition).to_physical(x0.float()).cpu().numpy()
@@ -293,6 +300,41 @@ class MotionGenerator:
             self._to_sequence(frames[k], cond, condition.active_hands[k].cpu().numpy())
             for k, cond in enumerate(conditions)
         ]
+
+    def _known_frames(
+        self,
+        start_frames: Sequence[np.ndarray | None] | None,
+        condition: DenoiserCondition,
+        num_frames: int,
+    ) -> KnownFrames | None:
+        """The normalised model frames of `start_frames` (None when no sample has any)."""
+        if start_frames is None or all(f is None for f in start_frames):
+            return None
+        batch = condition.batch_size
+        if len(start_frames) != batch:
+            raise InputError(f"got {len(start_frames)} start_frames for {batch} conditions")
+        values = torch.zeros(batch, num_frames, self.mean.shape[0])
+        mask = torch.zeros(batch, num_frames, dtype=torch.bool)
+        for k, frames in enumerate(start_frames):
+            if frames is None:
+                continue
+            frames = torch.as_tensor(np.asarray(frames, np.float32))
+            if frames.ndim != 2 or frames.shape[1] != self.mean.shape[0]:
+                raise InputError(
+                    f"start_frames[{k}] must have shape (n, {self.mean.shape[0]}), "
+                    f"got {tuple(frames.shape)}"
+                )
+            if not 1 <= frames.shape[0] < num_frames or not torch.isfinite(frames).all():
+                raise InputError(
+                    f"start_frames[{k}] must hold 1..{num_frames - 1} finite frames, "
+                    f"got {frames.shape[0]}"
+                )
+            values[k, : frames.shape[0]] = frames
+            mask[k, : frames.shape[0]] = True
+        context = self.guidance_context(condition)
+        with torch.no_grad():
+            normalised = context.to_normalised(values.to(self.device))
+        return KnownFrames(torch.where(mask.to(self.device)[..., None], normalised, 0.0), mask)
 
     def _to_sequence(
         self, frames: np.ndarray, cond: MotionCondition, active: np.ndarray

@@ -1,8 +1,16 @@
-"""The reverse-diffusion loop: denoiser + CFG + a stateless sampler + optional guidance."""
+"""The reverse-diffusion loop: denoiser + CFG + a stateless sampler + optional guidance.
+
+Known frames (`KnownFrames`, motion in-filling): wherever the mask is set, the clean
+estimate x̂_0 of every step is replaced by the given values before the step is taken
+(and before guidance sees it), so the chain is pulled onto them and the last step, whose
+output is x̂_0 itself, returns them exactly; the other frames are denoised in agreement
+with them. Segments continue where the previous one ended this way.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -12,7 +20,21 @@ from openhoi.motion.denoiser import DenoiserCondition, MotionDenoiser
 from openhoi.motion.guidance import Guidance, GuidanceContext, GuidanceInput
 from openhoi.motion.samplers.base import Generators, Sampler, previous_timestep, randn_like
 
-__all__ = ["sample_loop"]
+__all__ = ["KnownFrames", "sample_loop"]
+
+
+@dataclass(frozen=True)
+class KnownFrames:
+    """Frames the sample must take: `values` `(B, T, D)` (normalised model frames) where
+    `mask` `(B, T)` is True."""
+
+    values: Tensor
+    mask: Tensor
+
+    def apply(self, x0_pred: Tensor) -> Tensor:
+        """x̂_0 with the known frames put in (differentiable in the others)."""
+        mask = self.mask.to(device=x0_pred.device, dtype=torch.bool)[..., None]
+        return torch.where(mask, self.values.to(x0_pred), x0_pred)
 
 
 def sample_loop(
@@ -28,6 +50,7 @@ def sample_loop(
     context: GuidanceContext | None = None,
     use_batched_cfg: bool = True,
     on_step: Callable[[int, int], None] | None = None,
+    known: KnownFrames | None = None,
 ) -> Tensor:
     """Denoise x_T `(B, T, 208)` into x_0 `(B, T, 208)` (normalised frames).
 
@@ -41,9 +64,17 @@ def sample_loop(
         guidance: optional hook (see `openhoi.motion.guidance`); needs `context`.
         use_batched_cfg: False runs CFG as two separate passes (the reference, for benchmarks).
         on_step: called with (step_index, num_steps) after each step (progress bars).
+        known: frames the sample keeps (see the module docstring).
     """
     cfg = cfg or ClassifierFreeGuidance()
-    predict = cfg if use_batched_cfg else cfg.separate
+    guided = cfg if use_batched_cfg else cfg.separate
+    if known is not None and known.values.shape != x_T.shape:
+        raise ValueError(f"known values must have shape {tuple(x_T.shape)}")
+
+    def predict(model, x, t, cond):
+        x0 = guided(model, x, t, cond)
+        return x0 if known is None else known.apply(x0)
+
     if guidance is not None and context is None:
         raise ValueError("guidance needs a GuidanceContext")
     grid = sampler.timesteps(num_steps)

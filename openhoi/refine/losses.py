@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AffordanceLoss",
+    "ContactLoss",
     "LossTerm",
     "PenetrationLoss",
     "TransitionLoss",
@@ -42,6 +43,9 @@ _TIP_KEYPOINTS = slice(16, 21)
 _CONTACT_PHASE_M = 0.03
 # Fingertips averaged per frame in the affordance loss (the closest ones).
 _TIPS_AVERAGED = 3
+# ContactLoss: a hand contact zone whose closest vertex is this near the object surface
+# (outside it) is pulled onto it; farther zones are reaching, not touching.
+_CONTACT_PULL_M = 0.015
 # Translations weigh this much more than 6D entries in the transition loss: 1 cm of wrist
 # travel then counts like a ~6° rotation change.
 _TRANSLATION_SCALE = 10.0
@@ -158,6 +162,76 @@ class AffordanceLoss:
             per_frame = (closest * _MM_PER_M * in_contact).reshape(batch, num_frames)
             count = in_contact.reshape(batch, num_frames).sum(dim=-1).clamp_min(1.0)
             total = total + per_frame.sum(dim=-1) / count
+        return total
+
+
+class ContactLoss:
+    """Hand contact zones that nearly touch the object onto its surface (attraction), mm.
+
+    Per frame and hand, each contact zone (palm, thumb, index, middle, ring, pinky; the
+    hand asset's palmar patches) whose closest vertex is outside the object and within
+    1.5 cm of its surface costs that distance; zones farther away (reaching, releasing) or
+    inside (the penetration loss's business) cost nothing. Summed over zones, averaged over
+    the frames where some zone is that near. With the penetration loss repelling, the pair
+    makes a hand that hovers millimetres off the object close onto it instead of stopping
+    short, which is what "holding" needs (several zones within 5 mm). Every part of an
+    articulated object is queried at the frame's articulation angle.
+    """
+
+    def __init__(
+        self,
+        obj: HOIObject,
+        hands: Mapping[str, HandModel],
+        betas: Tensor | None = None,
+        *,
+        radius_m: float = _CONTACT_PULL_M,
+    ) -> None:
+        if radius_m <= 0:
+            raise InputError(f"radius_m must be > 0, got {radius_m}")
+        self.obj = obj
+        self.hands = dict(hands)
+        self.betas = betas
+        self.radius_m = radius_m
+        self.meshes = obj.part_meshes()
+        # Per side: the zone vertices, and for each of them the index of its zone.
+        self.zone_vertices: dict[str, Tensor] = {}
+        self.zone_index: dict[str, Tensor] = {}
+        for side, hand in self.hands.items():
+            zones = list(hand.contact_zones.values())
+            self.zone_vertices[side] = torch.as_tensor(np.concatenate(zones), dtype=torch.long)
+            self.zone_index[side] = torch.cat(
+                [torch.full((len(z),), k, dtype=torch.long) for k, z in enumerate(zones)]
+            )
+
+    def per_zone_distance(self, frames: Tensor) -> dict[str, Tensor]:
+        """Side → `(B, T, Z)` signed distance of each zone's closest vertex, metres."""
+        batch, num_frames = frames.shape[:2]
+        posed = pose_frames(frames, self.hands, self.betas, with_vertices=True)
+        transforms = [t.float() for t in object_part_transforms(self.obj, posed)]
+        out = {}
+        for side, verts in posed.vertices.items():
+            ids = self.zone_vertices[side].to(verts.device)
+            points = verts.reshape(batch * num_frames, -1, 3)[:, ids].float()
+            sdf = signed_distance_parts(points, self.meshes, transforms).sdf  # (BT, V_z)
+            zone = self.zone_index[side].to(sdf.device)
+            num_zones = int(zone.max()) + 1
+            per_zone = torch.full(
+                (sdf.shape[0], num_zones), float("inf"), dtype=sdf.dtype, device=sdf.device
+            )
+            per_zone = per_zone.scatter_reduce(
+                1, zone.expand_as(sdf), sdf, reduce="amin", include_self=True
+            )
+            out[side] = per_zone.reshape(batch, num_frames, num_zones).to(frames.dtype)
+        return out
+
+    def __call__(self, frames: Tensor) -> Tensor:
+        total = frames.new_zeros(frames.shape[0])
+        for distance in self.per_zone_distance(frames).values():
+            near = (distance > 0) & (distance < self.radius_m)
+            cost = torch.where(near, distance, torch.zeros_like(distance)) * _MM_PER_M
+            in_phase = near.any(dim=-1).to(frames.dtype)  # (B, T)
+            per_frame = cost.sum(dim=-1) * in_phase
+            total = total + per_frame.sum(dim=-1) / in_phase.sum(dim=-1).clamp_min(1.0)
         return total
 
 

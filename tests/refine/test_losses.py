@@ -10,7 +10,7 @@ import trimesh
 from openhoi import HOISequence
 from openhoi.hand import HandModel
 from openhoi.objects import load_mesh_file
-from openhoi.refine.losses import AffordanceLoss, PenetrationLoss, TransitionLoss
+from openhoi.refine.losses import AffordanceLoss, ContactLoss, PenetrationLoss, TransitionLoss
 
 TOP_Z = 0.10
 
@@ -57,6 +57,26 @@ def test_no_penetration_above_the_box(box, right_hand):
     frames = _frames_with_right_hand_lowest_at(right_hand, TOP_Z + 0.01)
     loss = PenetrationLoss(box, {"right": right_hand})
     assert loss(frames).item() == 0.0
+
+
+def test_contact_loss_pulls_a_hovering_hand_down_and_ignores_far_or_sunk_hands(box, right_hand):
+    loss = ContactLoss(box, {"right": right_hand})
+    hovering = _frames_with_right_hand_lowest_at(right_hand, TOP_Z + 0.006)
+    distances = loss.per_zone_distance(hovering)["right"][0, 0].detach()
+    # The lowest zone (the thumb's pad) hovers 6 mm above the top face: within the 1.5 cm
+    # pull radius it costs its height; zones beyond the radius cost nothing.
+    assert float(distances.min()) == pytest.approx(0.006, abs=5e-4)
+    near = distances[(distances > 0) & (distances < 0.015)]
+    assert 1 <= len(near) < len(distances)
+    value = loss(hovering)
+    assert value.item() == pytest.approx(float(near.sum()) * 1000.0, rel=1e-4)
+    value.sum().backward()
+    right_transl_z = 99 + 2
+    assert hovering.grad[0, 0, right_transl_z] > 0  # descending lowers the hand
+    far = _frames_with_right_hand_lowest_at(right_hand, TOP_Z + 0.05)
+    assert loss(far).item() == 0.0
+    sunk = _frames_with_right_hand_lowest_at(right_hand, TOP_Z - 0.03)
+    assert loss(sunk).item() < value.item()  # zones inside cost nothing here
 
 
 def test_affordance_loss_is_the_tip_distance_to_the_region(box, right_hand):
