@@ -169,6 +169,13 @@ class GenerateConfig:
     # interpolated (the data's own 95th-percentile step is 47 mm).
     bridge: str = "interpolation"
     bridge_frames: int = 15
+    # Each sub-task segment starts exactly where the previous one ended (the motion model
+    # in-fills it from that frame, `MotionGenerator.sample(start_frames=...)`), so a grasp
+    # made in one segment is the grasp the next one holds; consecutive segments then join
+    # without a bridge. False samples every segment on its own and bridges them.
+    continue_segments: bool = False
+    # ... and the jump after that start frame is faded out over this many frames.
+    continue_blend_frames: int = 15
     # Temporal low-pass of each sampled segment (Gaussian, in frames; 0: off). Segment end
     # frames and constant-velocity motion are kept exactly; it removes the frame-to-frame
     # jitter of the current weights (measured in README: boundary jerk 3.5k → 1.1 k m/s³ at
@@ -397,31 +404,60 @@ class Pipeline:
 
         for prompt in planned.values():
             prompt.timings["motion_s"] = 0.0
-        by_length: dict[int, list[_SegmentJob]] = {}
+        # With continue_segments, a prompt's k-th segment needs its (k-1)-th: sample in
+        # rounds by position in the plan (all prompts' k-th segments together).
+        rounds: dict[int, list[_SegmentJob]] = {}
         for job in jobs:
-            by_length.setdefault(job.num_frames, []).append(job)
+            position = planned[job.prompt].kept.index(job.subtask)
+            rounds.setdefault(position if config.continue_segments else 0, []).append(job)
         segments: dict[tuple[int, int], HOISequence] = {}
         failed: dict[int, OpenHOIError] = {}
-        for num_frames in sorted(by_length):
-            group = by_length[num_frames]
-            for start in range(0, len(group), batch_size):
-                chunk = group[start : start + batch_size]
-                clock = time.perf_counter()
-                try:
-                    made = self._sample(chunk, num_frames, config)
-                except OpenHOIError as exc:
-                    failed.update({job.prompt: exc for job in chunk})
-                    continue
-                share = (time.perf_counter() - clock) / len(chunk)
-                for job, segment in zip(chunk, made, strict=True):
-                    segments[(job.prompt, job.subtask)] = segment
-                    planned[job.prompt].timings["motion_s"] += share
+        for position in sorted(rounds):
+            by_length: dict[int, list[_SegmentJob]] = {}
+            for job in rounds[position]:
+                if job.prompt not in failed:
+                    by_length.setdefault(job.num_frames, []).append(job)
+            for num_frames in sorted(by_length):
+                group = by_length[num_frames]
+                for start in range(0, len(group), batch_size):
+                    chunk = group[start : start + batch_size]
+                    starts = [
+                        self.start_frames(segments[_previous_key(job, planned)])
+                        if position > 0
+                        else None
+                        for job in chunk
+                    ]
+                    clock = time.perf_counter()
+                    try:
+                        made = self._sample(chunk, num_frames, config, starts)
+                    except OpenHOIError as exc:
+                        failed.update({job.prompt: exc for job in chunk})
+                        continue
+                    share = (time.perf_counter() - clock) / len(chunk)
+                    for job, segment in zip(chunk, made, strict=True):
+                        segments[(job.prompt, job.subtask)] = segment
+                        planned[job.prompt].timings["motion_s"] += share
         return segments, failed
 
+    def start_frames(self, previous: HOISequence) -> np.ndarray:
+        """`(1, 208)`: `previous`'s last frame in the frame the next segment is sampled in
+        (object at x = y = 0 with zero yaw, height and tilt kept; SynthHOI's convention)."""
+        from openhoi.data.transforms import canonical_transform, transform_sequence
+
+        last = previous[previous.num_frames - 1 :]
+        pose = last.object_transforms()[0].astype(np.float64)
+        rotation, shift = canonical_transform(pose[:3, :3], pose[:3, 3])
+        return np.array(transform_sequence(last, rotation, shift, self.hands).frames)
+
     def _sample(
-        self, jobs: Sequence[_SegmentJob], num_frames: int, config: GenerateConfig
+        self,
+        jobs: Sequence[_SegmentJob],
+        num_frames: int,
+        config: GenerateConfig,
+        starts: Sequence[np.ndarray | None] | None = None,
     ) -> list[HOISequence]:
-        """One sampler call for segments of one length, each with its own seed and losses."""
+        """One sampler call for segments of one length, each with its own seed and losses
+        (and, with `starts`, its own start frames)."""
         from openhoi.refine import DSGGuidance
 
         # Loss terms exist for all jobs of a config or for none (they follow its weights).
@@ -440,6 +476,8 @@ class Pipeline:
             seed=[job.seed for job in jobs],
             guidance=guidance,
             eta=1.0 if guidance is not None else 0.0,
+            start_frames=starts,
+            start_blend_frames=config.continue_blend_frames,
         )
         from openhoi.data.transforms import smooth_frames
 
@@ -529,11 +567,20 @@ class Pipeline:
         return terms
 
     def generate_segment(
-        self, obj, condition, num_frames: int, config: GenerateConfig, *, seed: int
+        self,
+        obj,
+        condition,
+        num_frames: int,
+        config: GenerateConfig,
+        *,
+        seed: int,
+        previous: HOISequence | None = None,
     ) -> HOISequence:
         """One sub-task segment from a `MotionCondition`, with DSG when `config.refine`.
 
         Loss terms with weight 0 are left out, so ablations switch a loss off by its weight.
+        With `config.continue_segments` and a `previous` segment, it starts where that one
+        ended.
         """
         job = _SegmentJob(
             prompt=0,
@@ -543,7 +590,10 @@ class Pipeline:
             seed=seed,
             terms=tuple(self._loss_terms(obj, condition, config)),
         )
-        (segment,) = self._sample([job], num_frames, config)
+        starts = None
+        if config.continue_segments and previous is not None:
+            starts = [self.start_frames(previous)]
+        (segment,) = self._sample([job], num_frames, config, starts)
         return segment
 
     def _dsg_config(self, config: GenerateConfig):
@@ -564,6 +614,8 @@ class Pipeline:
 
         # None: compose's minimum-jerk interpolation.
         bridge = model_bridge if config.bridge == "model" else None
+        if config.continue_segments:  # each segment starts with its predecessor's last frame
+            return compose(segments, bridge_frames=0, overlap=1, hands=self.hands)
         return compose(
             segments, bridge=bridge, bridge_frames=config.bridge_frames, hands=self.hands
         )
@@ -649,6 +701,12 @@ class Pipeline:
             texts=(TRANSITION_TEXT,),
             affordance=None,
         )
+
+
+def _previous_key(job: _SegmentJob, planned: dict[int, _PlannedPrompt]) -> tuple[int, int]:
+    """(prompt, sub-task) of the segment sampled before `job` in its prompt's plan."""
+    kept = planned[job.prompt].kept
+    return job.prompt, kept[kept.index(job.subtask) - 1]
 
 
 def _meet_endpoints(frames: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:

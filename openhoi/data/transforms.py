@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from openhoi.hand import HandModel
 
 __all__ = [
+    "canonical_transform",
     "chain_segments",
     "minimum_jerk_at",
     "orthonormalise_frames",
@@ -30,6 +31,27 @@ __all__ = [
     "transform_mano_rigidly",
     "transform_sequence",
 ]
+
+
+def canonical_transform(rotation: np.ndarray, transl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """World change `x → R x + t` putting an object with this pose at x = y = 0, zero yaw.
+
+    The segment convention of SynthHOI (and of every generated segment): the world is
+    translated and turned about z so the object starts at x = y = 0 with zero yaw; its
+    height and tilt are kept, so the table stays at z = 0. The yaw is read from the object's
+    x axis, or from its y axis when x points (nearly) up.
+    """
+    rotation = np.asarray(rotation, np.float64)
+    x = rotation[:, 0]
+    if np.hypot(x[0], x[1]) < 0.2:
+        y = rotation[:, 1]
+        yaw = np.arctan2(y[1], y[0]) - np.pi / 2
+    else:
+        yaw = np.arctan2(x[1], x[0])
+    c, s = np.cos(-yaw), np.sin(-yaw)
+    rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    shift = -rot @ np.array([transl[0], transl[1], 0.0])
+    return rot, shift
 
 
 def transform_mano_rigidly(

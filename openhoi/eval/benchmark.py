@@ -121,6 +121,11 @@ VARIANTS: dict[str, Variant] = {
     "dsg_every_3rd": Variant(
         "DSG on every 3rd instead of every 2nd step of the last half", {"guidance_interval": 3}
     ),
+    # Ours: each segment starts where the previous one ended (in-filling), no bridges.
+    "continued": Variant(
+        "segments continue each other (in-filled start frame), joined without bridges",
+        {"continue_segments": True},
+    ),
     # Ours: DSG also pulls near-touching hand zones onto the surface (refine.ContactLoss).
     "contact_loss": Variant("DSG with the contact loss added", {"contact_weight": 0.05}),
     # Ours: sampled segments as the model makes them, without the temporal low-pass.
@@ -245,8 +250,11 @@ def generate_episode(pipeline, config, obj, episode, seed: int, *, affordance_co
             object=obj, affordance=affordance, text=subtask.text, hands=subtask.hands
         )
         num_frames = min(truth.num_frames, pipeline.generator.max_frames)
+        previous = segments[-1] if segments else None
         segments.append(
-            pipeline.generate_segment(obj, condition, num_frames, config, seed=seed + k)
+            pipeline.generate_segment(
+                obj, condition, num_frames, config, seed=seed + k, previous=previous
+            )
         )
     sequence = pipeline.compose(obj, segments, config)
     return segments, sequence, time.perf_counter() - clock

@@ -31,7 +31,7 @@ from openhoi.motion.denoiser import DenoiserCondition, MotionDenoiser
 from openhoi.motion.guidance import Guidance, GuidanceContext
 from openhoi.motion.representation import FrameCodec
 from openhoi.motion.samplers import available_samplers, make_sampler
-from openhoi.motion.sampling import KnownFrames, sample_loop
+from openhoi.motion.sampling import StartFrames, sample_loop
 from openhoi.motion.schedule import NoiseSchedule
 from openhoi.motion.text_encoder import TextEncoder, load_text_encoder
 
@@ -225,6 +225,7 @@ class MotionGenerator:
         use_batched_cfg: bool = True,
         on_step: Callable[[int, int], None] | None = None,
         start_frames: Sequence[np.ndarray | None] | None = None,
+        start_blend_frames: int = 0,
     ) -> list[HOISequence]:
         """Generate one segment per condition.
 
@@ -245,6 +246,8 @@ class MotionGenerator:
                 that sample k starts with exactly, in the segment's own frame (the object
                 as the segment starts); the model continues from them (in-filling, see
                 `openhoi.motion.sampling`). Segments of a plan continue each other this way.
+            start_blend_frames: frames over which the jump after the start frames is faded
+                out of every clean estimate (0: the start frames are only put in).
 
         Returns:
             One `HOISequence` per condition, in order.
@@ -279,7 +282,7 @@ class MotionGenerator:
         generators = [torch.Generator().manual_seed(s * 1_000_003 + k) for s, k in streams]
         shape = (num_frames, self.mean.shape[0])
         x_T = torch.stack([torch.randn(shape, generator=g) for g in generators]).to(self.device)
-        known = self._known_frames(start_frames, condition, num_frames)
+        start = self._start_frames(start_frames, condition, num_frames, start_blend_frames)
         x0 = sample_loop(
             self.model,
             sampler_obj,
@@ -292,7 +295,7 @@ class MotionGenerator:
             context=self.guidance_context(condition) if guidance is not None else None,
             use_batched_cfg=use_batched_cfg,
             on_step=on_step,
-            known=known,
+            start=start,
         )
         with torch.no_grad():
             frames = self.guidance_context(condition).to_physical(x0.float()).cpu().numpy()
@@ -301,20 +304,23 @@ class MotionGenerator:
             for k, cond in enumerate(conditions)
         ]
 
-    def _known_frames(
+    def _start_frames(
         self,
         start_frames: Sequence[np.ndarray | None] | None,
         condition: DenoiserCondition,
         num_frames: int,
-    ) -> KnownFrames | None:
+        blend_frames: int,
+    ) -> StartFrames | None:
         """The normalised model frames of `start_frames` (None when no sample has any)."""
         if start_frames is None or all(f is None for f in start_frames):
             return None
         batch = condition.batch_size
         if len(start_frames) != batch:
             raise InputError(f"got {len(start_frames)} start_frames for {batch} conditions")
+        if blend_frames < 0:
+            raise InputError(f"start_blend_frames must be >= 0, got {blend_frames}")
         values = torch.zeros(batch, num_frames, self.mean.shape[0])
-        mask = torch.zeros(batch, num_frames, dtype=torch.bool)
+        counts = torch.zeros(batch, dtype=torch.long)
         for k, frames in enumerate(start_frames):
             if frames is None:
                 continue
@@ -330,11 +336,13 @@ class MotionGenerator:
                     f"got {frames.shape[0]}"
                 )
             values[k, : frames.shape[0]] = frames
-            mask[k, : frames.shape[0]] = True
+            counts[k] = frames.shape[0]
         context = self.guidance_context(condition)
         with torch.no_grad():
             normalised = context.to_normalised(values.to(self.device))
-        return KnownFrames(torch.where(mask.to(self.device)[..., None], normalised, 0.0), mask)
+        given = torch.arange(num_frames)[None] < counts[:, None]
+        normalised = torch.where(given.to(self.device)[..., None], normalised, 0.0)
+        return StartFrames(normalised, counts, blend_frames)
 
     def _to_sequence(
         self, frames: np.ndarray, cond: MotionCondition, active: np.ndarray

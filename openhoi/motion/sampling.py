@@ -1,10 +1,13 @@
 """The reverse-diffusion loop: denoiser + CFG + a stateless sampler + optional guidance.
 
-Known frames (`KnownFrames`, motion in-filling): wherever the mask is set, the clean
-estimate x̂_0 of every step is replaced by the given values before the step is taken
-(and before guidance sees it), so the chain is pulled onto them and the last step, whose
-output is x̂_0 itself, returns them exactly; the other frames are denoised in agreement
-with them. Segments continue where the previous one ended this way.
+Start frames (`StartFrames`, motion in-filling): the first frames of the clean estimate
+x̂_0 of every step are replaced by the given values before the step is taken (and before
+guidance sees it), so the chain is pulled onto them and the last step, whose output is
+x̂_0 itself, returns them exactly. One replaced frame alone is weak information for the
+network while the noise is high, so the jump between the start and x̂_0's own next frame
+is also taken out of x̂_0 at every step, fading over `blend_frames` frames (minimum-jerk
+weights): each step denoises a trajectory that already leaves the start smoothly.
+Segments continue where the previous one ended this way.
 """
 
 from __future__ import annotations
@@ -20,21 +23,39 @@ from openhoi.motion.denoiser import DenoiserCondition, MotionDenoiser
 from openhoi.motion.guidance import Guidance, GuidanceContext, GuidanceInput
 from openhoi.motion.samplers.base import Generators, Sampler, previous_timestep, randn_like
 
-__all__ = ["KnownFrames", "sample_loop"]
+__all__ = ["StartFrames", "sample_loop"]
 
 
 @dataclass(frozen=True)
-class KnownFrames:
-    """Frames the sample must take: `values` `(B, T, D)` (normalised model frames) where
-    `mask` `(B, T)` is True."""
+class StartFrames:
+    """The frames each sample starts with: `values` `(B, T, D)` normalised model frames,
+    of which the first `counts[b]` are sample b's start (0: a free sample).
+
+    blend_frames: frames over which the jump after the start is faded out (0: replace only).
+    """
 
     values: Tensor
-    mask: Tensor
+    counts: Tensor
+    blend_frames: int = 0
 
     def apply(self, x0_pred: Tensor) -> Tensor:
-        """x̂_0 with the known frames put in (differentiable in the others)."""
-        mask = self.mask.to(device=x0_pred.device, dtype=torch.bool)[..., None]
-        return torch.where(mask, self.values.to(x0_pred), x0_pred)
+        """x̂_0 starting with the given frames (differentiable in the others)."""
+        num_frames = x0_pred.shape[1]
+        frame = torch.arange(num_frames, device=x0_pred.device)[None]  # (1, T)
+        counts = self.counts.to(x0_pred.device)[:, None]  # (B, 1)
+        values = self.values.to(x0_pred)
+        out = torch.where((frame < counts)[..., None], values, x0_pred)
+        if self.blend_frames <= 0:
+            return out
+        # Residual at the last start frame, faded over the next `blend_frames` frames.
+        last = (counts - 1).clamp_min(0)  # (B, 1)
+        index = last[..., None].expand(-1, -1, x0_pred.shape[-1])
+        residual = torch.gather(values, 1, index) - torch.gather(x0_pred, 1, index)
+        after = (frame - last).to(x0_pred.dtype) / self.blend_frames  # 1 .. at the next frames
+        s = after.clamp(0.0, 1.0)
+        fade = 1.0 - s**3 * (10.0 - 15.0 * s + 6.0 * s**2)  # 1 → 0, minimum jerk
+        fade = torch.where((frame >= counts) & (counts > 0), fade, torch.zeros_like(fade))
+        return out + fade[..., None] * residual
 
 
 def sample_loop(
@@ -50,7 +71,7 @@ def sample_loop(
     context: GuidanceContext | None = None,
     use_batched_cfg: bool = True,
     on_step: Callable[[int, int], None] | None = None,
-    known: KnownFrames | None = None,
+    start: StartFrames | None = None,
 ) -> Tensor:
     """Denoise x_T `(B, T, 208)` into x_0 `(B, T, 208)` (normalised frames).
 
@@ -64,16 +85,16 @@ def sample_loop(
         guidance: optional hook (see `openhoi.motion.guidance`); needs `context`.
         use_batched_cfg: False runs CFG as two separate passes (the reference, for benchmarks).
         on_step: called with (step_index, num_steps) after each step (progress bars).
-        known: frames the sample keeps (see the module docstring).
+        start: frames the samples start with (see the module docstring).
     """
     cfg = cfg or ClassifierFreeGuidance()
     guided = cfg if use_batched_cfg else cfg.separate
-    if known is not None and known.values.shape != x_T.shape:
-        raise ValueError(f"known values must have shape {tuple(x_T.shape)}")
+    if start is not None and start.values.shape != x_T.shape:
+        raise ValueError(f"start values must have shape {tuple(x_T.shape)}")
 
     def predict(model, x, t, cond):
         x0 = guided(model, x, t, cond)
-        return x0 if known is None else known.apply(x0)
+        return x0 if start is None else start.apply(x0)
 
     if guidance is not None and context is None:
         raise ValueError("guidance needs a GuidanceContext")

@@ -94,6 +94,7 @@ def compose(
     bridge: BridgeFunction | None = None,
     bridge_frames: int = 15,
     hands: Mapping[str, HandModel] | None = None,
+    overlap: int = 0,
 ) -> HOISequence:
     """One continuous sequence: chained segments with a bridge between each pair.
 
@@ -103,15 +104,28 @@ def compose(
             frames; default `interpolation_bridge`.
         bridge_frames: frames per bridge (0 joins segments directly).
         hands: hand models for the rest wrists of the rigid moves (default: embedded hand).
+        overlap: every segment after the first starts with the last `overlap` frames of
+            the one before (it was sampled to continue it); they are dropped at the join.
+            Needs `bridge_frames=0`.
 
     Returns:
         The joined sequence; sub-task segments keep their texts, bridges are segments with
         text `TRANSITION_TEXT`. Affordance masks are dropped when any part lacks one.
     """
-    chained = chain_segments(segments, hands)
+    if overlap and bridge_frames:
+        raise InputError("segments that overlap their predecessors join without bridges")
+    if overlap < 0 or any(s.num_frames <= overlap for s in segments[1:]):
+        raise InputError(f"overlap must be >= 0 and shorter than every segment, got {overlap}")
+    # Chained on their overlapping frames: segment k+1's frame `overlap - 1` is put where
+    # segment k's last frame is.
+    chained = chain_segments(
+        [s if k == 0 or not overlap else s[overlap - 1 :] for k, s in enumerate(segments)], hands
+    )
     bridge = bridge or interpolation_bridge
     parts: list[HOISequence] = []
     for index, segment in enumerate(chained):
+        if index and overlap:
+            segment = segment[1:]
         if index and bridge_frames:
             made = bridge(parts[-1], segment, bridge_frames)
             parts.append(made.replace(object_name=segment.object_name, betas=segment.betas))

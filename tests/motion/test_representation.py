@@ -208,5 +208,14 @@ def test_sampling_continues_from_given_start_frames(tmp_path, sampler):
     alone = generator.sample(conditions, num_frames=8, steps=5, sampler=sampler, seed=[1, 2])
     np.testing.assert_allclose(free.frames, alone[0].frames, atol=1e-5)
     assert not np.allclose(continued.frames[2:], alone[1].frames[2:], atol=1e-3)
+    # Fading the jump after the start out of every clean estimate leaves a smaller one.
+    (blended,) = generator.sample(
+        conditions[1:], num_frames=8, steps=5, sampler=sampler, seed=[2],
+        start_frames=[start], start_blend_frames=4,
+    )  # fmt: skip
+    np.testing.assert_allclose(blended.frames[:2], start, atol=1e-4)
+    jump = {name: float(np.abs(seq.frames[2] - seq.frames[1]).mean())
+            for name, seq in (("replaced", continued), ("blended", blended))}  # fmt: skip
+    assert jump["blended"] < 0.5 * jump["replaced"]
     with pytest.raises(InputError, match="start_frames\\[0\\] must hold"):
         generator.sample(conditions[:1], num_frames=8, steps=2, start_frames=[np.zeros((8, 208))])

@@ -49,6 +49,7 @@ from openhoi.data.synth.primitives import (
 from openhoi.data.synth.quality import QualityConfig, check_segment
 from openhoi.data.synth.tasks import HELD_OUT_OBJECTS, TaskSpec, sample_task
 from openhoi.data.torch_dataset import SPLITS_FILE, VAL_EVERY
+from openhoi.data.transforms import canonical_transform
 from openhoi.errors import InputError
 
 __all__ = [
@@ -153,27 +154,13 @@ class SynthReport:
 # ------------------------------------------------------------------------- canonicalisation
 
 
-def _canonical_transform(rotation: np.ndarray, transl: np.ndarray):
-    """World change `x → R x + t` putting the object at x = y = 0 with zero yaw."""
-    x = rotation[:, 0]
-    if np.hypot(x[0], x[1]) < 0.2:
-        y = rotation[:, 1]
-        yaw = np.arctan2(y[1], y[0]) - np.pi / 2
-    else:
-        yaw = np.arctan2(x[1], x[0])
-    c, s = np.cos(-yaw), np.sin(-yaw)
-    rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-    shift = -rot @ np.array([transl[0], transl[1], 0.0])
-    return rot, shift
-
-
 def track_to_sequence(
     track: SegmentTrack, state_betas: np.ndarray, rest_wrists: dict, object_name: str, text: str
 ) -> HOISequence:
     """A canonicalised `HOISequence` from a world-frame track (see the module docstring)."""
     from scipy.spatial.transform import Rotation
 
-    rot, shift = _canonical_transform(track.rotation[0], track.transl[0])
+    rot, shift = canonical_transform(track.rotation[0], track.transl[0])
     kwargs = {}
     for side in HAND_SIDES:
         pose = np.array(track.poses[side], np.float64)
