@@ -6,8 +6,10 @@
         --finetune openhoi/assets/motion --out outputs/ft/model  # stage 2, ~75 min on 2 cores
 
 1. Synthesize a SynthHOI set with a fixed seed (resumable: episodes already there are kept).
-2. Train the `small` model config (`openhoi/configs/model/small.yaml`) with a fixed seed;
-   checkpoints in --work (rerun with --resume after a kill).
+2. Train the `small` model config (`openhoi/configs/model/small.yaml`) in the
+   object-centric representation (`openhoi/motion/representation.py`) with a fixed seed;
+   checkpoints in --work (rerun with --resume after a kill). `--stop-at-step N
+   --ship-stopped` ships the run at step N of its 8,000-step schedule (CPU time boxes).
 3. Write the EMA weights, config.json, normalisation stats and metrics.json to --out.
 
 Same seed, same data and same device → same weights. Multi-GPU: launch step 2 with
@@ -57,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="start from this model folder's weights and normalisation (3,000 steps, LR 1e-4)",
     )
+    parser.add_argument(
+        "--ship-stopped",
+        action="store_true",
+        help="with --stop-at-step: ship the weights of the stopped run (LR not fully decayed)",
+    )
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("overrides", nargs="*", help="extra train_diffusion.yaml overrides")
     args = parser.parse_args(argv)
@@ -69,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     num_episodes = 24 if args.smoke else args.num_episodes
     recipe = [
         "model=small",
+        "representation.kind=object_centric",
         "seed=0",
         f"data={args.data}",
         f"out={args.work}",
@@ -139,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     report = train_diffusion(
         config, args.data, args.work, resume=args.resume, stop_at_step=args.stop_at_step
     )
-    if report.num_steps < config.num_steps:
+    if report.num_steps < config.num_steps and not args.ship_stopped:
         print(f"stopped at step {report.num_steps}/{config.num_steps}; continue with --resume")
         return 0
 
@@ -157,14 +165,18 @@ def main(argv: list[str] | None = None) -> int:
         "num_episodes": num_episodes,
         "data_seed": args.data_seed,
         "steps": report.num_steps,
+        "schedule_steps": config.num_steps,
         "train_seconds": round(report.seconds, 1),
         "seconds_per_step": round(report.seconds_per_step, 4),
         "data_seconds": round(data_seconds, 1),
         "final_train_loss": report.losses[-1][1] if report.losses else None,
         "final_terms": report.last_terms,
-        "validation_loss": report.validation,
-        "loss_curve": report.losses,
+        # From the run's log, so a run resumed after a kill reports all of its steps.
+        "validation_loss": _logged(args.work, "val") or report.validation,
+        "loss_curve": _logged(args.work, "train") or report.losses,
     }
+    if report.start_step:
+        metrics["resumed_from_step"] = report.start_step
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     size_mb = sum((args.out / n).stat().st_size for n in SHIPPED_FILES) / 2**20
     print(
@@ -187,6 +199,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: shipped weights are {size_mb:.1f} MB > {MAX_SHIPPED_MB} MB", file=sys.stderr)
         return 1
     return 0
+
+
+def _logged(work: Path, kind: str) -> list[list[float]]:
+    """[step, total loss] of every `kind` entry of `work/log.jsonl` (latest per step)."""
+    path = work / "log.jsonl"
+    if not path.is_file():
+        return []
+    by_step = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        if entry.get("kind") == kind:
+            by_step[int(entry["step"])] = float(entry["total"])
+    return [[step, by_step[step]] for step in sorted(by_step)]
 
 
 if __name__ == "__main__":
