@@ -328,13 +328,16 @@ class Pipeline:
         outcomes: list[GenerateResult | OpenHOIError | None] = [None] * len(requests)
         planned: dict[int, _PlannedPrompt] = {}
         jobs: list[_SegmentJob] = []
+        # Penetration / contact losses per (object, hands), shared by the segments that
+        # need the same one (DSG evaluates a shared loss once for all of them).
+        shared_losses: dict = {}
         # 1. Plan each prompt and describe its segments; a failure is that prompt's entry.
         for index, (instruction, objects) in enumerate(requests):
             clock = time.perf_counter()
             try:
                 prompt = self._plan(instruction, objects)
                 prompt.timings["plan_s"] = time.perf_counter() - clock
-                jobs.extend(self._segment_jobs(index, prompt, config))
+                jobs.extend(self._segment_jobs(index, prompt, config, shared_losses))
             except OpenHOIError as exc:
                 outcomes[index] = exc
                 continue
@@ -368,7 +371,7 @@ class Pipeline:
         return _PlannedPrompt(plan=plan, obj=loaded[main], kept=kept, timings={})
 
     def _segment_jobs(
-        self, index: int, prompt: _PlannedPrompt, config: GenerateConfig
+        self, index: int, prompt: _PlannedPrompt, config: GenerateConfig, shared: dict
     ) -> list[_SegmentJob]:
         """The segments of one planned prompt: condition, length, seed and DSG terms."""
         jobs = []
@@ -382,7 +385,7 @@ class Pipeline:
                     condition=condition,
                     num_frames=min(SEGMENT_FRAMES[subtask.primitive], self.generator.max_frames),
                     seed=config.seed + k,
-                    terms=tuple(self._loss_terms(prompt.obj, condition, config)),
+                    terms=tuple(self._loss_terms(prompt.obj, condition, config, shared)),
                 )
             )
         return jobs
@@ -545,25 +548,38 @@ class Pipeline:
         sides = ("left", "right") if hands == "both" else (hands,)
         return {side: self.hands[side] for side in sides}
 
-    def _loss_terms(self, obj, condition, config: GenerateConfig) -> list:
+    def _loss_terms(self, obj, condition, config: GenerateConfig, shared: dict | None = None):
         """DSG loss terms of one segment (none when `config.refine` is off).
 
         Loss terms with weight 0 are left out, so ablations switch a loss off by its weight.
+        The penetration and contact losses depend on the object and the hands only; with a
+        `shared` dict, segments with the same ones get the same loss object (keyed by the
+        object instance: built-ins are one instance per name).
         """
         from openhoi.refine import AffordanceLoss, ContactLoss, LossTerm, PenetrationLoss
 
         if not config.refine:
             return []
         acting = self._acting(condition.hands)
+        shared = {} if shared is None else shared
+
+        def once(kind: str, make):
+            key = (id(obj), condition.hands, kind)
+            if key not in shared:
+                shared[key] = (obj, make())  # the object is kept so its id stays unique
+            return shared[key][1]
+
         terms = []
         if config.penetration_weight:
-            loss = PenetrationLoss(obj, acting, vertex_stride=config.penetration_vertex_stride)
+            stride = config.penetration_vertex_stride
+            loss = once("penetration", lambda: PenetrationLoss(obj, acting, vertex_stride=stride))
             terms.append(LossTerm(loss, config.penetration_weight, "penetration"))
         if config.affordance_weight:
             loss = AffordanceLoss(obj, acting, condition.affordance)
             terms.append(LossTerm(loss, config.affordance_weight, "affordance"))
         if config.contact_weight:
-            terms.append(LossTerm(ContactLoss(obj, acting), config.contact_weight, "contact"))
+            loss = once("contact", lambda: ContactLoss(obj, acting))
+            terms.append(LossTerm(loss, config.contact_weight, "contact"))
         return terms
 
     def generate_segment(

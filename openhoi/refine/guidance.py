@@ -9,7 +9,9 @@ sample. Guidance needs a stochastic step (σ_t > 0): with DDIM use η > 0 (the p
 uses η = 1 when refinement is on); on a deterministic step the plain mean is returned.
 
 Each sample of the batch has its own losses (its own object, affordance mask, hands), so
-terms are given per sample and evaluated on that sample's slice.
+terms are given per sample. A loss object shared by several samples (the pipeline builds
+one penetration loss per object and hands) is evaluated once on all of them together:
+on a big batch that is one posing and one distance query instead of one per sample.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from torch import Tensor
 from openhoi.errors import InputError
 from openhoi.motion.guidance import GuidanceInput
 from openhoi.refine.dsg import dsg_update
-from openhoi.refine.losses import LossTerm, weighted_sum
+from openhoi.refine.losses import LossTerm
 
 __all__ = ["DSGConfig", "DSGGuidance"]
 
@@ -67,18 +69,29 @@ class DSGGuidance:
         return step_index >= first and (step_index - first) % self.config.interval == 0
 
     def loss(self, x0_physical: Tensor) -> Tensor:
-        """`(B,)` weighted loss of each sample on its own terms."""
+        """`(B,)` weighted loss of each sample on its own terms.
+
+        Terms are grouped by loss object: each distinct object runs once, on the samples
+        that use it (with their weights), which equals the per-sample sum.
+        """
         if len(self.terms) != x0_physical.shape[0]:
             raise InputError(
                 f"DSGGuidance has terms for {len(self.terms)} samples, the batch has "
                 f"{x0_physical.shape[0]}"
             )
-        return torch.cat(
-            [
-                weighted_sum(sample_terms, x0_physical[b : b + 1])
-                for b, sample_terms in enumerate(self.terms)
-            ]
-        )
+        groups: dict[int, tuple[object, list[int], list[float]]] = {}
+        for b, sample_terms in enumerate(self.terms):
+            for term in sample_terms:
+                if term.weight:
+                    _, samples, weights = groups.setdefault(id(term.loss), (term.loss, [], []))
+                    samples.append(b)
+                    weights.append(term.weight)
+        total = x0_physical.new_zeros(x0_physical.shape[0])
+        for loss, samples, weights in groups.values():
+            index = torch.tensor(samples, device=x0_physical.device)
+            values = loss(x0_physical[index]) * x0_physical.new_tensor(weights)
+            total = total.index_add(0, index, values)
+        return total
 
     def guide(self, inputs: GuidanceInput) -> Tensor:
         """x_{t−1} `(B, T, 208)` by the DSG rule (normalised frames)."""

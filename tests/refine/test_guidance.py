@@ -97,3 +97,34 @@ def test_active_window_and_interval():
     guidance = DSGGuidance([[]], DSGConfig(interval=2, active_fraction=0.5))
     active = [i for i in range(10) if guidance.is_active(i, 10, 0)]
     assert active == [5, 7, 9]
+
+
+class _CountingLoss(_DistanceToTarget):
+    """_DistanceToTarget that counts its calls and the samples it saw."""
+
+    def __init__(self, target: float) -> None:
+        super().__init__(target)
+        self.calls: list[int] = []
+
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
+        self.calls.append(frames.shape[0])
+        return super().__call__(frames)
+
+
+def test_a_loss_shared_by_samples_runs_once_and_equals_the_per_sample_sum():
+    shared, own = _CountingLoss(1.0), _DistanceToTarget(-2.0)
+    terms = [
+        [LossTerm(shared, 2.0), LossTerm(own, 0.5)],
+        [LossTerm(shared, 3.0)],
+        [LossTerm(own, 1.0), LossTerm(shared, 0.0)],  # weight 0: left out
+    ]
+    frames = torch.randn(3, 4, 208, generator=torch.Generator().manual_seed(2))
+    value = DSGGuidance(terms).loss(frames)
+    expected = torch.stack(
+        [
+            sum(t.weight * t.loss(frames[b : b + 1])[0] for t in sample_terms)
+            for b, sample_terms in enumerate(terms)
+        ]
+    )
+    torch.testing.assert_close(value, expected)
+    assert shared.calls[0] == 2  # one call on samples 0 and 1 together (then the check's own)
