@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     payload = json.loads((checkpoint / "config.json").read_text())
     payload["train"].update(data=None, out=None, text_embedding_cache=None)
     (args.out / "config.json").write_text(json.dumps(payload, indent=2) + "\n")
+    logged = _logged_curves(args.work)
     metrics = {
         "recipe": recipe + list(args.overrides),
         "num_episodes": num_episodes,
@@ -172,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         "final_train_loss": report.losses[-1][1] if report.losses else None,
         "final_terms": report.last_terms,
         # From the run's log, so a run resumed after a kill reports all of its steps.
-        "validation_loss": _logged(args.work, "val") or report.validation,
-        "loss_curve": _logged(args.work, "train") or report.losses,
+        "validation_loss": logged.get("val") or report.validation,
+        "loss_curve": logged.get("train") or report.losses,
     }
     if report.start_step:
         metrics["resumed_from_step"] = report.start_step
@@ -201,17 +202,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _logged(work: Path, kind: str) -> list[list[float]]:
-    """[step, total loss] of every `kind` entry of `work/log.jsonl` (latest per step)."""
-    path = work / "log.jsonl"
+def _logged_curves(work: Path) -> dict[str, list[list[float]]]:
+    """{kind: [[step, total loss], ...]} of the run's log (latest entry per step and kind)."""
+    from openhoi.motion.training import LOG_FILE
+
+    path = work / LOG_FILE
     if not path.is_file():
-        return []
-    by_step = {}
+        return {}
+    by_kind: dict[str, dict[int, float]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
-        if entry.get("kind") == kind:
-            by_step[int(entry["step"])] = float(entry["total"])
-    return [[step, by_step[step]] for step in sorted(by_step)]
+        by_kind.setdefault(entry.get("kind"), {})[int(entry["step"])] = float(entry["total"])
+    return {kind: [[k, v] for k, v in sorted(steps.items())] for kind, steps in by_kind.items()}
 
 
 if __name__ == "__main__":

@@ -62,6 +62,14 @@ class DSGGuidance:
         self.terms = [list(sample_terms) for sample_terms in terms]
         self.config = config or DSGConfig()
         self.num_guided_steps = 0
+        # Terms grouped by loss object, once: {id: (loss, samples, weights)}; weight 0 left out.
+        self._groups: dict[int, tuple[object, list[int], list[float]]] = {}
+        for b, sample_terms in enumerate(self.terms):
+            for term in sample_terms:
+                if term.weight:
+                    group = self._groups.setdefault(id(term.loss), (term.loss, [], []))
+                    group[1].append(b)
+                    group[2].append(term.weight)
 
     def is_active(self, step_index: int, num_steps: int, t: int) -> bool:
         """Inside the active window and on the interval grid."""
@@ -79,15 +87,8 @@ class DSGGuidance:
                 f"DSGGuidance has terms for {len(self.terms)} samples, the batch has "
                 f"{x0_physical.shape[0]}"
             )
-        groups: dict[int, tuple[object, list[int], list[float]]] = {}
-        for b, sample_terms in enumerate(self.terms):
-            for term in sample_terms:
-                if term.weight:
-                    _, samples, weights = groups.setdefault(id(term.loss), (term.loss, [], []))
-                    samples.append(b)
-                    weights.append(term.weight)
         total = x0_physical.new_zeros(x0_physical.shape[0])
-        for loss, samples, weights in groups.values():
+        for loss, samples, weights in self._groups.values():
             index = torch.tensor(samples, device=x0_physical.device)
             values = loss(x0_physical[index]) * x0_physical.new_tensor(weights)
             total = total.index_add(0, index, values)
