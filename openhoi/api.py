@@ -461,6 +461,7 @@ class Pipeline:
     ) -> list[HOISequence]:
         """One sampler call for segments of one length, each with its own seed and losses
         (and, with `starts`, its own start frames)."""
+        from openhoi.motion.generator import DEFAULT_DDIM_ETA
         from openhoi.refine import DSGGuidance
 
         # Loss terms exist for all jobs of a config or for none (they follow its weights).
@@ -478,7 +479,7 @@ class Pipeline:
             guidance_scale=config.guidance_scale,
             seed=[job.seed for job in jobs],
             guidance=guidance,
-            eta=1.0 if guidance is not None else 0.0,
+            eta=DEFAULT_DDIM_ETA,
             start_frames=starts,
             start_blend_frames=config.continue_blend_frames,
         )

@@ -1,6 +1,11 @@
 """Benchmark: the reference sampler (DDPM-1000, CFG as two separate passes) vs ours
 (DDIM with few steps, CFG in one batched pass), same model, same prompts, one run.
 
+Ours is what `MotionGenerator.sample` does by default: DDIM with eta = 1 (the default; 0
+is deterministic DDIM), CFG's two halves in one forward pass, the condition's text and
+point tokens encoded once per batch. The reference runs both passes at every step and
+encodes the condition inside each of them.
+
     python tools/bench_sampling.py --data FOLDER [--model MODEL_DIR] [--num-prompts 8]
 
 Prompts are real segments of the folder's val split (object, affordance mask, text, hands);
@@ -72,7 +77,7 @@ def _quality(sequences, conditions, truths) -> dict[str, float]:
     return out
 
 
-def _run(generator, conditions, num_frames, *, sampler, steps, batched, repeats=1):
+def _run(generator, conditions, num_frames, *, sampler, steps, batched, eta=1.0, repeats=1):
     import torch
 
     times = []
@@ -81,7 +86,13 @@ def _run(generator, conditions, num_frames, *, sampler, steps, batched, repeats=
             torch.cuda.synchronize()
         start = time.perf_counter()
         sequences = generator.sample(
-            conditions, num_frames, steps=steps, sampler=sampler, seed=0, use_batched_cfg=batched
+            conditions,
+            num_frames,
+            steps=steps,
+            sampler=sampler,
+            seed=0,
+            use_batched_cfg=batched,
+            eta=eta,
         )
         if generator.device.type == "cuda":
             torch.cuda.synchronize()
@@ -99,19 +110,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-frames", type=int, default=60)
     parser.add_argument("--reference-steps", type=int, default=1000)
     parser.add_argument("--ddim-steps", type=int, default=50)
+    parser.add_argument("--eta", type=float, default=None, help="DDIM eta (default: generator)")
     parser.add_argument("--devices", default="auto", help="cpu, cuda or auto (cpu + cuda if any)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
     import torch
 
-    from openhoi.motion.generator import load_generator
+    from openhoi.motion.generator import DEFAULT_DDIM_ETA, load_generator
+
+    eta = DEFAULT_DDIM_ETA if args.eta is None else args.eta
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     if args.devices != "auto":
         devices = args.devices.split(",")
     conditions, truths = _prompts(args.data, args.num_prompts, args.num_frames, args.split)
-    report = {"num_prompts": len(conditions), "num_frames": args.num_frames, "devices": {}}
+    report = {
+        "num_prompts": len(conditions),
+        "num_frames": args.num_frames,
+        "eta": eta,
+        "devices": {},
+    }
     for device in devices:
         generator = load_generator(args.model, device=device)
         generator.sample(conditions[:1], args.num_frames, steps=2)  # warm-up
@@ -130,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             sampler="ddim",
             steps=args.ddim_steps,
             batched=True,
+            eta=eta,
             repeats=2,
         )
         ref["quality"] = _quality(ref_seqs, conditions, truths)
@@ -137,10 +157,13 @@ def main(argv: list[str] | None = None) -> int:
         speedup = ref["latency_s"] / ours["latency_s"]
         report["devices"][device] = {
             f"reference_ddpm{args.reference_steps}_separate_cfg": ref,
-            f"ours_ddim{args.ddim_steps}_batched_cfg": ours,
+            f"ours_ddim{args.ddim_steps}_eta{eta:g}_batched_cfg": ours,
             "speedup": speedup,
         }
-        print(f"\n== {device}: {len(conditions)} prompts x {args.num_frames} frames")
+        print(
+            f"\n== {device}: {len(conditions)} prompts x {args.num_frames} frames; reference "
+            f"DDPM-{args.reference_steps}, ours DDIM-{args.ddim_steps} eta={eta:g}"
+        )
         print(f"{'':28s}{'reference':>14s}{'ours':>14s}{'ratio':>10s}")
         rows = [
             ("latency (s)", ref["latency_s"], ours["latency_s"]),

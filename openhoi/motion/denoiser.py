@@ -12,6 +12,10 @@ point tokens (per-point MLP on xyz, normal and affordance, then K learned querie
 over the points, plus a max-pooled global token) and the text token. Condition dropout
 (classifier-free guidance, Eq. 7) swaps C's tokens for learned null tokens; which hands
 act and the segment length are structural and always given.
+
+The text and point tokens depend on C alone, not on x_t or t, so a sampler encodes them
+once per batch (`MotionDenoiser.encode_condition`) and passes the `EncodedCondition` to
+every step; the point encoder is then run once instead of at each of the steps.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from openhoi.errors import InputError
 from openhoi.motion.config import DenoiserConfig
 from openhoi.motion.embeddings import TimestepEmbedding, sinusoidal_encoding
 
-__all__ = ["DenoiserCondition", "MotionDenoiser"]
+__all__ = ["DenoiserCondition", "EncodedCondition", "MotionDenoiser"]
 
 AGENT_SLICES = (layout.LEFT_HAND, layout.RIGHT_HAND, layout.OBJECT)
 NUM_AGENTS = len(AGENT_SLICES)
@@ -68,6 +72,24 @@ class DenoiserCondition:
 
 
 _CONDITION_FIELDS = ("object_points", "affordance", "text_embedding", "active_hands", "frame_mask")
+
+
+@dataclass(frozen=True)
+class EncodedCondition:
+    """The x_t-independent condition tokens of a batch (before condition dropout).
+
+    text_token: `(B, d)` projected text embedding.
+    point_tokens: `(B, 1 + K, d)` global + query tokens of the object points and mask.
+    """
+
+    text_token: Tensor
+    point_tokens: Tensor
+
+    def repeat(self, times: int) -> EncodedCondition:
+        """The batch stacked `times` times along B (for batched CFG)."""
+        return EncodedCondition(
+            torch.cat([self.text_token] * times), torch.cat([self.point_tokens] * times)
+        )
 
 
 class PointEncoder(nn.Module):
@@ -139,12 +161,23 @@ class MotionDenoiser(nn.Module):
         """Condition tokens before the 3T motion tokens."""
         return self.condition_type_embedding.shape[0]
 
+    def encode_condition(self, condition: DenoiserCondition) -> EncodedCondition:
+        """The text and point tokens of `condition` (they do not change across steps)."""
+        dtype = self.text_proj.weight.dtype
+        text_token = self.text_proj(condition.text_embedding.to(dtype))
+        points = torch.cat(
+            [condition.object_points.to(dtype), condition.affordance.to(dtype)[..., None]],
+            dim=-1,
+        )
+        return EncodedCondition(text_token, self.point_encoder(points))
+
     def forward(
         self,
         x_t: Tensor,
         t: Tensor,
         condition: DenoiserCondition,
         drop_condition: Tensor | None = None,
+        encoded: EncodedCondition | None = None,
     ) -> Tensor:
         """Predict x0.
 
@@ -153,6 +186,8 @@ class MotionDenoiser(nn.Module):
             t: `(B,)` long diffusion timesteps.
             condition: the batched condition (frame_mask `(B, T)`).
             drop_condition: `(B,)` bool; True replaces C by the learned null condition.
+            encoded: `encode_condition(condition)`, computed once by a sampler (None:
+                encoded here).
 
         Returns:
             `(B, T, 208)` x0 prediction (padded frames hold unspecified values).
@@ -179,12 +214,14 @@ class MotionDenoiser(nn.Module):
         num_real = frame_mask.sum(dim=1).to(x_t.dtype) / self.config.max_frames
         structure = torch.cat([condition.active_hands.to(x_t.dtype), num_real[:, None]], dim=1)
         structure_token = self.structure_mlp(structure)
-        text_token = self.text_proj(condition.text_embedding.to(x_t.dtype))
-        points = torch.cat(
-            [condition.object_points.to(x_t.dtype), condition.affordance.to(x_t.dtype)[..., None]],
-            dim=-1,
-        )
-        point_tokens = self.point_encoder(points)  # (B, 1 + K, d)
+        if encoded is None:
+            encoded = self.encode_condition(condition)
+        if encoded.text_token.shape[0] != batch:
+            raise InputError(
+                f"encoded condition has batch {encoded.text_token.shape[0]}, x_t has {batch}"
+            )
+        text_token = encoded.text_token.to(x_t.dtype)  # (B, d)
+        point_tokens = encoded.point_tokens.to(x_t.dtype)  # (B, 1 + K, d)
         drop = drop_condition.view(batch, 1, 1)
         text_token = torch.where(drop[:, 0], self.null_text.expand(batch, d), text_token)
         point_tokens = torch.where(drop, self.null_points.expand(batch, -1, -1), point_tokens)

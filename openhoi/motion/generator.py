@@ -36,6 +36,7 @@ from openhoi.motion.schedule import NoiseSchedule
 from openhoi.motion.text_encoder import TextEncoder, load_text_encoder
 
 __all__ = [
+    "DEFAULT_DDIM_ETA",
     "HAND_CHOICES",
     "MotionCondition",
     "MotionGenerator",
@@ -48,6 +49,10 @@ logger = logging.getLogger(__name__)
 HAND_CHOICES = ("left", "right", "both")
 _ACTIVE = {"left": (True, False), "right": (False, True), "both": (True, True)}
 DEFAULT_DDIM_STEPS = 50
+# DDIM's eta for every sampling call unless told otherwise: eta = 1 keeps DDPM's variance
+# (noise re-injected at each step), which removes the ripple of deterministic DDIM at the
+# same cost (BENCHMARKS.md, "Motion sampling").
+DEFAULT_DDIM_ETA = 1.0
 _ASSET_PACKAGE = "openhoi.assets"
 _ASSET_FOLDER = "motion"
 RECIPE = "python tools/train_diffusion_default.py"
@@ -221,7 +226,7 @@ class MotionGenerator:
         seed: int | Sequence[int] = 0,
         guidance: Guidance | None = None,
         *,
-        eta: float = 0.0,
+        eta: float = DEFAULT_DDIM_ETA,
         use_batched_cfg: bool = True,
         on_step: Callable[[int, int], None] | None = None,
         start_frames: Sequence[np.ndarray | None] | None = None,
@@ -239,7 +244,9 @@ class MotionGenerator:
                 sample k from (seed, k); a sequence gives one seed per condition, and
                 sample k then equals the single-condition call with `seed=seed[k]`.
             guidance: optional sampling-time guidance (refine's DSG).
-            eta: DDIM stochasticity (0 = deterministic).
+            eta: DDIM stochasticity; 1 (the default) has DDPM's step variance, 0 is
+                deterministic DDIM, which leaves a frame-to-frame ripple in the motion
+                (8x the jerk on 60-frame segments, BENCHMARKS.md). DSG needs eta > 0.
             use_batched_cfg: False runs CFG as two passes (reference, benchmarks).
             on_step: progress callback (step_index, num_steps).
             start_frames: per condition None or `(n, 208)` world frames (n < num_frames)

@@ -83,7 +83,9 @@ def sample_loop(
         cfg: classifier-free guidance (None: s = 2.5).
         generator: noise source(s), one or one per sample.
         guidance: optional hook (see `openhoi.motion.guidance`); needs `context`.
-        use_batched_cfg: False runs CFG as two separate passes (the reference, for benchmarks).
+        use_batched_cfg: False runs CFG as two separate passes and encodes the condition
+            at every step (the reference way, for benchmarks); True batches the two halves
+            in one pass and encodes the condition once.
         on_step: called with (step_index, num_steps) after each step (progress bars).
         start: frames the samples start with (see the module docstring).
     """
@@ -92,8 +94,13 @@ def sample_loop(
     if start is not None and start.values.shape != x_T.shape:
         raise ValueError(f"start values must have shape {tuple(x_T.shape)}")
 
+    encoded = None
+    if use_batched_cfg:  # the condition tokens do not depend on x_t or t: encode them once
+        with torch.no_grad():
+            encoded = model.encode_condition(condition)
+
     def predict(model, x, t, cond):
-        x0 = guided(model, x, t, cond)
+        x0 = guided(model, x, t, cond, encoded)
         return x0 if start is None else start.apply(x0)
 
     if guidance is not None and context is None:

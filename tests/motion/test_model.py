@@ -110,6 +110,27 @@ def test_batched_cfg_equals_two_separate_passes():
     torch.testing.assert_close(batched, separate, atol=1e-5, rtol=1e-5)
 
 
+def test_condition_encoded_once_gives_the_same_samples():
+    # The sampling loop encodes the condition once (batched path) and at every step (the
+    # reference path); both chains must agree, and a wrong-sized encoding is refused.
+    model = _model()
+    schedule = NoiseSchedule(DiffusionConfig(num_timesteps=20))
+    sampler = make_sampler("ddpm", schedule)
+    cond = _condition(3, 6)
+    x_T = torch.randn(3, 6, 208, generator=torch.Generator().manual_seed(4))
+
+    def run(batched):
+        gens = [torch.Generator().manual_seed(k) for k in range(3)]
+        return sample_loop(
+            model, sampler, cond, x_T, num_steps=6, generator=gens, use_batched_cfg=batched
+        )
+
+    torch.testing.assert_close(run(True), run(False), atol=1e-4, rtol=1e-4)
+    encoded = model.encode_condition(_condition(2, 6))
+    with pytest.raises(InputError, match="encoded condition has batch 2"):
+        model(x_T, torch.tensor([1, 2, 3]), cond, encoded=encoded)
+
+
 @pytest.mark.parametrize("name", ["ddpm", "ddim"])
 def test_sampling_is_deterministic_for_a_seed(name):
     model = _model()
