@@ -245,6 +245,13 @@ def _cache_keyword(lm: nn.Module) -> str:
     return "cache" if "cache" in inspect.signature(lm.forward).parameters else "past_key_values"
 
 
+def _output_cache(output: object) -> object:
+    """The KV cache of an LM output: `.cache` from transformers 5.x on (reading the old
+    `.past_key_values` name there logs a deprecation warning), else `.past_key_values`."""
+    cache = getattr(output, "cache", None) if "cache" in output else None
+    return cache if cache is not None else output.past_key_values
+
+
 def _special_ids(tokenizer: object) -> tuple[int | None, int]:
     bos = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.cls_token_id
     eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
@@ -729,7 +736,7 @@ class PlannerModel(nn.Module):
             choices = grammar.object_tokens(state) if pointing and state is not None else None
             out = lm(
                 inputs_embeds=self._embed_ids([token])[None].to(lm_dtype),
-                **{_cache_keyword(lm): out.past_key_values},
+                **{_cache_keyword(lm): _output_cache(out)},
                 use_cache=True,
                 output_hidden_states=token == self.aff_token_id or choices is not None,
             )
