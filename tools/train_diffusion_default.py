@@ -170,7 +170,12 @@ def main(argv: list[str] | None = None) -> int:
         "train_seconds": round(report.seconds, 1),
         "seconds_per_step": round(report.seconds_per_step, 4),
         "data_seconds": round(data_seconds, 1),
-        "final_train_loss": report.losses[-1][1] if report.losses else None,
+        # A run resumed only to be shipped takes no step: its last loss is in the log.
+        "final_train_loss": (
+            report.losses[-1][1]
+            if report.losses
+            else (logged["train"][-1][1] if logged.get("train") else None)
+        ),
         "final_terms": report.last_terms,
         # From the run's log, so a run resumed after a kill reports all of its steps.
         "validation_loss": logged.get("val") or report.validation,
