@@ -88,6 +88,27 @@ def interpolation_bridge(
     )
 
 
+def _carry_idle_hands(segments: Sequence[HOISequence]) -> list[HOISequence]:
+    """A hand that does not act in a segment stays where the segment before left it.
+
+    Each segment is sampled on its own, so an idle hand's (held) pose differs from one
+    segment to the next; left as sampled, the bridges would fly it across the scene at
+    every join. The first segment keeps its own.
+    """
+    from openhoi.data import layout
+
+    out = [segments[0]]
+    for segment in segments[1:]:
+        acting = np.asarray(segment.active_hands).any(axis=0)
+        frames = np.array(segment.frames)
+        for index, side in enumerate(("left", "right")):
+            if not acting[index]:
+                block = layout.hand_slice(side)
+                frames[:, block] = np.asarray(out[-1].frames)[-1, block]
+        out.append(segment.replace(frames=frames))
+    return out
+
+
 def compose(
     segments: Sequence[HOISequence],
     *,
@@ -108,6 +129,9 @@ def compose(
             the one before (it was sampled to continue it); they are dropped at the join.
             Needs `bridge_frames=0`.
 
+    A hand idle in a segment is held where the previous segment left it (see
+    `_carry_idle_hands`), so it does not jump between sub-tasks.
+
     Returns:
         The joined sequence; sub-task segments keep their texts, bridges are segments with
         text `TRANSITION_TEXT`. Affordance masks are dropped when any part lacks one.
@@ -121,6 +145,7 @@ def compose(
     chained = chain_segments(
         [s if k == 0 or not overlap else s[overlap - 1 :] for k, s in enumerate(segments)], hands
     )
+    chained = _carry_idle_hands(chained)
     bridge = bridge or interpolation_bridge
     parts: list[HOISequence] = []
     for index, segment in enumerate(chained):

@@ -8,6 +8,7 @@ import torch
 import trimesh
 
 from openhoi import HOISequence
+from openhoi.data import layout
 from openhoi.data.transforms import chain_segments
 from openhoi.hand import HandModel
 from openhoi.objects import load_mesh_file
@@ -74,6 +75,27 @@ def test_chain_and_compose_make_one_continuous_sequence():
         np.abs(np.diff(part.object_translation(), axis=0)).max() for part in (first, second)
     )
     assert steps.max() <= inside + 1e-4  # no jump at the boundaries
+
+
+def test_an_idle_hand_stays_where_the_previous_segment_left_it():
+    # Right hand acts in both segments; the idle left hand was sampled at a different
+    # place in each. Composed, it must not travel between them.
+    def with_idle_left(num_frames, shift, text, left_at):
+        segment = _segment(num_frames, shift, text)
+        frames = np.array(segment.frames)
+        left = HOISequence.from_parameters(
+            left_transl=np.tile(left_at, (num_frames, 1)), object_name="mug"
+        )
+        frames[:, layout.LEFT_HAND] = np.asarray(left.frames)[:, layout.LEFT_HAND]
+        active = np.tile([False, True], (num_frames, 1))
+        return segment.replace(frames=frames, active_hands=active)
+
+    first = with_idle_left(20, 0.2, "lift", [0.4, -0.3, 0.1])
+    second = with_idle_left(10, 0.1, "move", [-0.1, 0.4, 0.0])
+    joined = compose([first, second], bridge_frames=6)
+    left = np.asarray(joined.frames)[:, layout.LEFT_HAND][:, layout.HAND_TRANSL]
+    np.testing.assert_allclose(left, np.tile(left[0], (len(left), 1)), atol=1e-6)
+    np.testing.assert_allclose(left[0], [0.4, -0.3, 0.1], atol=1e-6)
 
 
 def test_interpolation_bridge_carries_the_end_velocities():
