@@ -1,12 +1,14 @@
 """Evaluate a planner checkpoint: affordance AUC/aIoU/SIM/MAE and plan accuracy.
 
     python tools/eval_mllm.py [--checkpoint DIR] [--split unseen|seen] [--phrasing held_out|train]
-        [--num-scenes 60] [--num-coarse 60] [--seed 0] [--no-hand-cues] [--json OUT.json]
+        [--num-scenes 60] [--num-coarse 60] [--seed 0] [--no-hand-cues] [--show-errors]
+        [--json OUT.json]
 
 `--split unseen` (default) scores SynthHOI's HELD_OUT_OBJECTS, never seen in training;
 `--split seen` the training objects. Defaults to the shipped planner. `--no-hand-cues`
 scores raw SynthHOI instructions, whose unnamed dominant hand is random (see
-`openhoi.mllm.evaluation`).
+`openhoi.mllm.evaluation`). `--show-errors` lists every scene whose plan is not exactly
+right: instruction, objects, target and generated (primitive, hands, object, affordance).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--no-hand-cues", action="store_true")
+    parser.add_argument("--show-errors", action="store_true")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
 
@@ -69,6 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         f"hand (named) {'n/a' if math.isnan(hand_named) else f'{hand_named:.3f}'}"
     )
     print(f"fields: {fields}; constrained retries {data['num_constrained']}")
+    if args.show_errors:
+        for error in data["errors"]:
+            print(
+                f"\n[{error['target_object']}] objects {error['objects']}: {error['instruction']}"
+            )
+            print(f"  want {[tuple(s) for s in error['want']]}")
+            print(f"  got  {[tuple(s) for s in error['got']]}")
     print(f"evaluated in {time.time() - started:.0f}s")
     if args.json:
         with open(args.json, "w") as handle:

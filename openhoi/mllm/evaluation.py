@@ -6,7 +6,8 @@
   equal the target's at the same position; step accuracy = correct / max(len(target),
   len(generated)) pooled over scenes; exact match = every step correct and same length.
   Per-field accuracies are reported too, and the hand accuracy restricted to scenes whose
-  instruction names the hand (`phrasing.names_hand`).
+  instruction names the hand (`phrasing.names_hand`), and every scene whose plan is not
+  exactly right (`PlannerEvaluation.errors`: what to read before changing the planner).
   Hands: SynthHOI draws the dominant hand at random (right with probability 0.65) and most
   of its instructions do not say which. By default the scenes state it where it is not the
   default (`openhoi.mllm.phrasing.with_hand_cue`, held-out cue sentences for held-out
@@ -46,6 +47,10 @@ class PlannerEvaluation:
     step_accuracy_hand_free: float  # steps correct on (primitive, object, affordance)
     num_constrained: int  # scenes whose free generation failed to parse (retried)
     hand_cues: bool = True  # scenes stated a non-default dominant hand
+    # One record per scene whose plan is not exactly right: the target object, the scene's
+    # object names, the instruction, and the target and generated steps as
+    # [primitive, hands, object_index, affordance] rows (`tools/eval_mllm.py --show-errors`).
+    errors: tuple[dict, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready dict."""
@@ -66,6 +71,7 @@ class PlannerEvaluation:
             "hand_named_accuracy": self.hand_named_accuracy,
             "num_constrained": self.num_constrained,
             "hand_cues": self.hand_cues,
+            "errors": [dict(e) for e in self.errors],
         }
 
 
@@ -115,6 +121,7 @@ def evaluate_planner(
     correct = hand_free = total = exact = constrained = 0
     field_hits = dict.fromkeys(_FIELDS, 0)
     named_hits = named_total = 0
+    errors: list[dict] = []
     with torch.no_grad():
         for index in range(num_scenes):
             sample, _ = sampler.fine(rng, target=targets[index % len(targets)])
@@ -138,6 +145,16 @@ def evaluate_planner(
                     named_total += 1
                     named_hits += hits["hands"]
             exact += scene_correct
+            if not scene_correct:
+                errors.append(
+                    {
+                        "target_object": targets[index % len(targets)],
+                        "objects": list(sample.names),
+                        "instruction": sample.instruction,
+                        "want": [_fields(s) for s in sample.steps],
+                        "got": [_fields(s) for s in steps],
+                    }
+                )
             predictions.append(model.predict_masks(sample))
             truths.append(np.stack(sample.masks))
         coarse_pred, coarse_true = [], []
@@ -160,4 +177,9 @@ def evaluate_planner(
         step_accuracy_hand_free=hand_free / max(1, total),
         num_constrained=constrained,
         hand_cues=hand_cues,
+        errors=tuple(errors),
     )
+
+
+def _fields(step: object) -> list:
+    return [getattr(step, f) for f in _FIELDS]
