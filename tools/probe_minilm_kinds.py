@@ -22,6 +22,7 @@ def main() -> int:
     from openhoi.data.synth.tasks import EPISODE_KINDS, HELD_OUT_OBJECTS
     from openhoi.mllm.default_backbone import MiniLMInstructionEncoder
     from openhoi.mllm.phrasing import EXTRA_INSTRUCTIONS
+    from openhoi.mllm.training import training_objects
 
     encoder = MiniLMInstructionEncoder.from_package()
 
@@ -30,10 +31,8 @@ def main() -> int:
         return torch.nn.functional.normalize(states[:, 0].float(), dim=-1)
 
     train, train_kinds = [], []
-    for name, kinds in EPISODE_KINDS.items():
-        if name in HELD_OUT_OBJECTS:
-            continue
-        for kind in kinds:
+    for name in training_objects():
+        for kind in EPISODE_KINDS[name]:
             templates = [t for _, t in INSTRUCTION_TEMPLATES[kind]["train"]]
             for template in templates + list(EXTRA_INSTRUCTIONS[kind]):
                 train.append(template.format(object=object_words(name)))

@@ -124,7 +124,8 @@ def evaluate_planner(
     errors: list[dict] = []
     with torch.no_grad():
         for index in range(num_scenes):
-            sample, _ = sampler.fine(rng, target=targets[index % len(targets)])
+            target = targets[index % len(targets)]
+            sample, _ = sampler.fine(rng, target=target)
             try:
                 output = model.generate(sample, constrained=False)
             except PlanParseError:
@@ -148,7 +149,7 @@ def evaluate_planner(
             if not scene_correct:
                 errors.append(
                     {
-                        "target_object": targets[index % len(targets)],
+                        "target_object": target,
                         "objects": list(sample.names),
                         "instruction": sample.instruction,
                         "want": [_fields(s) for s in sample.steps],

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from openhoi.data import HOISequence
+from openhoi.data import HOISequence, layout
 from openhoi.data.sequence import _interpolate_frames
 from openhoi.data.transforms import chain_segments, minimum_jerk_at, orthonormalise_frames
 from openhoi.errors import InputError
@@ -95,8 +95,6 @@ def _carry_idle_hands(segments: Sequence[HOISequence]) -> list[HOISequence]:
     segment to the next; left as sampled, the bridges would fly it across the scene at
     every join. The first segment keeps its own.
     """
-    from openhoi.data import layout
-
     out = [segments[0]]
     for segment in segments[1:]:
         acting = np.asarray(segment.active_hands).any(axis=0)
