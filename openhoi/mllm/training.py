@@ -301,7 +301,7 @@ ALIAS_NAMES: tuple[str, ...] = (
     "watch", "compass", "magnet", "lens", "telescope", "microscope", "flask", "beaker",
     "tube", "syringe", "thermometer", "scale", "weight", "dumbbell", "racket", "bat",
     "paddle", "oar", "shovel", "rake", "broom", "mop", "ladle", "whisk", "grater",
-    "peeler", "tongs", "skillet", "teapot", "pitcher", "carafe", "canteen", "thermos",
+    "peeler", "tongs", "skillet", "teapot", "carafe", "canteen", "thermos",
     "lunchbox", "crate", "chest", "drawer", "cabinet", "suitcase", "backpack",
     "umbrella", "fan", "heater", "iron", "kettlebell", "hourglass", "dice", "puzzle",
     "block", "cube", "cone", "cylinder", "sphere", "widget", "gadget", "device",

@@ -155,6 +155,49 @@ def mug() -> HOIObject:
     )
 
 
+def pitcher() -> HOIObject:
+    """Water pitcher: a tall open vessel, a tall loop handle at the back, a pouring lip."""
+    height = 0.2
+    outer = [(0.05, 0.0), (0.056, 0.006), (0.06, 0.09), (0.054, 0.17), (0.057, height)]
+    body = revolve(shell_profile(outer, wall=0.004, base=0.008))
+    solid = revolve([(0.0, 0.0), *outer, (0.0, height)])
+    # An elongated loop: a torus squashed along its vertical extent, at the back (-x).
+    ring = torus_arc(0.05, 0.0085, rotation([1, 0, 0], math.pi / 2))
+    ring.apply_transform(np.diag([0.75, 1.0, 1.45, 1.0]))
+    ring.apply_translation([-0.056, 0.0, 0.105])
+    handle = difference(ring, solid)
+    # The lip: a wedge leaving the rim at the front (+x), cut where it enters the body.
+    lip = hull(
+        [
+            (0.04, -0.022, height - 0.03),
+            (0.04, 0.022, height - 0.03),
+            (0.04, -0.024, height),
+            (0.04, 0.024, height),
+            (0.082, 0.0, height + 0.006),
+            (0.072, 0.0, height - 0.012),
+        ]
+    )
+    lip = difference(lip, solid)
+    return assemble(
+        "pitcher",
+        "water pitcher with a loop handle and a pouring lip (0.2 m tall, 0.12 m wide body)",
+        [
+            PartSpec(
+                "body",
+                body,
+                {
+                    "contain": _vessel_inside(height),
+                    "wrap-grasp": _both(_outer_wall, _z_below(0.15)),
+                    "pour": _z_above(height - 0.012),
+                    "lift": _outer_wall,
+                },
+            ),
+            PartSpec("handle", handle, {"grasp": 1.0, "lift": 1.0}, carve=False),
+            PartSpec("spout", lip, {"pour": 1.0}, carve=False),
+        ],
+    )
+
+
 def cup() -> HOIObject:
     """Tapered paper cup."""
     height = 0.1
@@ -689,6 +732,7 @@ BUILTIN_BUILDERS: dict[str, Callable[[], HOIObject]] = {
     "mug": mug,
     "pan": pan,
     "phone": phone,
+    "pitcher": pitcher,
     "scissors": scissors,
     "spatula": spatula,
     "spray_bottle": spray_bottle,

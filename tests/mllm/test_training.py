@@ -85,6 +85,7 @@ def test_renamed_scene_shows_stand_in_names_consistently():
     from openhoi.mllm.model import PlannerSample
     from openhoi.mllm.plan import StepSpec
     from openhoi.mllm.training import ALIAS_NAMES, renamed
+    from openhoi.objects import list_objects
 
     sample = PlannerSample(
         points=(np.zeros((4, 6), np.float32), np.zeros((4, 6), np.float32)),
@@ -102,5 +103,6 @@ def test_renamed_scene_shows_stand_in_names_consistently():
     # Everything but the words is the sample's own.
     assert out.steps[0].object_index == 1 and out.steps[0].affordance == "wrap-grasp"
     assert out.masks is sample.masks and out.points is sample.points
-    # Stand-ins never give away an evaluation object.
+    # Stand-ins never give away an evaluation object, nor pass one object off as another.
     assert not set(ALIAS_NAMES) & set(HELD_OUT_OBJECTS)
+    assert not set(ALIAS_NAMES) & {name.replace("_", " ") for name in list_objects()}

@@ -479,7 +479,7 @@ def synthesize_dataset(
         num_episodes: episode ids 0..num_episodes-1; ids already present are skipped.
         seed: run seed; episode i depends only on (seed, i).
         objects: built-in object names and/or mesh files with an affordance sidecar
-            (default: all 19 built-ins); meshes are stored in `out/objects/`.
+            (default: all 20 built-ins); meshes are stored in `out/objects/`.
         workers: processes; each uses one torch thread.
         progress: show a rich progress bar.
         shard_size: episodes per shard file.

@@ -116,6 +116,7 @@ _REGIONS: dict[str, dict[str, Region]] = {
         "hold": Region("grasp", "body", ("pinch", "power")),
         "press": Region("press", "screen", ("poke",)),
     },
+    "pitcher": {"hold": Region("grasp", "handle", ("hook", "power", "pinch", "lateral"))},
     "scissors": {"hold": Region("grasp", None, ("pinch", "power"))},
     "spatula": {
         "hold": Region("grasp", "handle", ("pinch", "power")),
@@ -203,6 +204,7 @@ EPISODE_KINDS: dict[str, tuple[str, ...]] = {
     "mug": ("drink", "pour", "relocate"),
     "pan": ("relocate", "shake"),
     "phone": ("press", "inspect"),
+    "pitcher": ("drink", "pour", "relocate"),
     "scissors": ("relocate", "inspect"),
     "spatula": ("relocate", "slide"),
     "spray_bottle": ("spray", "relocate", "handover"),

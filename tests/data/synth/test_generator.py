@@ -82,6 +82,7 @@ def test_broken_segments_are_rejected(cup_episode):
     [
         ("toothbrush", "slide"),  # push: a fingertip from above slides a thin object
         ("phone", "press"),
+        ("pitcher", "pour"),  # carried by its loop handle, not wrapped round the body
     ],
 )
 def test_cheap_primitive_builds_a_passing_segment(name, kind):
