@@ -6,10 +6,11 @@
   the object's affordance label of that type.
 - Stage `fine`: instruction → plan with masks. SynthHOI tasks (`sample_task`) in scenes of
   1-3 objects (the target plus distractors; the instruction names or implies the target,
-  the plan's object index points at it), masks = the touched region's affordance on the
-  target (restricted to the region's part); plus prepared GRAB/ARCTIC episodes when
-  `episodes_dir` is given (masks from hand contact, `segment.affordance`); plus a share of
-  coarse questions so the affordance prior is kept.
+  the plan's object index points at it; where it only implies it, no distractor affords
+  the same kind of task, so the scene has one right answer), masks = the touched region's
+  affordance on the target (restricted to the region's part); plus prepared GRAB/ARCTIC
+  episodes when `episodes_dir` is given (masks from hand contact, `segment.affordance`);
+  plus a share of coarse questions so the affordance prior is kept.
 
 - Both stages: a share `rename_probability` of scenes shows its objects under stand-in
   names (`ALIAS_NAMES`, consistently in the object list, instruction and target texts), so
@@ -416,8 +417,19 @@ class SceneSampler:
         if target is None:
             target = self.objects[int(rng.integers(len(self.objects)))]
         task = sample_task(_object(target), rng, phrasing=self.phrasing)
+        instruction = task.instruction
+        if (
+            self.paraphrase_probability
+            and task.style != "multi_step"
+            and rng.random() < self.paraphrase_probability
+        ):
+            instruction = extra_instruction(task.kind, _display_name(target), rng)
         count = int(rng.integers(1, self.max_scene_objects + 1))
         others = [n for n in self.distractors if n != target]
+        if not _names_object(instruction, target):
+            # An instruction that only implies its object ("my throat is dry") has one
+            # answer only if no other object in the scene affords the same task.
+            others = [n for n in others if task.kind not in _kinds(n)]
         chosen = list(rng.choice(others, size=min(count - 1, len(others)), replace=False))
         scene = [target, *chosen]
         order = rng.permutation(len(scene))
@@ -428,13 +440,6 @@ class SceneSampler:
             region_mask(target, region.affordance, region.part) for region in task.regions
         )
         names = tuple(_display_name(n) for n in scene)
-        instruction = task.instruction
-        if (
-            self.paraphrase_probability
-            and task.style != "multi_step"
-            and rng.random() < self.paraphrase_probability
-        ):
-            instruction = extra_instruction(task.kind, names[index], rng)
         if self.hand_cues:
             instruction = with_hand_cue(
                 instruction,
@@ -451,6 +456,19 @@ class SceneSampler:
             masks=masks,
         )
         return sample, task
+
+
+def _names_object(instruction: str, name: str) -> bool:
+    """Whether `instruction` names the built-in object `name` (its display words)."""
+    words = re.escape(_display_name(name))
+    return re.search(rf"\b{words}\b", instruction, flags=re.IGNORECASE) is not None
+
+
+@functools.cache
+def _kinds(name: str) -> tuple[str, ...]:
+    from openhoi.data.synth.tasks import kinds_for
+
+    return kinds_for(_object(name))
 
 
 @functools.cache

@@ -88,3 +88,29 @@ def test_training_scenes_mix_in_extra_paraphrases():
     assert seen > 10
     with pytest.raises(InputError, match="paraphrase_probability"):
         SceneSampler(training_objects(), paraphrase_probability=1.5)
+
+
+def test_a_scene_that_only_implies_its_object_has_no_rival_for_the_same_task():
+    from openhoi.data.synth.tasks import kinds_for
+    from openhoi.objects import load_object
+
+    sampler = SceneSampler(
+        list(HELD_OUT_OBJECTS),
+        phrasing="held_out",
+        augment=False,
+        max_scene_objects=3,
+        distractors=sorted(set(training_objects()) | set(HELD_OUT_OBJECTS)),
+    )
+    rng = np.random.default_rng(1)
+    implied_with_others = 0
+    for _ in range(80):
+        sample, task = sampler.fine(rng)
+        target = sample.steps[0].object_index
+        if sample.names[target].lower() in sample.instruction.lower():
+            continue
+        for index, name in enumerate(sample.names):
+            if index != target:
+                rival = load_object(name.replace(" ", "_"))
+                assert task.kind not in kinds_for(rival), (sample.instruction, sample.names)
+        implied_with_others += len(sample.names) > 1
+    assert implied_with_others > 0  # implied scenes still get distractors
