@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-errors", action="store_true")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
+    if args.num_scenes < 1 or args.num_coarse < 0:
+        parser.error("--num-scenes must be >= 1 and --num-coarse >= 0")
 
     from openhoi.data.synth.tasks import HELD_OUT_OBJECTS
     from openhoi.mllm import load_planner

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from openhoi.errors import InputError
 from openhoi.eval.affordance_metrics import AffordanceMetrics, affordance_metrics
 
 __all__ = ["PlannerEvaluation", "evaluate_planner"]
@@ -93,7 +94,7 @@ def evaluate_planner(
         objects: target objects; default SynthHOI's `HELD_OUT_OBJECTS`.
         phrasing: SynthHOI template set, "held_out" or "train".
         num_scenes: instruction scenes generated and scored.
-        num_coarse: object-level affordance questions scored.
+        num_coarse: object-level affordance questions scored (0: coarse metrics NaN).
         max_scene_objects: scenes hold the target plus up to N-1 distractors.
         seed: sampling seed (fixed → the same scenes every run).
         hand_cues: state a non-default dominant hand in the instruction (see module docstring).
@@ -105,6 +106,10 @@ def evaluate_planner(
     from openhoi.mllm.plan import PlanParseError
     from openhoi.mllm.training import SceneSampler, training_objects
 
+    if num_scenes < 1 or num_coarse < 0:
+        raise InputError(
+            f"num_scenes must be >= 1 and num_coarse >= 0, got {num_scenes} and {num_coarse}"
+        )
     targets = tuple(objects) if objects is not None else tuple(HELD_OUT_OBJECTS)
     sampler = SceneSampler(
         list(targets),
@@ -163,14 +168,18 @@ def evaluate_planner(
             sample = sampler.coarse(rng)
             coarse_pred.append(model.predict_masks(sample))
             coarse_true.append(np.stack(sample.masks))
+    nan = float("nan")
+    coarse = (
+        affordance_metrics(np.concatenate(coarse_pred), np.concatenate(coarse_true))
+        if coarse_pred
+        else AffordanceMetrics(nan, nan, nan, nan, 0, 0, 0)  # num_coarse=0: not scored
+    )
     return PlannerEvaluation(
         objects=targets,
         phrasing=phrasing,
         num_scenes=num_scenes,
         plan_affordance=affordance_metrics(np.concatenate(predictions), np.concatenate(truths)),
-        coarse_affordance=affordance_metrics(
-            np.concatenate(coarse_pred), np.concatenate(coarse_true)
-        ),
+        coarse_affordance=coarse,
         exact_match=exact / max(1, num_scenes),
         step_accuracy=correct / max(1, total),
         field_accuracy={f: field_hits[f] / max(1, total) for f in _FIELDS},

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
+from openhoi.errors import InputError
 from openhoi.mllm.evaluation import evaluate_planner
 
 
@@ -22,3 +25,11 @@ def test_evaluation_scores_scenes_and_lists_every_wrong_plan(tiny_model):
     data = result.as_dict()
     assert len(data["errors"]) == len(result.errors)
     assert 0 <= data["step_accuracy"] <= 1 and data["plan_affordance"]["n"] > 0
+
+
+def test_evaluation_without_coarse_questions_and_with_no_scenes(tiny_model):
+    result = evaluate_planner(tiny_model, objects=("mug",), num_scenes=1, num_coarse=0)
+    assert result.coarse_affordance.num_samples == 0 and math.isnan(result.coarse_affordance.auc)
+    assert result.plan_affordance.num_samples > 0
+    with pytest.raises(InputError, match="num_scenes"):
+        evaluate_planner(tiny_model, num_scenes=0)
