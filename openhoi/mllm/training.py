@@ -46,6 +46,7 @@ import torch
 
 from openhoi.errors import InputError, MissingFileError
 from openhoi.mllm.model import PlannerModel, PlannerModelConfig, PlannerSample
+from openhoi.mllm.object_pointer import named_objects
 from openhoi.mllm.phrasing import extra_instruction, with_hand_cue
 from openhoi.mllm.plan import StepSpec
 
@@ -412,7 +413,7 @@ class SceneSampler:
         self, rng: np.random.Generator, target: str | None = None
     ) -> tuple[PlannerSample, object]:
         """One SynthHOI instruction scene; returns (sample, TaskSpec)."""
-        from openhoi.data.synth.tasks import sample_task
+        from openhoi.data.synth.tasks import kinds_for, sample_task
 
         if target is None:
             target = self.objects[int(rng.integers(len(self.objects)))]
@@ -426,10 +427,10 @@ class SceneSampler:
             instruction = extra_instruction(task.kind, _display_name(target), rng)
         count = int(rng.integers(1, self.max_scene_objects + 1))
         others = [n for n in self.distractors if n != target]
-        if not _names_object(instruction, target):
+        if not named_objects(instruction, [_display_name(target)])[0]:
             # An instruction that only implies its object ("my throat is dry") has one
             # answer only if no other object in the scene affords the same task.
-            others = [n for n in others if task.kind not in _kinds(n)]
+            others = [n for n in others if task.kind not in kinds_for(_object(n))]
         chosen = list(rng.choice(others, size=min(count - 1, len(others)), replace=False))
         scene = [target, *chosen]
         order = rng.permutation(len(scene))
@@ -456,19 +457,6 @@ class SceneSampler:
             masks=masks,
         )
         return sample, task
-
-
-def _names_object(instruction: str, name: str) -> bool:
-    """Whether `instruction` names the built-in object `name` (its display words)."""
-    words = re.escape(_display_name(name))
-    return re.search(rf"\b{words}\b", instruction, flags=re.IGNORECASE) is not None
-
-
-@functools.cache
-def _kinds(name: str) -> tuple[str, ...]:
-    from openhoi.data.synth.tasks import kinds_for
-
-    return kinds_for(_object(name))
 
 
 @functools.cache
