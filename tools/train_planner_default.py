@@ -3,12 +3,19 @@
     python tools/train_planner_default.py [--preset cpu|gpu] [--work-dir runs/planner_default]
         [--out openhoi/assets/planner] [--coarse-steps N] [--fine-steps N] [--device cuda]
         [--resume] [--episodes-dir DIR] [--max-scene-objects N]
+    python tools/train_planner_default.py --tune-masks CHECKPOINT [--mask-steps N] ...
 
 `--preset cpu` is a reduced model that trains on a 2-core CPU in ~40 minutes (the shipped
 planner); `--preset gpu` is the full configuration of configs/mllm/train.yaml (about 10
 minutes on one H100).
 Writes `<work-dir>/coarse/final`, `<work-dir>/fine/final`, then copies the fine checkpoint
-in float16 to `--out` (the shipped asset, < 25 MB) and prints the held-out evaluation.
+in float16 to `--out` (the shipped asset, < 25 MB).
+
+`--tune-masks CHECKPOINT` skips both stages and trains only the mask head of a finished
+planner (its affordance decoder and the point encoder's per-point branch,
+`trainable=mask_head`) on fine-stage scenes, writing `<work-dir>/masks/final` and the
+float16 copy: every weight a plan depends on is untouched, so each plan it decodes is
+bit-identical and only the masks change.
 """
 
 from __future__ import annotations
@@ -60,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-scene-objects", type=int, default=None, help="objects per fine-stage scene, 1..N"
     )
+    parser.add_argument("--tune-masks", default=None, metavar="CHECKPOINT")
+    parser.add_argument("--mask-steps", type=int, default=100)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -86,6 +95,21 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     started = time.time()
+    if args.tune_masks:
+        tuned = PlannerTrainConfig(
+            stage="fine",
+            out_dir=f"{args.work_dir}/masks",
+            init_from=args.tune_masks,
+            num_steps=args.mask_steps,
+            learning_rate=5e-4,
+            episodes_dir=args.episodes_dir,
+            trainable="mask_head",
+            **common,
+        )
+        model, backbone = load_checkpoint(train_planner(tuned, progress=report))
+        save_checkpoint(model, backbone, args.out, weights_dtype="float16")
+        print(f"mask head tuned in {time.time() - started:.0f}s; shipped checkpoint: {args.out}")
+        return 0
     coarse = PlannerTrainConfig(
         stage="coarse",
         out_dir=f"{args.work_dir}/coarse",

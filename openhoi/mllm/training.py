@@ -168,6 +168,10 @@ class PlannerTrainConfig:
     # Share of fine scenes given one of `phrasing.EXTRA_INSTRUCTIONS` instead of SynthHOI's.
     paraphrase_probability: float = 0.5
     episodes_dir: str | None = None
+    # Which weights learn: "all", or "mask_head" (`MASK_HEAD`: the affordance decoder and the
+    # point encoder's per-point branch; with init_from, every plan the model decodes stays
+    # bit-identical while its masks change).
+    trainable: str = "all"
     # Backbone: "default" (tiny LLaMA + MiniLM) or "pretrained" (local HF folder + LoRA).
     backbone: str = "default"
     pretrained_path: str | None = None
@@ -204,6 +208,8 @@ class PlannerTrainConfig:
             )
         if self.backbone not in ("default", "pretrained"):
             raise InputError(f"backbone must be 'default' or 'pretrained', got {self.backbone!r}")
+        if self.trainable not in ("all", "mask_head"):
+            raise InputError(f"trainable must be 'all' or 'mask_head', got {self.trainable!r}")
 
     def validate(self) -> None:
         """Run-wide checks before any expensive setup."""
@@ -219,6 +225,12 @@ class PlannerTrainConfig:
         if self.backbone == "default":
             return {"kind": "default", "config": dict(self.default_backbone)}
         return {"kind": "pretrained", "path": self.pretrained_path, "dtype": self.dtype}
+
+
+# Parameter-name prefixes of the weights that only masks depend on: the affordance decoder,
+# and the point encoder's per-point branch (its group tokens, which the language model reads,
+# are computed before it).
+MASK_HEAD = ("decoder.", "point_encoder.point_embed.", "point_encoder.point_fuse.")
 
 
 # ------------------------------------------------------------------------------ data
@@ -602,6 +614,11 @@ def train_planner(
         model = _build_model(config)
     if not config.use_accelerate:
         model.to(config.device)
+    if config.trainable == "mask_head":
+        # The plan never reads these weights, and nothing upstream of them needs a gradient:
+        # the language model and the point encoder's patch transformer run as plain forwards.
+        for name, parameter in model.named_parameters():
+            parameter.requires_grad_(name.startswith(MASK_HEAD))
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
         parameters, lr=config.learning_rate, weight_decay=config.weight_decay

@@ -8,10 +8,11 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from openhoi.errors import InputError
 from openhoi.mllm.checkpoint import load_checkpoint
-from openhoi.mllm.training import run_train_mllm
+from openhoi.mllm.training import MASK_HEAD, run_train_mllm
 
 # A tiny planner (random backbone without MiniLM) so a step takes well under a second.
 TINY = [
@@ -59,6 +60,30 @@ def test_coarse_then_fine_stage_and_resume(tmp_path):
     assert [r["step"] for r in history(resumed)] == [3, 4]
     config = json.loads((resumed / "train_config.json").read_text())
     assert config["stage"] == "fine" and config["num_steps"] == 4
+
+
+def test_mask_head_tuning_leaves_every_weight_a_plan_reads_unchanged(tmp_path):
+    base = run_train_mllm(["stage=coarse", f"out_dir={tmp_path / 'base'}", "num_steps=1", *TINY])
+    tuned = run_train_mllm(
+        [
+            "stage=fine",
+            f"out_dir={tmp_path / 'tuned'}",
+            f"init_from={base}",
+            "num_steps=2",
+            "learning_rate=1e-2",
+            "trainable=mask_head",
+            *TINY,
+        ]
+    )
+    before = load_checkpoint(base)[0].state_dict()
+    after = load_checkpoint(tuned)[0].state_dict()
+    assert before.keys() == after.keys()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert any(k.startswith("decoder.") for k in changed), "the decoder did not learn"
+    assert any(k.startswith("point_encoder.point_fuse.") for k in changed)
+    assert all(k.startswith(MASK_HEAD) for k in changed), sorted(changed)
+    with pytest.raises(InputError, match="trainable"):
+        run_train_mllm(["stage=fine", "trainable=lm", *TINY])
 
 
 def test_unknown_stage_and_key_are_clear_errors(tmp_path):
