@@ -36,27 +36,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-errors", action="store_true")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
-    if args.num_scenes < 1 or args.num_coarse < 0:
-        parser.error("--num-scenes must be >= 1 and --num-coarse >= 0")
 
     from openhoi.data.synth.tasks import HELD_OUT_OBJECTS
+    from openhoi.errors import OpenHOIError
     from openhoi.mllm import load_planner
     from openhoi.mllm.evaluation import evaluate_planner
     from openhoi.mllm.training import training_objects
 
-    planner = load_planner(args.checkpoint, device=args.device)
     objects = tuple(HELD_OUT_OBJECTS) if args.split == "unseen" else tuple(training_objects())
-    started = time.time()
-    result = evaluate_planner(
-        planner.model,
-        objects=objects,
-        phrasing=args.phrasing,
-        num_scenes=args.num_scenes,
-        num_coarse=args.num_coarse,
-        max_scene_objects=args.max_scene_objects,
-        seed=args.seed,
-        hand_cues=not args.no_hand_cues,
-    )
+    try:  # a bad checkpoint or count: one line naming it, exit 2
+        planner = load_planner(args.checkpoint, device=args.device)
+        started = time.time()
+        result = evaluate_planner(
+            planner.model,
+            objects=objects,
+            phrasing=args.phrasing,
+            num_scenes=args.num_scenes,
+            num_coarse=args.num_coarse,
+            max_scene_objects=args.max_scene_objects,
+            seed=args.seed,
+            hand_cues=not args.no_hand_cues,
+        )
+    except OpenHOIError as exc:
+        parser.error(str(exc))
     data = result.as_dict()
     cues = "no hand cues" if args.no_hand_cues else "hand cues"
     print(f"split {args.split} objects {', '.join(objects)}; phrasing {args.phrasing}; {cues}")

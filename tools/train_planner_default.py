@@ -94,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
+    def ship(final) -> None:
+        model, backbone = load_checkpoint(final)
+        save_checkpoint(model, backbone, args.out, weights_dtype="float16")
+
     started = time.time()
     if args.tune_masks:
         tuned = PlannerTrainConfig(
@@ -106,8 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             trainable="mask_head",
             **common,
         )
-        model, backbone = load_checkpoint(train_planner(tuned, progress=report))
-        save_checkpoint(model, backbone, args.out, weights_dtype="float16")
+        ship(train_planner(tuned, progress=report))
         print(f"mask head tuned in {time.time() - started:.0f}s; shipped checkpoint: {args.out}")
         return 0
     coarse = PlannerTrainConfig(
@@ -127,9 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         episodes_dir=args.episodes_dir,
         **common,
     )
-    fine_final = train_planner(fine, progress=report)
-    model, backbone = load_checkpoint(fine_final)
-    save_checkpoint(model, backbone, args.out, weights_dtype="float16")
+    ship(train_planner(fine, progress=report))
     print(f"trained in {time.time() - started:.0f}s; shipped checkpoint: {args.out}")
     print(f"fine config: {dataclasses.asdict(fine)['model']}")
     return 0

@@ -172,7 +172,15 @@ def evaluate_planner(
     coarse = (
         affordance_metrics(np.concatenate(coarse_pred), np.concatenate(coarse_true))
         if coarse_pred
-        else AffordanceMetrics(nan, nan, nan, nan, 0, 0, 0)  # num_coarse=0: not scored
+        else AffordanceMetrics(  # num_coarse=0: not scored
+            auc=nan,
+            aiou=nan,
+            sim=nan,
+            mae=nan,
+            num_samples=0,
+            num_auc_samples=0,
+            num_aiou_samples=0,
+        )
     )
     return PlannerEvaluation(
         objects=targets,

@@ -379,6 +379,8 @@ class SceneSampler:
     ) -> None:
         if not objects:
             raise InputError("SceneSampler needs at least one object")
+        if max_scene_objects < 1:
+            raise InputError(f"max_scene_objects must be >= 1, got {max_scene_objects}")
         if not 0 <= paraphrase_probability <= 1:
             raise InputError(
                 f"paraphrase_probability must be in [0, 1], got {paraphrase_probability}"

@@ -89,6 +89,8 @@ def test_training_scenes_mix_in_extra_paraphrases():
     assert seen > 10
     with pytest.raises(InputError, match="paraphrase_probability"):
         SceneSampler(training_objects(), paraphrase_probability=1.5)
+    with pytest.raises(InputError, match="max_scene_objects"):
+        SceneSampler(training_objects(), max_scene_objects=0)
 
 
 def test_a_scene_that_only_implies_its_object_has_no_rival_for_the_same_task():
