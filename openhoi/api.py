@@ -11,12 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from openhoi.config import DemoConfig
 from openhoi.data import HOISequence
 from openhoi.errors import OpenHOIError
+from openhoi.vocab import SEGMENT_FRAMES
 
 __all__ = [
-    "DemoResult",
     "GenerateConfig",
     "GenerateResult",
     "Pipeline",
@@ -24,7 +23,6 @@ __all__ = [
     "diagnose",
     "generate",
     "refine",
-    "run_demo",
     "write_generation",
 ]
 
@@ -82,62 +80,8 @@ def _mano_status(mano_dir: str | None) -> str:
     return f"real MANO files at {folder!r} (both hands load)"
 
 
-@dataclass(frozen=True)
-class DemoResult:
-    """What `run_demo` made: the sequence, its physics report and any files written."""
-
-    sequence: HOISequence
-    report: object  # openhoi.geometry.PhysicsReport
-    affordance: str
-    written: tuple[Path, ...]
-
-
-def run_demo(config: DemoConfig) -> DemoResult:
-    """Approach an object's grasp region with one hand, close the fingers, measure physics."""
-    from openhoi._io import save_json_atomic
-    from openhoi.data.synth.demo import reach_and_grasp
-    from openhoi.eval import sequence_physics
-    from openhoi.hand import HandModel
-    from openhoi.objects import load_object
-
-    obj = load_object(config.object)
-    hand = HandModel(side=config.side, mano_dir=config.mano_dir)
-    sequence, affordance = reach_and_grasp(
-        obj, hand, num_frames=config.num_frames, rng=np.random.default_rng(config.seed)
-    )
-    report = sequence_physics(sequence, obj, {config.side: hand})
-    written: list[Path] = []
-    if config.out:
-        out = Path(config.out)
-        written.append(sequence.save(out / "sequence.npz"))
-        save_json_atomic(out / "metrics.json", report.summary())
-        written.append(out / "metrics.json")
-    return DemoResult(sequence, report, affordance, tuple(written))
-
-
 # ----------------------------------------------------------------------------------------
 # The generation pipeline: planner → per-segment diffusion (+ DSG) → bridges → report.
-
-# Typical length of each primitive's segment at 30 fps: medians of SynthHOI segments
-# (`openhoi data synth`, seed 0), used as the length condition of the motion model.
-SEGMENT_FRAMES = {
-    "grasp": 56,
-    "lift": 35,
-    "place": 76,
-    "move": 49,
-    "rotate": 89,
-    "pour": 80,
-    "drink": 96,
-    "twist_open": 90,
-    "twist_close": 90,
-    "open": 115,
-    "close": 116,
-    "press": 80,
-    "push": 110,
-    "handover": 100,
-    "cut": 62,
-    "shake": 61,
-}
 
 
 @dataclass(frozen=True)

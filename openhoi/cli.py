@@ -198,8 +198,8 @@ def data_synth(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Generate SynthHOI: physically checked episodes with instructions and affordances."""
-    from openhoi.data.synth import synthesize_dataset
     from openhoi.errors import InputError
+    from openhoi.synth import synthesize_dataset
 
     if episodes < 1 or workers < 1:
         raise InputError(f"--episodes and --workers must be >= 1, got {episodes} and {workers}")
@@ -525,8 +525,8 @@ def demo(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
 ) -> None:
     """Grasp a built-in object with the hand model and print contact and penetration figures."""
-    from openhoi.api import run_demo
     from openhoi.config import DemoConfig, compose_config
+    from openhoi.synth.demo import run_demo
 
     config = compose_config("demo", DemoConfig, overrides or [])
     result = run_demo(config)

@@ -23,7 +23,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from openhoi.data import load_episodes
-    from openhoi.data.synth import synthesize_dataset
+    from openhoi.synth import synthesize_dataset
 
     with tempfile.TemporaryDirectory() as folder:
         report = synthesize_dataset(

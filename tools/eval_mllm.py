@@ -37,11 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
 
-    from openhoi.data.synth.tasks import HELD_OUT_OBJECTS
     from openhoi.errors import OpenHOIError
     from openhoi.mllm import load_planner
     from openhoi.mllm.evaluation import evaluate_planner
     from openhoi.mllm.training import training_objects
+    from openhoi.synth.tasks import HELD_OUT_OBJECTS
 
     objects = tuple(HELD_OUT_OBJECTS) if args.split == "unseen" else tuple(training_objects())
     try:  # a bad checkpoint or count: one line naming it, exit 2

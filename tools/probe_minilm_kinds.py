@@ -50,10 +50,10 @@ KIND_WORDS = {
 
 def sentences() -> tuple[list[str], list[str], list[tuple[str, str, str]]]:
     """(training sentences, their kinds, held-out (object, kind, sentence) triples)."""
-    from openhoi.data.synth.language import INSTRUCTION_TEMPLATES, object_words
-    from openhoi.data.synth.tasks import EPISODE_KINDS, HELD_OUT_OBJECTS
     from openhoi.mllm.phrasing import EXTRA_INSTRUCTIONS
     from openhoi.mllm.training import training_objects
+    from openhoi.synth.language import INSTRUCTION_TEMPLATES, object_words
+    from openhoi.synth.tasks import EPISODE_KINDS, HELD_OUT_OBJECTS
 
     train, train_kinds = [], []
     for name in training_objects():
@@ -128,7 +128,7 @@ def probe_minilm(train: list[str], train_kinds: list[str], tests: list, verbose:
 
 def probe_gguf(path: Path, train: list[str], train_kinds: list[str], tests: list) -> None:
     from openhoi._deps import require
-    from openhoi.data.synth.tasks import EPISODE_KINDS
+    from openhoi.synth.tasks import EPISODE_KINDS
 
     transformers = require("transformers", "the GGUF probe")
     require("gguf", "loading a GGUF file")

@@ -69,9 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from openhoi.config import compose_config
-    from openhoi.data.synth.generator import synthesize_dataset
     from openhoi.motion.config import TrainConfig
     from openhoi.motion.training import train_diffusion
+    from openhoi.synth.generator import synthesize_dataset
 
     num_episodes = 24 if args.smoke else args.num_episodes
     recipe = [

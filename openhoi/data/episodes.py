@@ -27,6 +27,7 @@ import numpy as np
 from openhoi._io import atomic_open, save_json_atomic
 from openhoi.data.sequence import HOISequence
 from openhoi.errors import InputError, MissingFileError
+from openhoi.vocab import AFF_TOKEN, HAND_CHOICES, PRIMITIVES, SubTask
 
 __all__ = [
     "HAND_CHOICES",
@@ -44,74 +45,6 @@ INDEX_FILE = "index.json"
 INDEX_FORMAT = "openhoi-episodes"
 INDEX_VERSION = 1
 OBJECTS_FOLDER = "objects"
-AFF_TOKEN = "<AFF>"
-
-# Stable sub-task identifiers used by plans, plan.json and SynthHOI (issue 3).
-PRIMITIVES = (
-    "grasp",
-    "lift",
-    "place",
-    "move",
-    "rotate",
-    "pour",
-    "drink",
-    "twist_open",
-    "twist_close",
-    "open",
-    "close",
-    "press",
-    "push",
-    "handover",
-    "cut",
-    "shake",
-)
-HAND_CHOICES = ("left", "right", "both")
-
-
-@dataclass(frozen=True)
-class SubTask:
-    """One step of a plan: what to do, with which hand(s), touching which affordance."""
-
-    primitive: str
-    hands: str
-    affordance: str
-    text: str
-    object_index: int = 0
-
-    def __post_init__(self) -> None:
-        from openhoi.objects import AFFORDANCE_TYPES
-
-        if self.primitive not in PRIMITIVES:
-            raise InputError(f"primitive must be one of {list(PRIMITIVES)}, got {self.primitive!r}")
-        if self.hands not in HAND_CHOICES:
-            raise InputError(f"hands must be one of {list(HAND_CHOICES)}, got {self.hands!r}")
-        if self.affordance not in AFFORDANCE_TYPES:
-            raise InputError(
-                f"affordance must be one of {list(AFFORDANCE_TYPES)}, got {self.affordance!r}"
-            )
-        if self.object_index < 0:
-            raise InputError(f"object_index must be >= 0, got {self.object_index}")
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready form (the plan.json sub-task fields)."""
-        return {
-            "text": self.text,
-            "primitive": self.primitive,
-            "hands": self.hands,
-            "object": self.object_index,
-            "affordance": self.affordance,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, object]) -> SubTask:
-        """Inverse of `to_dict`."""
-        return cls(
-            primitive=str(data["primitive"]),
-            hands=str(data["hands"]),
-            affordance=str(data["affordance"]),
-            text=str(data.get("text", "")),
-            object_index=int(data.get("object", 0)),
-        )
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ from typing import Protocol
 
 from openhoi._deps import require
 from openhoi.errors import InputError, MissingFileError, OpenHOIError
+from openhoi.vocab import object_display_name
 
 __all__ = [
     "VERB_TABLE",
@@ -63,7 +64,6 @@ __all__ = [
     "VerbInfo",
     "instruction_text",
     "make_rewriter",
-    "object_display_name",
     "subtask_text",
     "verb_info",
 ]
@@ -148,43 +148,6 @@ _VERB_ALIASES = {
 }
 
 # Dataset object ids → words for text (GRAB writes compound names without spaces).
-_OBJECT_WORDS = {
-    "alarmclock": "alarm clock",
-    "coffeemug": "coffee mug",
-    "cubelarge": "large cube",
-    "cubemedium": "medium cube",
-    "cubesmall": "small cube",
-    "cylinderlarge": "large cylinder",
-    "cylindermedium": "medium cylinder",
-    "cylindersmall": "small cylinder",
-    "fryingpan": "frying pan",
-    "gamecontroller": "game controller",
-    "lightbulb": "light bulb",
-    "piggybank": "piggy bank",
-    "pyramidlarge": "large pyramid",
-    "pyramidmedium": "medium pyramid",
-    "pyramidsmall": "small pyramid",
-    "spherelarge": "large sphere",
-    "spheremedium": "medium sphere",
-    "spheresmall": "small sphere",
-    "stanfordbunny": "Stanford bunny",
-    "toruslarge": "large torus",
-    "torusmedium": "medium torus",
-    "torussmall": "small torus",
-    "waterbottle": "water bottle",
-    "wineglass": "wine glass",
-    "wristwatch": "wristwatch",
-    "capsulemachine": "capsule machine",
-    "espressomachine": "espresso machine",
-    "waffleiron": "waffle iron",
-    "espresso": "espresso box",
-    "cocoa": "cocoa box",
-    "cappuccino": "cappuccino box",
-    "chips": "chips can",
-    "milk": "milk bottle",
-    "lotion": "lotion bottle",
-    "spray": "spray bottle",
-}
 
 _HAND_WORDS = {
     "left": "with the left hand",
@@ -210,11 +173,6 @@ def verb_info(verb: str) -> VerbInfo:
         logger.warning("unknown action verb %r: mapped to primitive 'move'", verb)
         return VerbInfo("move", "grasp", key or "move")
     return info
-
-
-def object_display_name(name: str) -> str:
-    """Words for an object id in text ("fryingpan" → "frying pan")."""
-    return _OBJECT_WORDS.get(name, name.replace("_", " "))
 
 
 def subtask_text(verb: str, object_name: str, hands: str) -> str:

@@ -27,6 +27,7 @@ import numpy as np
 
 from openhoi.errors import InputError, MissingFileError
 from openhoi.mllm.plan import Plan, PlannedSubTask, PlanParseError
+from openhoi.vocab import object_words
 
 __all__ = [
     "MAX_INSTRUCTION_CHARS",
@@ -120,7 +121,6 @@ class Planner:
         Raises:
             InputError: bad instruction or objects.
         """
-        from openhoi.data.synth.language import object_words
         from openhoi.mllm.model import PlannerSample
 
         text = check_instruction(instruction)

@@ -101,10 +101,10 @@ def evaluate_planner(
     """
     import torch
 
-    from openhoi.data.synth.tasks import HELD_OUT_OBJECTS
     from openhoi.mllm.phrasing import names_hand
     from openhoi.mllm.plan import PlanParseError
     from openhoi.mllm.training import SceneSampler, training_objects
+    from openhoi.synth.tasks import HELD_OUT_OBJECTS
 
     if num_scenes < 1 or num_coarse < 0:
         raise InputError(

@@ -1,6 +1,6 @@
 """Instruction variety for planner scenes: extra training paraphrases and hand cues.
 
-SynthHOI's instruction templates (`openhoi.data.synth.language`) give each episode kind
+SynthHOI's instruction templates (`openhoi.synth.language`) give each episode kind
 seven training phrasings. That is enough to name the kind for the motion data, but a
 planner trained on only those learns the sentences rather than the requests: on the
 held-out phrasings its most common error was the wrong kind of plan ("Have a peek inside

@@ -28,9 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from openhoi.data import HAND_CHOICES, PRIMITIVES, SubTask
 from openhoi.errors import InputError
-from openhoi.objects import AFFORDANCE_TYPES
+from openhoi.vocab import AFF_TOKEN, AFFORDANCE_TYPES, HAND_CHOICES, PRIMITIVES, SubTask
 
 __all__ = [
     "AFF_TOKEN",
@@ -45,7 +44,6 @@ __all__ = [
     "parse_plan_text",
 ]
 
-AFF_TOKEN = "<AFF>"
 _FORBIDDEN_TEXT_CHARS = "[]|"
 
 

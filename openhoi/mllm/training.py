@@ -288,7 +288,7 @@ def region_mask(name: str, affordance: str, part: str | None = None) -> np.ndarr
 
 
 def _display_name(name: str) -> str:
-    from openhoi.data.synth.language import object_words
+    from openhoi.synth.language import object_words
 
     return object_words(name)
 
@@ -427,7 +427,7 @@ class SceneSampler:
         self, rng: np.random.Generator, target: str | None = None
     ) -> tuple[PlannerSample, object]:
         """One SynthHOI instruction scene; returns (sample, TaskSpec)."""
-        from openhoi.data.synth.tasks import kinds_for, sample_task
+        from openhoi.synth.tasks import kinds_for, sample_task
 
         if target is None:
             target = self.objects[int(rng.integers(len(self.objects)))]
@@ -516,8 +516,8 @@ def episode_samples(folder: str, *, use_normals: bool = True) -> list[PlannerSam
 
 def training_objects() -> list[str]:
     """Built-in objects minus SynthHOI's `HELD_OUT_OBJECTS`."""
-    from openhoi.data.synth.tasks import HELD_OUT_OBJECTS
     from openhoi.objects import list_objects
+    from openhoi.synth.tasks import HELD_OUT_OBJECTS
 
     return [n for n in list_objects() if n not in HELD_OUT_OBJECTS]
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openhoi.errors import InputError
+from openhoi.vocab import MAX_SEGMENT_FRAMES
 
 __all__ = [
     "DDIMSamplerConfig",
@@ -25,7 +26,6 @@ __all__ = [
     "config_to_dict",
 ]
 
-MAX_SEGMENT_FRAMES = 150  # DESIGN.md: a sub-task segment is at most 5 s at 30 fps
 MIXED_PRECISION_CHOICES = ("no", "bf16", "fp16")
 SCHEDULE_CHOICES = ("cosine",)
 

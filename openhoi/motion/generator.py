@@ -34,6 +34,7 @@ from openhoi.motion.samplers import available_samplers, make_sampler
 from openhoi.motion.sampling import StartFrames, sample_loop
 from openhoi.motion.schedule import NoiseSchedule
 from openhoi.motion.text_encoder import TextEncoder, load_text_encoder
+from openhoi.vocab import HAND_CHOICES
 
 __all__ = [
     "DEFAULT_DDIM_ETA",
@@ -46,7 +47,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-HAND_CHOICES = ("left", "right", "both")
 _ACTIVE = {"left": (True, False), "right": (False, True), "both": (True, True)}
 DEFAULT_DDIM_STEPS = 50
 # DDIM's eta for every sampling call unless told otherwise: eta = 1 keeps DDPM's variance

@@ -7,29 +7,10 @@ The order is fixed: column `i` of every `(F, 18)` / `(P, 18)` affordance array i
 from __future__ import annotations
 
 from openhoi.errors import InputError
+from openhoi.vocab import AFFORDANCE_TYPES
 
 __all__ = ["AFFORDANCE_TYPES", "NUM_AFFORDANCES", "affordance_index"]
 
-AFFORDANCE_TYPES: tuple[str, ...] = (
-    "grasp",
-    "contain",
-    "lift",
-    "open",
-    "lay",
-    "sit",
-    "support",
-    "wrap-grasp",
-    "pour",
-    "move",
-    "display",
-    "push",
-    "pull",
-    "listen",
-    "wear",
-    "press",
-    "cut",
-    "stab",
-)
 
 NUM_AFFORDANCES = len(AFFORDANCE_TYPES)
 

@@ -3,12 +3,12 @@
 import numpy as np
 import torch
 
-from openhoi.data.synth import synthesize_dataset
 from openhoi.data.torch_dataset import (
     NormalisationStats,
     SegmentDataset,
     collate_segments,
 )
+from openhoi.synth import synthesize_dataset
 
 
 def test_loader_shapes_and_round_trip(tmp_path):

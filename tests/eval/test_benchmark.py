@@ -26,7 +26,7 @@ FAST = {"steps": 2, "bridge_frames": 4}
 def synth_folder(tmp_path_factory):
     """Two SynthHOI episodes, both listed as the unseen-object test split."""
     from openhoi.data import load_episodes
-    from openhoi.data.synth import synthesize_dataset
+    from openhoi.synth import synthesize_dataset
 
     folder = tmp_path_factory.mktemp("synth")
     synthesize_dataset(folder, 2, seed=1, objects=["cup"], progress=False)

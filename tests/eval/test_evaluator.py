@@ -13,7 +13,6 @@ import pytest
 import torch
 
 from openhoi.data import load_episodes
-from openhoi.data.synth import synthesize_dataset
 from openhoi.errors import InputError, MissingFileError
 from openhoi.eval import fid
 from openhoi.eval.evaluator import (
@@ -28,6 +27,7 @@ from openhoi.eval.evaluator_training import (
     contrastive_loss,
     train_evaluator,
 )
+from openhoi.synth import synthesize_dataset
 
 # The motion tests' deterministic fake sentence encoder (a hash of the text → unit vector).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "motion"))

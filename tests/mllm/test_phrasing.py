@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from openhoi.data.synth.language import INSTRUCTION_TEMPLATES
-from openhoi.data.synth.tasks import HELD_OUT_OBJECTS, KIND_STEPS
 from openhoi.errors import InputError
 from openhoi.mllm.object_pointer import named_objects
 from openhoi.mllm.phrasing import (
@@ -17,6 +15,8 @@ from openhoi.mllm.phrasing import (
     with_hand_cue,
 )
 from openhoi.mllm.training import SceneSampler, training_objects
+from openhoi.synth.language import INSTRUCTION_TEMPLATES
+from openhoi.synth.tasks import HELD_OUT_OBJECTS, KIND_STEPS
 
 
 def test_every_kind_has_extra_paraphrases_that_keep_the_held_out_ones_unseen():
@@ -94,8 +94,8 @@ def test_training_scenes_mix_in_extra_paraphrases():
 
 
 def test_a_scene_that_only_implies_its_object_has_no_rival_for_the_same_task():
-    from openhoi.data.synth.tasks import kinds_for
     from openhoi.objects import load_object
+    from openhoi.synth.tasks import kinds_for
 
     sampler = SceneSampler(
         list(HELD_OUT_OBJECTS),

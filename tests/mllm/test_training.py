@@ -106,11 +106,11 @@ def test_cli_bad_override_exits_2_with_one_line():
 
 
 def test_renamed_scene_shows_stand_in_names_consistently():
-    from openhoi.data.synth.tasks import HELD_OUT_OBJECTS
     from openhoi.mllm.model import PlannerSample
     from openhoi.mllm.plan import StepSpec
     from openhoi.mllm.training import ALIAS_NAMES, renamed
     from openhoi.objects import list_objects
+    from openhoi.synth.tasks import HELD_OUT_OBJECTS
 
     sample = PlannerSample(
         points=(np.zeros((4, 6), np.float32), np.zeros((4, 6), np.float32)),

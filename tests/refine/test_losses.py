@@ -119,8 +119,8 @@ def test_transition_loss_known_values():
 
 
 def test_affordance_region_on_an_opened_lid_moves_with_the_lid(right_hand):
-    from openhoi.data.synth.grasp import posed_points
     from openhoi.objects import load_object
+    from openhoi.synth.grasp import posed_points
 
     laptop = load_object("laptop")
     part_ids = np.asarray(laptop.points.part_ids)

@@ -30,6 +30,7 @@ from openhoi.data.episodes import Episode, SubTask
 from openhoi.data.instructions import instruction_text, subtask_text, verb_info
 from openhoi.data.sequence import HAND_SIDES, NUM_BETAS, HOISequence
 from openhoi.errors import InputError, MissingFileError
+from openhoi.vocab import MAX_SEGMENT_FRAMES
 
 __all__ = [
     "MAX_SEGMENT_FRAMES",
@@ -55,7 +56,6 @@ logger = logging.getLogger(__name__)
 #: Every prepared sequence runs at this rate (DESIGN.md data contract).
 TARGET_FPS = 30.0
 #: A sub-task segment is at most this many frames (5 s at 30 fps).
-MAX_SEGMENT_FRAMES = 150
 #: Labelled actions shorter than this (0.5 s at 30 fps) are dropped: too short to learn a
 #: motion from, and mostly annotation boundary noise. Text2HOI drops ≤ 20 frames.
 MIN_SEGMENT_FRAMES = 15

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from openhoi.data import load_episodes, read_index
-from openhoi.data.synth import generator
-from openhoi.data.synth.generator import _RESOURCES, generate_episode, synthesize_dataset
-from openhoi.data.synth.quality import check_segment
-from openhoi.data.synth.tasks import make_task
 from openhoi.errors import InputError
 from openhoi.objects import load_object
+from openhoi.synth import generator
+from openhoi.synth.generator import _RESOURCES, generate_episode, synthesize_dataset
+from openhoi.synth.quality import check_segment
+from openhoi.synth.tasks import make_task
 
 
 def _episode(name, kind, index=1, seed=0):
@@ -127,7 +127,7 @@ def test_twist_builds_a_passing_segment(kind):
 
 
 def test_thin_object_grasp_comes_from_above():
-    from openhoi.data.synth.grasp import synthesize_grasp
+    from openhoi.synth.grasp import synthesize_grasp
 
     obj = load_object("phone")
     hand = _RESOURCES.hands()["right"]
@@ -142,7 +142,7 @@ def test_thin_object_grasp_comes_from_above():
 
 
 def _lateral(name, region_part, affordance, seed=0, side="right"):
-    from openhoi.data.synth.grasp import synthesize_grasp
+    from openhoi.synth.grasp import synthesize_grasp
 
     obj = load_object(name)
     hand = _RESOURCES.hands()[side]
@@ -161,7 +161,7 @@ def _lateral(name, region_part, affordance, seed=0, side="right"):
 def test_lateral_grasp_squeezes_the_part_between_thumb_and_index(name, part, affordance, side):
     import torch
 
-    from openhoi.data.synth.grasp import _HandFrame, _ObjectDistance
+    from openhoi.synth.grasp import _HandFrame, _ObjectDistance
 
     obj, hand, grasp = _lateral(name, part, affordance, side=side)
     assert {"thumb", "index_side"} <= set(grasp.touching)
@@ -190,7 +190,7 @@ def test_lateral_grasp_squeezes_the_part_between_thumb_and_index(name, part, aff
 
 
 def test_lateral_grasp_refuses_thick_parts():
-    from openhoi.data.synth.grasp import GraspFailure
+    from openhoi.synth.grasp import GraspFailure
 
     with pytest.raises(GraspFailure, match="thin enough for a lateral grasp"):
         _lateral("hammer", "handle", "grasp")
@@ -234,7 +234,7 @@ def test_resume_after_interruption(tmp_path, monkeypatch):
 def test_box_culling_keeps_grasp_distances_exact(monkeypatch):
     import torch
 
-    from openhoi.data.synth import grasp
+    from openhoi.synth import grasp
 
     obj = load_object("jar")
     points = torch.rand(2000, 3) * torch.tensor([0.3, 0.3, 0.25]) - torch.tensor([0.15, 0.15, 0.05])

@@ -41,13 +41,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from openhoi.data.episodes import SubTask
-from openhoi.data.synth.grasp import GRASP_TYPES
-from openhoi.data.synth.language import (
+from openhoi.errors import InputError
+from openhoi.synth.grasp import GRASP_TYPES
+from openhoi.synth.language import (
     PHRASINGS,
     instruction_for,
     subtask_phrasings,
 )
-from openhoi.errors import InputError
 
 __all__ = [
     "EPISODE_KINDS",

@@ -27,12 +27,12 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from openhoi.data.episodes import PRIMITIVES
 from openhoi.data.sequence import HAND_SIDES
-from openhoi.data.synth.grasp import GraspFailure, _HandFrame, synthesize_grasp
-from openhoi.data.synth.motion import blend_poses, minimum_jerk, rest_transl_away
 from openhoi.errors import InputError
 from openhoi.geometry import signed_distance_parts
+from openhoi.synth.grasp import GraspFailure, _HandFrame, synthesize_grasp
+from openhoi.synth.motion import blend_poses, minimum_jerk, rest_transl_away
+from openhoi.vocab import MAX_SEGMENT_FRAMES, PRIMITIVES
 
 __all__ = [
     "BUILDERS",
@@ -46,7 +46,6 @@ __all__ = [
     "initial_state",
 ]
 
-MAX_SEGMENT_FRAMES = 150
 # Where the mouth is, relative to the person (world frame), metres.
 _MOUTH = np.array([0.0, -0.32, 0.42])
 # Pre-grasp standoff along the surface normal, metres.

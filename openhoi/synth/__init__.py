@@ -1,6 +1,6 @@
 """SynthHOI: procedural, physically checked hand–object interaction episodes."""
 
-from openhoi.data.synth.generator import (
+from openhoi.synth.generator import (
     SPLITS_FILE,
     GeneratorConfig,
     SynthReport,
@@ -8,16 +8,16 @@ from openhoi.data.synth.generator import (
     synthesize_dataset,
     write_splits,
 )
-from openhoi.data.synth.grasp import GRASP_TYPES, Grasp, GraspConfig, GraspFailure, synthesize_grasp
-from openhoi.data.synth.language import (
+from openhoi.synth.grasp import GRASP_TYPES, Grasp, GraspConfig, GraspFailure, synthesize_grasp
+from openhoi.synth.language import (
     PRIMITIVE_VERBS,
     instruction_templates,
     plan_target_text,
     subtask_phrasings,
 )
-from openhoi.data.synth.primitives import BUILDERS, build_segment
-from openhoi.data.synth.quality import QualityConfig, QualityReport, check_segment
-from openhoi.data.synth.tasks import (
+from openhoi.synth.primitives import BUILDERS, build_segment
+from openhoi.synth.quality import QualityConfig, QualityReport, check_segment
+from openhoi.synth.tasks import (
     EPISODE_KINDS,
     HELD_OUT_OBJECTS,
     KIND_STEPS,

@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 
 from openhoi.data import PRIMITIVES, Episode
-from openhoi.data.synth.language import (
+from openhoi.objects import list_objects, load_object
+from openhoi.synth.language import (
     PRIMITIVE_VERBS,
     instruction_templates,
     object_words,
     plan_target_text,
 )
-from openhoi.data.synth.tasks import (
+from openhoi.synth.tasks import (
     EPISODE_KINDS,
     HELD_OUT_OBJECTS,
     KIND_STEPS,
@@ -18,7 +19,6 @@ from openhoi.data.synth.tasks import (
     make_task,
     sample_task,
 )
-from openhoi.objects import list_objects, load_object
 
 
 @pytest.mark.parametrize("kind", sorted(KIND_STEPS))

@@ -23,9 +23,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from openhoi.data.episodes import AFF_TOKEN, PRIMITIVES, SubTask
-from openhoi.data.instructions import object_display_name
 from openhoi.errors import InputError
+from openhoi.vocab import AFF_TOKEN, PRIMITIVES, SubTask, object_words
 
 __all__ = [
     "INSTRUCTION_STYLES",
@@ -453,11 +452,6 @@ _HAND_PHRASES = {"left": "the left hand", "right": "the right hand", "both": "bo
 def _check_phrasing(phrasing: str) -> None:
     if phrasing not in PHRASINGS:
         raise InputError(f"phrasing must be one of {list(PHRASINGS)}, got {phrasing!r}")
-
-
-def object_words(name: str) -> str:
-    """Words for a (built-in or user) object name in text; `name@scale` drops the scale."""
-    return object_display_name(name.split("@")[0])
 
 
 def part_words(part: str) -> str:

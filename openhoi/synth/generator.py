@@ -39,18 +39,18 @@ from openhoi._io import save_json_atomic
 from openhoi.data.episodes import Episode, EpisodeWriter, read_index
 from openhoi.data.object_store import save_object
 from openhoi.data.sequence import HAND_SIDES, NUM_BETAS, HOISequence
-from openhoi.data.synth.grasp import GraspFailure
-from openhoi.data.synth.primitives import (
+from openhoi.data.torch_dataset import SPLITS_FILE, VAL_EVERY
+from openhoi.data.transforms import canonical_transform
+from openhoi.errors import InputError
+from openhoi.synth.grasp import GraspFailure
+from openhoi.synth.primitives import (
     SegmentRequest,
     SegmentTrack,
     build_segment,
     initial_state,
 )
-from openhoi.data.synth.quality import QualityConfig, check_segment
-from openhoi.data.synth.tasks import HELD_OUT_OBJECTS, TaskSpec, sample_task
-from openhoi.data.torch_dataset import SPLITS_FILE, VAL_EVERY
-from openhoi.data.transforms import canonical_transform
-from openhoi.errors import InputError
+from openhoi.synth.quality import QualityConfig, check_segment
+from openhoi.synth.tasks import HELD_OUT_OBJECTS, TaskSpec, sample_task
 
 __all__ = [
     "SPLITS_FILE",
@@ -378,8 +378,8 @@ def _resolve_objects(objects) -> tuple[tuple[str, ...], dict]:
         InputError: an unknown name, an invalid mesh, a mesh without an affordance
             SynthHOI can act on, or a mesh whose stem clashes with another object.
     """
-    from openhoi.data.synth.tasks import kinds_for
     from openhoi.objects import MESH_SUFFIXES, list_objects, load_object
+    from openhoi.synth.tasks import kinds_for
 
     known = tuple(list_objects())
     if objects is None:

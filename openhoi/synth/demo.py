@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 
+from openhoi.config import DemoConfig
 from openhoi.data.sequence import HAND_SIDES, HOISequence
-from openhoi.data.synth.grasp import GraspFailure, synthesize_grasp
-from openhoi.data.synth.motion import blend_poses, minimum_jerk, rest_transl_away
 from openhoi.hand import HandModel
+from openhoi.synth.grasp import GraspFailure, synthesize_grasp
+from openhoi.synth.motion import blend_poses, minimum_jerk, rest_transl_away
 
-__all__ = ["reach_and_grasp"]
+__all__ = ["DemoResult", "reach_and_grasp", "run_demo"]
 
 # Preferred affordance per grasp type, in order; the first the object has is used.
 _GRASP_CHOICES = (
@@ -77,3 +81,35 @@ def reach_and_grasp(
         affordance=obj.affordance_mask(affordance)[None],
     )
     return sequence, affordance
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What `run_demo` made: the sequence, its physics report and any files written."""
+
+    sequence: HOISequence
+    report: object  # openhoi.geometry.PhysicsReport
+    affordance: str
+    written: tuple[Path, ...]
+
+
+def run_demo(config: DemoConfig) -> DemoResult:
+    """Approach an object's grasp region with one hand, close the fingers, measure physics."""
+    from openhoi._io import save_json_atomic
+    from openhoi.eval import sequence_physics
+    from openhoi.hand import HandModel
+    from openhoi.objects import load_object
+
+    obj = load_object(config.object)
+    hand = HandModel(side=config.side, mano_dir=config.mano_dir)
+    sequence, affordance = reach_and_grasp(
+        obj, hand, num_frames=config.num_frames, rng=np.random.default_rng(config.seed)
+    )
+    report = sequence_physics(sequence, obj, {config.side: hand})
+    written: list[Path] = []
+    if config.out:
+        out = Path(config.out)
+        written.append(sequence.save(out / "sequence.npz"))
+        save_json_atomic(out / "metrics.json", report.summary())
+        written.append(out / "metrics.json")
+    return DemoResult(sequence, report, affordance, tuple(written))

@@ -1,0 +1,188 @@
+"""The HOI vocabulary: one home for the words every stage shares.
+
+Primitives (sub-task identifiers), hand choices, the 18 affordance types, the typical
+segment length of each primitive, object words for text, and the one sub-task type
+(`SubTask`). The planner, SynthHOI, the motion model and the pipeline all import these
+from here; this module imports nothing from openhoi but its errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openhoi.errors import InputError
+
+__all__ = [
+    "AFFORDANCE_TYPES",
+    "AFF_TOKEN",
+    "HAND_CHOICES",
+    "MAX_SEGMENT_FRAMES",
+    "PRIMITIVES",
+    "SEGMENT_FRAMES",
+    "SubTask",
+    "object_display_name",
+    "object_words",
+]
+
+AFF_TOKEN = "<AFF>"
+
+# The affordance taxonomy: the 18 types of 3D-AffordanceNet, PIAD and LASO, in their label
+# order (column i of every `(F, 18)` / `(P, 18)` affordance array is AFFORDANCE_TYPES[i]).
+AFFORDANCE_TYPES: tuple[str, ...] = (
+    "grasp",
+    "contain",
+    "lift",
+    "open",
+    "lay",
+    "sit",
+    "support",
+    "wrap-grasp",
+    "pour",
+    "move",
+    "display",
+    "push",
+    "pull",
+    "listen",
+    "wear",
+    "press",
+    "cut",
+    "stab",
+)
+
+# Stable sub-task identifiers used by plans, plan.json and SynthHOI.
+PRIMITIVES = (
+    "grasp",
+    "lift",
+    "place",
+    "move",
+    "rotate",
+    "pour",
+    "drink",
+    "twist_open",
+    "twist_close",
+    "open",
+    "close",
+    "press",
+    "push",
+    "handover",
+    "cut",
+    "shake",
+)
+HAND_CHOICES = ("left", "right", "both")
+
+
+@dataclass(frozen=True)
+class SubTask:
+    """One step of a plan: what to do, with which hand(s), touching which affordance."""
+
+    primitive: str
+    hands: str
+    affordance: str
+    text: str
+    object_index: int = 0
+
+    def __post_init__(self) -> None:
+        if self.primitive not in PRIMITIVES:
+            raise InputError(f"primitive must be one of {list(PRIMITIVES)}, got {self.primitive!r}")
+        if self.hands not in HAND_CHOICES:
+            raise InputError(f"hands must be one of {list(HAND_CHOICES)}, got {self.hands!r}")
+        if self.affordance not in AFFORDANCE_TYPES:
+            raise InputError(
+                f"affordance must be one of {list(AFFORDANCE_TYPES)}, got {self.affordance!r}"
+            )
+        if self.object_index < 0:
+            raise InputError(f"object_index must be >= 0, got {self.object_index}")
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (the plan.json sub-task fields)."""
+        return {
+            "text": self.text,
+            "primitive": self.primitive,
+            "hands": self.hands,
+            "object": self.object_index,
+            "affordance": self.affordance,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> SubTask:
+        """Inverse of `to_dict`."""
+        return cls(
+            primitive=str(data["primitive"]),
+            hands=str(data["hands"]),
+            affordance=str(data["affordance"]),
+            text=str(data.get("text", "")),
+            object_index=int(data.get("object", 0)),
+        )
+
+
+# DESIGN.md: a sub-task segment is at most 150 frames (5 s at 30 fps).
+MAX_SEGMENT_FRAMES = 150
+
+# Typical length of each primitive's segment at 30 fps: medians of SynthHOI segments
+# (`openhoi data synth`, seed 0), used as the length condition of the motion model.
+SEGMENT_FRAMES = {
+    "grasp": 56,
+    "lift": 35,
+    "place": 76,
+    "move": 49,
+    "rotate": 89,
+    "pour": 80,
+    "drink": 96,
+    "twist_open": 90,
+    "twist_close": 90,
+    "open": 115,
+    "close": 116,
+    "press": 80,
+    "push": 110,
+    "handover": 100,
+    "cut": 62,
+    "shake": 61,
+}
+
+_OBJECT_WORDS = {
+    "alarmclock": "alarm clock",
+    "coffeemug": "coffee mug",
+    "cubelarge": "large cube",
+    "cubemedium": "medium cube",
+    "cubesmall": "small cube",
+    "cylinderlarge": "large cylinder",
+    "cylindermedium": "medium cylinder",
+    "cylindersmall": "small cylinder",
+    "fryingpan": "frying pan",
+    "gamecontroller": "game controller",
+    "lightbulb": "light bulb",
+    "piggybank": "piggy bank",
+    "pyramidlarge": "large pyramid",
+    "pyramidmedium": "medium pyramid",
+    "pyramidsmall": "small pyramid",
+    "spherelarge": "large sphere",
+    "spheremedium": "medium sphere",
+    "spheresmall": "small sphere",
+    "stanfordbunny": "Stanford bunny",
+    "toruslarge": "large torus",
+    "torusmedium": "medium torus",
+    "torussmall": "small torus",
+    "waterbottle": "water bottle",
+    "wineglass": "wine glass",
+    "wristwatch": "wristwatch",
+    "capsulemachine": "capsule machine",
+    "espressomachine": "espresso machine",
+    "waffleiron": "waffle iron",
+    "espresso": "espresso box",
+    "cocoa": "cocoa box",
+    "cappuccino": "cappuccino box",
+    "chips": "chips can",
+    "milk": "milk bottle",
+    "lotion": "lotion bottle",
+    "spray": "spray bottle",
+}
+
+
+def object_display_name(name: str) -> str:
+    """Words for an object id in text ("fryingpan" → "frying pan")."""
+    return _OBJECT_WORDS.get(name, name.replace("_", " "))
+
+
+def object_words(name: str) -> str:
+    """Words for a (built-in or user) object name in text; `name@scale` drops the scale."""
+    return object_display_name(name.split("@")[0])
