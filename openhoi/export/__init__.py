@@ -8,13 +8,16 @@ and function, imported only when used) and writes the file atomically:
 - "glb": skinned hands + object + animation, y up (see `openhoi.export.gltf`);
 - "bvh": the hand skeleton animation (see `openhoi.export.bvh`);
 - "mp4": a preview video (see `openhoi.render.preview`).
+
+Static scene objects (`static_objects`: `(HOIObject, (4, 4) pose)` pairs for the objects that
+stay still beside the manipulated one) go into "meshes", "glb" and "mp4".
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,14 +60,26 @@ EXPORTERS: dict[str, ExporterSpec] = {
     for spec in (
         ExporterSpec("npz", ".npz", "sequence.npz", "openhoi.export._npz:write_npz", ()),
         ExporterSpec(
-            "meshes", ".npz", "meshes.npz", "openhoi.export.meshes:write_meshes", ("obj", "hands")
+            "meshes",
+            ".npz",
+            "meshes.npz",
+            "openhoi.export.meshes:write_meshes",
+            ("obj", "hands", "static_objects"),
         ),
         ExporterSpec(
-            "glb", ".glb", "sequence.glb", "openhoi.export.gltf:write_glb", ("obj", "hands")
+            "glb",
+            ".glb",
+            "sequence.glb",
+            "openhoi.export.gltf:write_glb",
+            ("obj", "hands", "static_objects"),
         ),
         ExporterSpec("bvh", ".bvh", "sequence.bvh", "openhoi.export.bvh:write_bvh", ("hands",)),
         ExporterSpec(
-            "mp4", ".mp4", "preview.mp4", "openhoi.render.preview:write_preview", ("obj", "hands")
+            "mp4",
+            ".mp4",
+            "preview.mp4",
+            "openhoi.render.preview:write_preview",
+            ("obj", "hands", "static_objects"),
         ),
     )
 }
@@ -82,6 +97,7 @@ def export_sequence(
     *,
     obj=None,
     hands: Mapping[str, object] | None = None,
+    static_objects: Iterable = (),
 ) -> Path:
     """Write `sequence` to `path` in `format` ("npz", "meshes", "glb", "bvh", "mp4").
 
@@ -92,12 +108,16 @@ def export_sequence(
         obj: the `HOIObject` (default: `sequence.load_object()`); ignored by "npz" and "bvh".
         hands: `{"left": HandModel, "right": HandModel}` (default: the embedded hand asset);
             ignored by "npz".
+        static_objects: `(HOIObject, (4, 4) pose)` pairs of objects that stay still, pose
+            canonical → world (metres, z up, the sequence's world), drawn at rest pose;
+            ignored by "npz" and "bvh".
 
     Returns:
         The path written.
 
     Raises:
-        InputError: unknown format, or a path with the wrong suffix.
+        InputError: unknown format, a path with the wrong suffix, or a static object that is
+            not a `(HOIObject, rigid (4, 4) pose)` pair.
         DependencyError: "mp4" without its optional rendering packages.
     """
     spec = EXPORTERS.get(format)
@@ -108,6 +128,6 @@ def export_sequence(
         path = path / spec.default_filename
     if path.suffix.lower() != spec.suffix:
         raise InputError(f"{format} files end in {spec.suffix}, got {str(path)!r}")
-    given = {"obj": obj, "hands": hands}
+    given = {"obj": obj, "hands": hands, "static_objects": static_objects}
     options = {name: given[name] for name in spec.options}
     return Path(spec.load()(path, sequence, **options))

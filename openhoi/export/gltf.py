@@ -12,6 +12,10 @@ What the file holds (y up, metres, as glTF requires; openhoi's z-up world is con
   joint 0, weight 0);
 - the object: a node `object` (rigid pose) with one child node per part; the articulated part's
   node is animated by the articulation angle;
+- per static scene object i (`static_objects`, only when given), after the object: a node
+  `static_{i}_{name}` at the scene root holding its rest-pose mesh (mesh and material of the
+  same name), placed by the node's translation and rotation, not animated; the scene's
+  `extras.static_objects` lists the node names;
 - one animation `motion`, sampled at the sequence frame rate (key times `frame / fps`, linear
   interpolation): wrist translation (`J_0 + transl`) and every joint rotation (quaternion of
   the 6D pose), the object's translation and rotation, and the moving part's transform.
@@ -32,7 +36,7 @@ from __future__ import annotations
 import json
 import os
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +45,7 @@ import numpy as np
 from openhoi._io import atomic_open
 from openhoi.errors import InputError
 from openhoi.export._rig import HandRig, hand_rig, resolve_hand_models, rotations_to_y_up, to_y_up
+from openhoi.export._static import StaticObject, resolve_static_objects
 
 __all__ = ["GlbFile", "read_glb", "to_glb_bytes", "write_glb"]
 
@@ -321,6 +326,27 @@ def _add_object(builder: _Builder, sequence, obj, times: int) -> int:
     return root
 
 
+def _add_static_object(builder: _Builder, static: StaticObject, index: int) -> int:
+    """One unanimated node holding a static object's rest-pose mesh; returns the node."""
+    name = f"static_{index}_{static.obj.name}"
+    mesh = builder.mesh(
+        name,
+        to_y_up(np.asarray(static.obj.mesh.vertices)),
+        np.asarray(static.obj.mesh.faces),
+        builder.material(name, _OBJECT_COLOR),
+    )
+    rotation = _quaternions(rotations_to_y_up(static.rotation)[None])[0]
+    return builder.add(
+        "nodes",
+        {
+            "name": name,
+            "mesh": mesh,
+            "translation": to_y_up(static.translation).tolist(),
+            "rotation": rotation.tolist(),
+        },
+    )
+
+
 def _resolve_object(sequence, obj):
     if obj is not None:
         return obj
@@ -332,6 +358,7 @@ def to_glb_bytes(
     *,
     obj=None,
     hands: Mapping[str, object] | None = None,
+    static_objects: Iterable = (),
 ) -> bytes:
     """The `.glb` file of `sequence` as bytes (see the module docstring for its layout).
 
@@ -340,11 +367,14 @@ def to_glb_bytes(
         obj: its `HOIObject`; default `sequence.load_object()`, or no object when the
             sequence names none.
         hands: `{"left": HandModel, "right": HandModel}`; missing sides use the embedded hand.
+        static_objects: `(HOIObject, (4, 4) pose)` pairs of objects that stay still, pose
+            canonical → world (metres, z up), drawn at rest pose.
 
     Returns:
         The GLB bytes (JSON chunk + BIN chunk).
     """
     models = resolve_hand_models(hands)
+    statics = resolve_static_objects(static_objects)
     obj = _resolve_object(sequence, obj)
     builder = _Builder()
     fps = float(sequence.fps)
@@ -367,19 +397,17 @@ def to_glb_bytes(
         roots += _add_hand(builder, hand_rig(sequence, side, models[side]), hand_material, times)
     if obj is not None:
         roots.append(_add_object(builder, sequence, obj, times))
-    builder.gltf["scenes"].append(
-        {
-            "name": "hoi",
-            "nodes": roots,
-            "extras": {
-                **info,
-                "object_name": sequence.object_name,
-                "segment_starts": sequence.segment_starts.tolist(),
-                "texts": list(sequence.texts),
-                "active_hands": sequence.active_hands.astype(int).tolist(),
-            },
-        }
-    )
+    static_roots = [_add_static_object(builder, s, i) for i, s in enumerate(statics)]
+    extras = {
+        **info,
+        "object_name": sequence.object_name,
+        "segment_starts": sequence.segment_starts.tolist(),
+        "texts": list(sequence.texts),
+        "active_hands": sequence.active_hands.astype(int).tolist(),
+    }
+    if static_roots:
+        extras["static_objects"] = [builder.gltf["nodes"][n]["name"] for n in static_roots]
+    builder.gltf["scenes"].append({"name": "hoi", "nodes": roots + static_roots, "extras": extras})
     return builder.to_bytes()
 
 
@@ -389,16 +417,18 @@ def write_glb(
     *,
     obj=None,
     hands: Mapping[str, object] | None = None,
+    static_objects: Iterable = (),
 ) -> Path:
     """Write `sequence` as a glTF 2.0 binary file atomically; returns the path.
 
     Raises:
-        InputError: `path` does not end in `.glb`, or the object/hand models do not fit.
+        InputError: `path` does not end in `.glb`, the object/hand models do not fit, or a
+            static object is not a `(HOIObject, rigid (4, 4) pose)` pair.
     """
     path = Path(path)
     if path.suffix.lower() != ".glb":
         raise InputError(f"glTF binary files end in .glb, got {str(path)!r}")
-    data = to_glb_bytes(sequence, obj=obj, hands=hands)
+    data = to_glb_bytes(sequence, obj=obj, hands=hands, static_objects=static_objects)
     with atomic_open(path) as handle:
         handle.write(data)
     return path

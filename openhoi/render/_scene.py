@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,10 +18,13 @@ class SceneMeshes:
     """Everything drawn, world frame (metres, z up).
 
     Attributes:
-        vertices: `(T, N, 3)` float32 vertices of left hand, right hand, then object.
+        vertices: `(T, N, 3)` float32 vertices of left hand, right hand, the object, then
+            the static objects (the same in every frame).
         faces: `(F, 3)` int64 triangles into `vertices`.
-        face_instance: `(F,)` uint8 instance id of each triangle (`INSTANCE_IDS`).
-        face_part: `(F,)` int64 object part index of each triangle, −1 for hands.
+        face_instance: `(F,)` uint8 instance id of each triangle (`INSTANCE_IDS`; static
+            objects are "object" too).
+        face_part: `(F,)` int64 object part index of each triangle, −1 for hands and static
+            objects.
         moving_part: index of the articulated part, −1 when none.
         keypoints: `(T, 2, 21, 3)` float32 left and right hand keypoints.
     """
@@ -50,11 +53,26 @@ class SceneMeshes:
         return points
 
 
-def scene_meshes(sequence, obj=None, hands: Mapping[str, object] | None = None) -> SceneMeshes:
-    """Both hands and the object of every frame of `sequence` as one triangle soup."""
+def scene_meshes(
+    sequence,
+    obj=None,
+    hands: Mapping[str, object] | None = None,
+    static_objects: Iterable = (),
+) -> SceneMeshes:
+    """Both hands, the object and the static objects of every frame as one triangle soup.
+
+    Args:
+        sequence: the `HOISequence`.
+        obj: its `HOIObject` (default `sequence.load_object()`; none if it names no object).
+        hands: `{"left": HandModel, "right": HandModel}` (default: the embedded hand).
+        static_objects: `(HOIObject, (4, 4) pose)` pairs, pose canonical → world, drawn at
+            rest pose in every frame.
+    """
     from openhoi.export._rig import resolve_hand_models
+    from openhoi.export._static import resolve_static_objects
 
     models = resolve_hand_models(hands)
+    statics = resolve_static_objects(static_objects)
     if obj is None and sequence.object_name:
         obj = sequence.load_object()
     vertices, faces, instance, part = [], [], [], []
@@ -79,6 +97,17 @@ def scene_meshes(sequence, obj=None, hands: Mapping[str, object] | None = None) 
         part.append(np.asarray(obj.face_part_ids, np.int64))
         if obj.articulation is not None:
             moving = obj.part_index(obj.articulation.part)
+        offset += vertices[-1].shape[1]
+    for static in statics:
+        static_vertices = static.world_vertices()
+        vertices.append(
+            np.broadcast_to(static_vertices, (sequence.num_frames, *static_vertices.shape))
+        )
+        static_faces = np.asarray(static.obj.mesh.faces, np.int64)
+        faces.append(static_faces + offset)
+        instance.append(np.full(len(static_faces), INSTANCE_IDS["object"], np.uint8))
+        part.append(np.full(len(static_faces), -1, np.int64))
+        offset += len(static_vertices)
     return SceneMeshes(
         vertices=np.concatenate(vertices, axis=1).astype(np.float32),
         faces=np.concatenate(faces),

@@ -1,5 +1,8 @@
 """Preview videos: hands and object from a fixed, automatically framed camera, with captions.
 
+Static scene objects (`static_objects`: objects that stay still beside the manipulated one)
+are drawn in the object colour at their fixed pose, and the camera framing includes them.
+
 Two backends draw the same scene through the same camera (`openhoi.render.camera`):
 
 - "pyrender": OpenGL offscreen rendering with smooth lighting. Headless, it needs EGL (Debian
@@ -23,12 +26,13 @@ import logging
 import os
 import tempfile
 import textwrap
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 
 from openhoi.errors import DependencyError, InputError
+from openhoi.export._static import resolve_static_objects
 from openhoi.render._raster import rasterize
 from openhoi.render._scene import INSTANCE_IDS, SceneMeshes, scene_meshes
 from openhoi.render.camera import Camera, auto_camera
@@ -244,6 +248,7 @@ def iter_frames(
     *,
     obj=None,
     hands: Mapping[str, object] | None = None,
+    static_objects: Iterable = (),
     size: tuple[int, int] = DEFAULT_SIZE,
     camera: Camera | None = None,
     backend: str = "auto",
@@ -255,13 +260,16 @@ def iter_frames(
         sequence: the `HOISequence`.
         obj: its `HOIObject` (default `sequence.load_object()`; none if it names no object).
         hands: `{"left": HandModel, "right": HandModel}` (default: the embedded hand).
+        static_objects: `(HOIObject, (4, 4) pose)` pairs of objects that stay still, pose
+            canonical → world (metres, z up), drawn at rest pose.
         size: `(width, height)` pixels, even numbers.
-        camera: a fixed camera; default `auto_camera` framing the whole sequence.
+        camera: a fixed camera; default `auto_camera` framing the whole sequence and the
+            static objects.
         backend: "auto", "pyrender" or "software".
         use_captions: draw the sub-task text and the frame number.
     """
     width, height = _check_size(size)
-    scene = scene_meshes(sequence, obj, hands)
+    scene = scene_meshes(sequence, obj, hands, static_objects)
     if camera is None:
         camera = auto_camera(scene.framing_points(sequence.active_hands), (width, height))
     renderer = _make_renderer(backend, scene, camera)
@@ -288,13 +296,17 @@ def render_preview(
     *,
     obj=None,
     hands: Mapping[str, object] | None = None,
+    static_objects: Iterable = (),
     size: tuple[int, int] = DEFAULT_SIZE,
     backend: str = "auto",
 ) -> Path:
     """Render `sequence` to an H.264 MP4 at its frame rate, atomically; returns the path.
 
+    Options as in `iter_frames`; captions are always drawn and the camera framed automatically.
+
     Raises:
-        InputError: `path` does not end in `.mp4`, or a bad size/backend.
+        InputError: `path` does not end in `.mp4`, a bad size/backend, or a static object
+            that is not a `(HOIObject, rigid (4, 4) pose)` pair.
         DependencyError: imageio-ffmpeg or pillow is missing, or backend="pyrender" cannot
             open a headless GL context.
     """
@@ -311,7 +323,15 @@ def render_preview(
             "writing preview.mp4 needs the package 'imageio-ffmpeg'; install it with: "
             "pip install imageio-ffmpeg"
         ) from exc
-    frames = iter_frames(sequence, obj=obj, hands=hands, size=(width, height), backend=backend)
+    static_objects = resolve_static_objects(static_objects)
+    frames = iter_frames(
+        sequence,
+        obj=obj,
+        hands=hands,
+        static_objects=static_objects,
+        size=(width, height),
+        backend=backend,
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(
         prefix=f".{path.name}.", suffix=".tmp.mp4", dir=path.parent
@@ -350,6 +370,7 @@ def write_preview(
     *,
     obj=None,
     hands: Mapping[str, object] | None = None,
+    static_objects: Iterable = (),
 ) -> Path:
     """Exporter-registry form of `render_preview` (path first, default size and backend)."""
-    return render_preview(sequence, path, obj=obj, hands=hands)
+    return render_preview(sequence, path, obj=obj, hands=hands, static_objects=static_objects)

@@ -30,3 +30,24 @@ def random_sequence(object_name: str, num_frames: int = 12, seed: int = 0) -> HO
 @pytest.fixture(params=["mug", "laptop"])
 def sequence(request) -> HOISequence:
     return random_sequence(request.param)
+
+
+def static_pose(angle: float = 0.7, translation=(0.35, 0.1, 0.0)) -> np.ndarray:
+    """`(4, 4)` rigid transform: a turn of `angle` radians about z, then `translation` (m)."""
+    from scipy.spatial.transform import Rotation
+
+    pose = np.eye(4)
+    pose[:3, :3] = Rotation.from_euler("z", angle).as_matrix()
+    pose[:3, 3] = translation
+    return pose
+
+
+@pytest.fixture(scope="module")
+def static_objects() -> list:
+    """A cup and a rest-pose laptop beside the manipulated object, at fixed world poses."""
+    from openhoi.objects import load_object
+
+    return [
+        (load_object("cup"), static_pose()),
+        (load_object("laptop"), static_pose(-0.4, (-0.45, 0.05, 0.0))),
+    ]

@@ -15,6 +15,8 @@ from openhoi.export import export_sequence
 from openhoi.export.gltf import read_glb, write_glb
 from openhoi.hand import JOINT_NAMES, PARENTS
 
+from .conftest import random_sequence
+
 Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 
@@ -155,6 +157,36 @@ def test_glb_object_parts_match_object_vertices(tmp_path, sequence):
             np.testing.assert_allclose(posed, expected[frame, used], atol=1e-4)
 
 
+def test_glb_static_objects_are_placed_nodes(tmp_path, static_objects):
+    sequence = random_sequence("laptop", num_frames=4)
+    plain = read_glb(write_glb(tmp_path / "plain.glb", sequence)).gltf
+    path = export_sequence(sequence, tmp_path / "scene.glb", "glb", static_objects=static_objects)
+    glb = read_glb(path)
+    gltf = glb.gltf
+    # The existing layout is kept: static objects only append nodes, meshes and accessors.
+    for key in ("nodes", "meshes", "skins", "animations", "accessors"):
+        assert gltf[key][: len(plain[key])] == plain[key], key
+    names = [f"static_0_{static_objects[0][0].name}", f"static_1_{static_objects[1][0].name}"]
+    assert [n["name"] for n in gltf["nodes"][len(plain["nodes"]) :]] == names
+    assert gltf["scenes"][0]["nodes"] == plain["scenes"][0]["nodes"] + [
+        glb.node_index(name) for name in names
+    ]
+    assert gltf["scenes"][0]["extras"]["static_objects"] == names
+    animated = {c["target"]["node"] for c in gltf["animations"][0]["channels"]}
+    for name, (obj, pose) in zip(names, static_objects, strict=True):
+        index = glb.node_index(name)
+        assert index not in animated and "children" not in gltf["nodes"][index]
+        mesh = gltf["meshes"][gltf["nodes"][index]["mesh"]]
+        assert mesh["name"] == name
+        positions = glb.accessor(mesh["primitives"][0]["attributes"]["POSITION"])
+        faces = glb.accessor(mesh["primitives"][0]["indices"]).reshape(-1, 3)
+        np.testing.assert_array_equal(faces, obj.mesh.faces)
+        world = _global_transforms(glb, frame=0)[index]
+        posed = (positions @ world[:3, :3].T + world[:3, 3]) @ Y_UP_TO_Z_UP.T
+        expected = np.asarray(obj.mesh.vertices) @ pose[:3, :3].T + pose[:3, 3]
+        np.testing.assert_allclose(posed, expected, atol=1e-5)
+
+
 def test_glb_without_object(tmp_path, sequence):
     glb = read_glb(write_glb(tmp_path / "hands.glb", sequence.replace(object_name="")))
     assert {n["name"] for n in glb.gltf["nodes"]}.isdisjoint({"object"})
@@ -189,8 +221,29 @@ def test_glb_passes_khronos_validator(tmp_path, sequence):
     assert report["info"]["hasSkins"] and report["info"]["animationCount"] == 1
 
 
+@pytest.mark.slow
+def test_glb_with_static_objects_passes_khronos_validator(tmp_path, static_objects):
+    import importlib.util
+    from pathlib import Path
+
+    tool = Path(__file__).resolve().parents[2] / "tools" / "validate_gltf.py"
+    spec = importlib.util.spec_from_file_location("validate_gltf", tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if shutil.which("node") is None:
+        pytest.skip("Node.js is not installed")
+    try:
+        module.find_validator()
+    except module.ValidatorUnavailable as exc:
+        pytest.skip(str(exc))
+    sequence = random_sequence("mug", num_frames=4)
+    path = write_glb(tmp_path / "scene.glb", sequence, static_objects=static_objects)
+    issues = module.validate(path)["issues"]
+    assert issues["numErrors"] == 0 and issues["numWarnings"] == 0, issues["messages"]
+
+
 _BLENDER_SCRIPT = """
-import json, sys
+import json, os, sys
 import bpy
 bpy.ops.wm.read_factory_settings(use_empty=True)
 bpy.ops.import_scene.gltf(filepath=sys.argv[-2])
@@ -203,6 +256,9 @@ mesh = hand.to_mesh()
 vertices = [list(hand.matrix_world @ v.co) for v in mesh.vertices]
 print("RESULT" + json.dumps({"armatures": armatures, "vertices": vertices,
                              "fps": scene.get("fps")}))
+# bpy as a module (4.2) can crash while the interpreter shuts down; the result is out.
+sys.stdout.flush()
+os._exit(0)
 """
 
 
@@ -229,3 +285,42 @@ def test_glb_imports_into_blender(tmp_path, sequence):
     expected = sequence.hand_vertices("left")[round(sequence.fps / 6)]
     # Blender converts y up back to z up, so its vertices are in openhoi's world frame.
     np.testing.assert_allclose(np.array(report["vertices"]), expected, atol=1e-3)
+
+
+_BLENDER_STATIC_SCRIPT = """
+import json, os, sys
+import bpy
+bpy.ops.wm.read_factory_settings(use_empty=True)
+bpy.ops.import_scene.gltf(filepath=sys.argv[-2])
+obj = bpy.data.objects[sys.argv[-1]]
+vertices = [list(obj.matrix_world @ v.co) for v in obj.data.vertices]
+armatures = sorted(o.name for o in bpy.data.objects if o.type == "ARMATURE")
+print("RESULT" + json.dumps({"armatures": armatures, "vertices": vertices}))
+sys.stdout.flush()
+os._exit(0)  # as in _BLENDER_SCRIPT
+"""
+
+
+@pytest.mark.slow
+def test_glb_static_objects_import_into_blender(tmp_path, static_objects):
+    """Blender (OPENHOI_BPY_PYTHON, as above) places the static object where openhoi does."""
+    import os
+    import subprocess
+
+    python = os.environ.get("OPENHOI_BPY_PYTHON")
+    if not python:
+        pytest.skip("set OPENHOI_BPY_PYTHON to a Python that can import bpy")
+    sequence = random_sequence("mug", num_frames=4)
+    path = write_glb(tmp_path / "scene.glb", sequence, static_objects=static_objects)
+    script = tmp_path / "check.py"
+    script.write_text(_BLENDER_STATIC_SCRIPT)
+    obj, pose = static_objects[0]
+    result = subprocess.run(
+        [python, str(script), str(path), f"static_0_{obj.name}"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT"))
+    report = json.loads(line[len("RESULT") :])
+    assert report["armatures"] == ["left_hand", "right_hand"]
+    expected = np.asarray(obj.mesh.vertices) @ pose[:3, :3].T + pose[:3, 3]
+    np.testing.assert_allclose(np.array(report["vertices"]), expected, atol=1e-5)

@@ -21,3 +21,14 @@ def laptop_sequence() -> HOISequence:
         segment_starts=np.array([0, 10]),
         texts=("open the laptop lid", "hold the laptop"),
     )
+
+
+@pytest.fixture(scope="module")
+def cup_beside() -> list:
+    """A cup standing 0.45 m to the laptop's right, turned 0.5 rad about z (static object)."""
+    from openhoi.objects import load_object
+
+    pose = np.eye(4)
+    pose[:3, :3] = [[np.cos(0.5), -np.sin(0.5), 0.0], [np.sin(0.5), np.cos(0.5), 0.0], [0, 0, 1]]
+    pose[:3, 3] = (0.45, 0.0, 0.0)
+    return [(load_object("cup"), pose)]

@@ -68,3 +68,54 @@ def test_preview_bad_input(tmp_path, laptop_sequence):
 def test_mp4_via_registry(tmp_path, laptop_sequence):
     path = export_sequence(laptop_sequence[:3], tmp_path, "mp4")
     assert path.name == "preview.mp4" and _read_video(path).shape[0] == 3
+
+
+def test_static_objects_are_drawn_and_framed(laptop_sequence, cup_beside):
+    from openhoi.render import auto_camera
+
+    sequence = laptop_sequence[:2]
+    ((cup, pose),) = cup_beside
+    cup_points = np.asarray(cup.mesh.vertices) @ pose[:3, :3].T + pose[:3, 3]
+    # The automatic framing keeps the static object in view: it frames hands, object and cup.
+    assert sequence.active_hands.all()
+    scene_points = np.concatenate(
+        [sequence.hand_vertices("left").reshape(-1, 3),
+         sequence.hand_vertices("right").reshape(-1, 3),
+         sequence.object_vertices().reshape(-1, 3), cup_points]
+    )  # fmt: skip
+    framing = auto_camera(scene_points, (320, 240))
+    uv, depth = framing.project(cup_points)
+    assert (depth > 0).all() and (uv >= 0).all() and (uv < (320, 240)).all()
+    framed = render_frames(sequence, static_objects=cup_beside, backend="software",
+                           use_captions=False)  # fmt: skip
+    np.testing.assert_array_equal(
+        framed,
+        render_frames(sequence, static_objects=cup_beside, camera=framing, backend="software",
+                      use_captions=False),
+    )  # fmt: skip
+    # Through one fixed camera seeing both, the cup adds object-coloured (bluish) pixels
+    # inside its projection, and nothing else changes.
+    everything = np.concatenate([sequence.object_vertices().reshape(-1, 3), cup_points])
+    camera = auto_camera(everything, (320, 240))
+    options = {"camera": camera, "backend": "software", "use_captions": False}
+    without = render_frames(sequence, **options).astype(int)
+    with_cup = render_frames(sequence, static_objects=cup_beside, **options).astype(int)
+    changed = np.abs(with_cup - without).sum(-1) > 30  # (T, H, W)
+    assert changed[0].sum() > 100
+    np.testing.assert_array_equal(changed[0], changed[1])  # it stays still
+    uv, _ = camera.project(cup_points)
+    u, v = uv[:, 0], uv[:, 1]
+    rows, columns = np.nonzero(changed[0])
+    assert u.min() - 1 <= columns.min() and columns.max() <= u.max() + 1
+    assert v.min() - 1 <= rows.min() and rows.max() <= v.max() + 1
+    red, blue = with_cup[0][changed[0]][:, 0], with_cup[0][changed[0]][:, 2]
+    assert (blue > red).mean() > 0.95
+
+
+def test_mp4_via_registry_draws_static_objects(tmp_path, laptop_sequence, cup_beside):
+    sequence = laptop_sequence[:2]
+    plain = _read_video(export_sequence(sequence, tmp_path / "plain.mp4", "mp4")).astype(int)
+    scene = export_sequence(sequence, tmp_path / "scene.mp4", "mp4", static_objects=cup_beside)
+    frames = _read_video(scene).astype(int)
+    assert frames.shape == plain.shape
+    assert (np.abs(frames - plain).sum(-1) > 30).mean() > 0.01
