@@ -8,7 +8,9 @@ from here; this module imports nothing from openhoi but its errors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from openhoi.errors import InputError
 
@@ -73,13 +75,28 @@ HAND_CHOICES = ("left", "right", "both")
 
 @dataclass(frozen=True)
 class SubTask:
-    """One step of a plan: what to do, with which hand(s), touching which affordance."""
+    """One step of a plan: what to do, with which hand(s), touching which affordance.
+
+    The one sub-task type: episode plans (no mask), planner targets and generations, and
+    the planner's `Plan` (with a mask on every sub-task) all hold `SubTask`s.
+
+    Attributes:
+        primitive: one of `PRIMITIVES`.
+        hands: one of `HAND_CHOICES` ("left", "right", "both").
+        affordance: one of the 18 `AFFORDANCE_TYPES`.
+        text: sub-task text ("grasp the bottle by its body").
+        object_index: index into the scene's objects (`Plan.objects`).
+        mask: `(P,)` float32 in [0, 1] over the object's normalised points (2048 for the
+            planner), read-only; None where no affordance mask was predicted or given.
+            Equality compares masks by value; the hash leaves the mask out.
+    """
 
     primitive: str
     hands: str
     affordance: str
     text: str
     object_index: int = 0
+    mask: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.primitive not in PRIMITIVES:
@@ -92,9 +109,31 @@ class SubTask:
             )
         if self.object_index < 0:
             raise InputError(f"object_index must be >= 0, got {self.object_index}")
+        if self.mask is not None:
+            mask = np.array(self.mask, dtype=np.float32).reshape(-1)
+            if mask.size == 0 or not np.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
+                raise InputError(
+                    "sub-task mask must be a non-empty (P,) array with values in [0, 1] "
+                    f"(got shape {np.shape(self.mask)}); clip a predicted mask with "
+                    "np.clip(mask, 0, 1)"
+                )
+            mask.setflags(write=False)
+            object.__setattr__(self, "mask", mask)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SubTask):
+            return NotImplemented
+        if self._step() != other._step():
+            return False
+        if self.mask is None or other.mask is None:
+            return self.mask is other.mask
+        return bool(np.array_equal(self.mask, other.mask))
+
+    def _step(self) -> tuple[str, str, str, str, int]:
+        return (self.primitive, self.hands, self.affordance, self.text, self.object_index)
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready form (the plan.json sub-task fields)."""
+        """JSON-ready form (the plan.json sub-task fields; the mask is not included)."""
         return {
             "text": self.text,
             "primitive": self.primitive,

@@ -12,7 +12,6 @@ from typing import Any
 
 _LAZY = {
     "Plan": "openhoi.mllm.plan",
-    "PlannedSubTask": "openhoi.mllm.plan",
     "PlanParseError": "openhoi.mllm.plan",
     "parse_plan_text": "openhoi.mllm.plan",
     "Planner": "openhoi.mllm.api",

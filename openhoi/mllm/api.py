@@ -14,6 +14,7 @@ so the planner never returns an unusable plan.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from openhoi.errors import InputError, MissingFileError
-from openhoi.mllm.plan import Plan, PlannedSubTask, PlanParseError
+from openhoi.mllm.plan import Plan, PlanParseError
 from openhoi.vocab import object_words
 
 __all__ = [
@@ -143,14 +144,7 @@ class Planner:
             logger.warning("malformed generation (%s); retrying with constrained decoding", exc)
             output = self.model.generate(sample, constrained=True)
         subtasks = tuple(
-            PlannedSubTask(
-                text=step.text,
-                primitive=step.primitive,
-                hands=step.hands,
-                object_index=step.object_index,
-                affordance=step.affordance,
-                mask=np.clip(mask, 0.0, 1.0),
-            )
+            dataclasses.replace(step, mask=np.clip(mask, 0.0, 1.0))
             for step, mask in zip(output.steps, output.masks, strict=True)
         )
         return Plan(

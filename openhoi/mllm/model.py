@@ -52,12 +52,13 @@ from openhoi.mllm.plan import (
     AFF_TOKEN,
     PlanGrammar,
     PlanParseError,
-    StepSpec,
+    check_step_text,
     format_header,
     header_object_slot,
     parse_plan_text,
 )
 from openhoi.mllm.point_encoder import PointEncoder, PointEncoderConfig
+from openhoi.vocab import SubTask
 
 __all__ = [
     "AffordanceDecoder",
@@ -173,7 +174,7 @@ class PlannerSample:
     points: tuple[np.ndarray, ...]
     names: tuple[str, ...]
     instruction: str
-    steps: tuple[StepSpec, ...] = ()
+    steps: tuple[SubTask, ...] = ()
     masks: tuple[np.ndarray, ...] = ()
 
 
@@ -193,7 +194,7 @@ class GenerationOutput:
     """A generated plan for one scene before it becomes a `Plan`."""
 
     text: str  # decoded generation (special tokens except <AFF> removed)
-    steps: tuple[StepSpec, ...]
+    steps: tuple[SubTask, ...]
     masks: np.ndarray  # (S, P) float32 in [0, 1], one per step
     constrained: bool  # whether constrained decoding produced it
 
@@ -415,14 +416,14 @@ class PlannerModel(nn.Module):
                 self._text_cache[text] = ids
         return ids
 
-    def target_ids(self, steps: Sequence[StepSpec]) -> list[int]:
+    def target_ids(self, steps: Sequence[SubTask]) -> list[int]:
         """Token ids of a plan's generation text, each header and text tokenised on its own.
 
         This piecewise tokenisation is the one `PlanGrammar` constrains decoding to.
         """
         return self._target_layout(steps)[0]
 
-    def _target_layout(self, steps: Sequence[StepSpec]) -> tuple[list[int], list[int | None]]:
+    def _target_layout(self, steps: Sequence[SubTask]) -> tuple[list[int], list[int | None]]:
         """`target_ids` and, per step, the position of its object-index token (None if merged)."""
         ids: list[int] = []
         slots: list[int | None] = []
@@ -432,7 +433,7 @@ class PlannerModel(nn.Module):
             )
             slots.append(None if slot is None else len(ids) + slot[0])
             ids += self._text_ids(format_header(step))
-            ids += self._text_ids(" " + step.text)
+            ids += self._text_ids(" " + check_step_text(step.text))
             ids += [self.aff_token_id] * self.config.decoder.num_aff_tokens
         return [*ids, self.eos_token_id], slots
 

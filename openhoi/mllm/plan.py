@@ -7,9 +7,12 @@ Generation format (what the language model writes after "plan:"), one block per 
 - the header `[primitive|hands|object|affordance]`: `primitive` one of
   `openhoi.data.PRIMITIVES`, `hands` one of `openhoi.data.HAND_CHOICES`, `object` a 0-based
   index into the scene's objects, `affordance` one of `openhoi.objects.AFFORDANCE_TYPES`;
-- free sub-task text (no `[`, `]` or `|`);
+- free sub-task text (non-empty, no `[`, `]` or `|`; :func:`check_step_text`);
 - exactly `num_aff_tokens` `<AFF>` tokens (1 unless multi-token fusion is on); the hidden
   states at them are decoded into the sub-task's affordance mask.
+
+Sub-tasks are `openhoi.vocab.SubTask`s throughout: parsed ones have no mask yet, a
+:class:`Plan`'s have one each.
 
 Whitespace around delimiters and inside field values is ignored (WordPiece tokenizers
 decode `wrap-grasp` as `wrap - grasp`). Anything else is rejected by
@@ -36,10 +39,10 @@ __all__ = [
     "Plan",
     "PlanGrammar",
     "PlanParseError",
-    "PlannedSubTask",
-    "StepSpec",
+    "check_step_text",
     "format_header",
     "format_plan_text",
+    "generation_step",
     "header_object_slot",
     "parse_plan_text",
 ]
@@ -51,59 +54,50 @@ class PlanParseError(InputError):
     """Generated text does not follow the plan format."""
 
 
-@dataclass(frozen=True)
-class StepSpec:
-    """One sub-task as written in the generation format (no mask yet)."""
+def check_step_text(text: str) -> str:
+    """`text` if the generation format can hold it: non-empty, without `[`, `]` or `|`.
 
-    primitive: str
-    hands: str
-    object_index: int
-    affordance: str
-    text: str
-
-    def __post_init__(self) -> None:
-        _check_fields(self.primitive, self.hands, self.object_index, self.affordance)
-        if not self.text.strip() or any(c in self.text for c in _FORBIDDEN_TEXT_CHARS):
-            raise InputError(
-                f"sub-task text must be non-empty without '[', ']' or '|', got {self.text!r}"
-            )
-
-    @classmethod
-    def from_subtask(cls, subtask: SubTask, object_index: int | None = None) -> StepSpec:
-        """From an `openhoi.data.SubTask`, optionally moving it to another object index."""
-        index = subtask.object_index if object_index is None else object_index
-        text = " ".join(
-            subtask.text.translate({ord(c): " " for c in _FORBIDDEN_TEXT_CHARS}).split()
+    Raises:
+        InputError: empty text or a forbidden character (`generation_step` cleans text).
+    """
+    if not text.strip() or any(c in text for c in _FORBIDDEN_TEXT_CHARS):
+        raise InputError(
+            f"sub-task text must be non-empty without '[', ']' or '|', got {text!r}; "
+            "clean it with openhoi.mllm.plan.generation_step"
         )
-        return cls(subtask.primitive, subtask.hands, index, subtask.affordance, text)
+    return text
 
 
-def _check_fields(primitive: str, hands: str, object_index: int, affordance: str) -> None:
-    if primitive not in PRIMITIVES:
-        raise InputError(f"primitive must be one of {list(PRIMITIVES)}, got {primitive!r}")
-    if hands not in HAND_CHOICES:
-        raise InputError(f"hands must be one of {list(HAND_CHOICES)}, got {hands!r}")
-    if affordance not in AFFORDANCE_TYPES:
-        raise InputError(f"affordance must be one of {list(AFFORDANCE_TYPES)}, got {affordance!r}")
-    if int(object_index) < 0:
-        raise InputError(f"object index must be >= 0, got {object_index}")
+def generation_step(subtask: SubTask, object_index: int | None = None) -> SubTask:
+    """`subtask` ready for the generation format, optionally moved to another object index.
+
+    `[`, `]` and `|` in its text become spaces and whitespace is collapsed; the mask is
+    dropped (a training target's mask travels separately, in `PlannerSample.masks`).
+    """
+    index = subtask.object_index if object_index is None else object_index
+    text = " ".join(subtask.text.translate({ord(c): " " for c in _FORBIDDEN_TEXT_CHARS}).split())
+    return dataclasses.replace(subtask, object_index=index, text=check_step_text(text), mask=None)
 
 
-def format_header(step: StepSpec) -> str:
+def format_header(step: SubTask) -> str:
     """`[primitive|hands|object|affordance]` of one step."""
     return f"[{step.primitive}|{step.hands}|{step.object_index}|{step.affordance}]"
 
 
-def format_plan_text(steps: Sequence[StepSpec], num_aff_tokens: int = 1) -> str:
-    """The generation-format text of a plan (the training target)."""
+def format_plan_text(steps: Sequence[SubTask], num_aff_tokens: int = 1) -> str:
+    """The generation-format text of a plan (the training target).
+
+    Raises:
+        InputError: a step's text breaks the format (see `check_step_text`).
+    """
     aff = " ".join([AFF_TOKEN] * num_aff_tokens)
-    return " ".join(f"{format_header(s)} {s.text} {aff}" for s in steps)
+    return " ".join(f"{format_header(s)} {check_step_text(s.text)} {aff}" for s in steps)
 
 
 _HEADER = re.compile(r"\[([^\[\]]*)\]")
 
 
-def parse_plan_text(text: str, num_objects: int, num_aff_tokens: int = 1) -> tuple[StepSpec, ...]:
+def parse_plan_text(text: str, num_objects: int, num_aff_tokens: int = 1) -> tuple[SubTask, ...]:
     """Strictly parse generated text into sub-tasks.
 
     Args:
@@ -112,7 +106,7 @@ def parse_plan_text(text: str, num_objects: int, num_aff_tokens: int = 1) -> tup
         num_aff_tokens: `<AFF>` tokens that must close every sub-task.
 
     Returns:
-        The sub-tasks in order.
+        The sub-tasks in order (without masks).
 
     Raises:
         PlanParseError: empty text, missing or malformed header, unknown field value,
@@ -124,7 +118,7 @@ def parse_plan_text(text: str, num_objects: int, num_aff_tokens: int = 1) -> tup
     rest = " ".join(text.split())
     if not rest:
         raise PlanParseError("generated plan is empty: expected at least one sub-task")
-    steps: list[StepSpec] = []
+    steps: list[SubTask] = []
     while rest:
         number = len(steps) + 1
         if not rest.startswith("["):
@@ -182,41 +176,16 @@ def parse_plan_text(text: str, num_objects: int, num_aff_tokens: int = 1) -> tup
             raise PlanParseError(
                 f"sub-task {number}: expected {num_aff_tokens} {AFF_TOKEN} token(s), got {count}"
             )
-        steps.append(StepSpec(primitive, hands, int(object_field), affordance, step_text))
+        steps.append(
+            SubTask(
+                primitive=primitive,
+                hands=hands,
+                affordance=affordance,
+                text=step_text,
+                object_index=int(object_field),
+            )
+        )
     return tuple(steps)
-
-
-@dataclass(frozen=True)
-class PlannedSubTask:
-    """One planned sub-task with its affordance mask.
-
-    Attributes:
-        text: sub-task text ("grasp the bottle by its body").
-        primitive: one of `openhoi.data.PRIMITIVES`.
-        hands: "left", "right" or "both".
-        object_index: index into `Plan.objects`.
-        affordance: one of the 18 `AFFORDANCE_TYPES`.
-        mask: `(P,)` float32 in [0, 1] over the object's 2048 normalised points.
-    """
-
-    text: str
-    primitive: str
-    hands: str
-    object_index: int
-    affordance: str
-    mask: np.ndarray
-
-    def __post_init__(self) -> None:
-        _check_fields(self.primitive, self.hands, self.object_index, self.affordance)
-        mask = np.array(self.mask, dtype=np.float32).reshape(-1)
-        if mask.size == 0 or not np.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
-            raise InputError("sub-task mask must be a non-empty (P,) array with values in [0, 1]")
-        mask.setflags(write=False)
-        object.__setattr__(self, "mask", mask)
-
-    def to_subtask(self) -> SubTask:
-        """As an `openhoi.data.SubTask` (drops the mask)."""
-        return SubTask(self.primitive, self.hands, self.affordance, self.text, self.object_index)
 
 
 @dataclass(frozen=True)
@@ -226,14 +195,15 @@ class Plan:
     Attributes:
         instruction: the instruction planned for.
         objects: object names (built-in name or file stem), indexed by sub-tasks.
-        subtasks: ordered sub-tasks with masks.
+        subtasks: ordered `SubTask`s, each with its `(P,)` mask over the points of object
+            `object_index` (2048 for the planner).
         object_points: per object `(P, 3)` float32 points (canonical frame, metres) that
             the masks index, for PLY export; empty when unknown.
     """
 
     instruction: str
     objects: tuple[str, ...]
-    subtasks: tuple[PlannedSubTask, ...]
+    subtasks: tuple[SubTask, ...]
     object_points: tuple[np.ndarray, ...] = ()
 
     def __post_init__(self) -> None:
@@ -243,6 +213,15 @@ class Plan:
         if not self.subtasks:
             raise InputError("a plan needs at least one sub-task")
         for number, sub in enumerate(self.subtasks, start=1):
+            if not isinstance(sub, SubTask):
+                raise InputError(
+                    f"sub-task {number} must be an openhoi.vocab.SubTask, got {type(sub).__name__}"
+                )
+            if sub.mask is None:
+                raise InputError(
+                    f"sub-task {number} has no mask; a plan's sub-tasks each need their (P,) "
+                    "affordance mask (SubTask(..., mask=...))"
+                )
             if sub.object_index >= len(self.objects):
                 raise InputError(
                     f"sub-task {number} refers to object {sub.object_index}, but the plan has "
@@ -260,21 +239,10 @@ class Plan:
             "instruction": self.instruction,
             "objects": list(self.objects),
             "subtasks": [
-                {
-                    "text": sub.text,
-                    "primitive": sub.primitive,
-                    "hands": sub.hands,
-                    "object": sub.object_index,
-                    "affordance": sub.affordance,
-                    "mask": self.mask_file_name(i),
-                }
+                {**sub.to_dict(), "mask": self.mask_file_name(i)}
                 for i, sub in enumerate(self.subtasks)
             ],
         }
-
-    def to_subtasks(self) -> tuple[SubTask, ...]:
-        """The plan as `openhoi.data.SubTask`s (for the motion stage)."""
-        return tuple(sub.to_subtask() for sub in self.subtasks)
 
     def with_masks(self, masks: Sequence[np.ndarray]) -> Plan:
         """A copy whose sub-task masks are replaced by `masks`."""
@@ -415,7 +383,7 @@ class _TokenizerKey:
 @functools.lru_cache(maxsize=16)
 def _cached_header_trie(key: _TokenizerKey, num_objects: int) -> dict:
     headers = [
-        format_header(StepSpec(p, h, i, a, "x"))
+        format_header(SubTask(primitive=p, hands=h, affordance=a, text="x", object_index=i))
         for p in PRIMITIVES
         for h in HAND_CHOICES
         for i in range(num_objects)
@@ -475,7 +443,11 @@ def _cached_object_slot(
     key: _TokenizerKey, primitive: str, hands: str, affordance: str, num_objects: int
 ) -> tuple[int, tuple[int, ...]] | None:
     headers = [
-        format_header(StepSpec(primitive, hands, i, affordance, "x"))
+        format_header(
+            SubTask(
+                primitive=primitive, hands=hands, affordance=affordance, text="x", object_index=i
+            )
+        )
         for i in range(max(2, num_objects))
     ]
     variants = key.tokenizer(headers, add_special_tokens=False)["input_ids"]

@@ -48,7 +48,8 @@ from openhoi.errors import InputError, MissingFileError
 from openhoi.mllm.model import PlannerModel, PlannerModelConfig, PlannerSample
 from openhoi.mllm.object_pointer import named_objects
 from openhoi.mllm.phrasing import extra_instruction, with_hand_cue
-from openhoi.mllm.plan import StepSpec
+from openhoi.mllm.plan import generation_step
+from openhoi.vocab import SubTask
 
 __all__ = [
     "ALIAS_NAMES",
@@ -414,7 +415,7 @@ class SceneSampler:
         primitive, phrase, questions = COARSE_QUESTIONS[affordance]
         words = _display_name(name)
         question = questions[int(rng.integers(len(questions)))].format(o=words)
-        step = StepSpec(primitive, "right", 0, affordance, phrase.format(o=words))
+        step = SubTask(primitive, "right", affordance, phrase.format(o=words))
         return PlannerSample(
             points=(self._cloud(name, rng),),
             names=(words,),
@@ -450,7 +451,7 @@ class SceneSampler:
         order = rng.permutation(len(scene))
         scene = [scene[i] for i in order]
         index = scene.index(target)
-        steps = tuple(StepSpec.from_subtask(s, object_index=index) for s in task.plan)
+        steps = tuple(generation_step(s, object_index=index) for s in task.plan)
         masks = tuple(
             region_mask(target, region.affordance, region.part) for region in task.regions
         )
@@ -508,7 +509,7 @@ def episode_samples(folder: str, *, use_normals: bool = True) -> list[PlannerSam
                 masks.append(np.clip(segment.affordance[0][nearest], 0, 1).astype(np.float32))
             else:
                 masks.append(dense.affordance[:, _aff_index(step.affordance)].astype(np.float32))
-        steps = tuple(StepSpec.from_subtask(s, object_index=0) for s in episode.plan)
+        steps = tuple(generation_step(s, object_index=0) for s in episode.plan)
         name = _display_name(obj.name)
         samples.append(PlannerSample((cloud,), (name,), episode.instruction, steps, tuple(masks)))
     return samples

@@ -54,7 +54,7 @@ __all__ = [
     "HELD_OUT_OBJECTS",
     "KIND_STEPS",
     "Region",
-    "StepSpec",
+    "StepTemplate",
     "TaskSpec",
     "kinds_for",
     "make_task",
@@ -134,20 +134,26 @@ _REGIONS: dict[str, dict[str, Region]] = {
 
 
 @dataclass(frozen=True)
-class StepSpec:
-    """One step of a kind: primitive, hand role ("main" | "other" | "both"), region role."""
+class StepTemplate:
+    """The template of one step of a kind (not a sub-task: `make_task` fills it in).
+
+    Attributes:
+        primitive: one of `openhoi.vocab.PRIMITIVES`.
+        role: hand role, "main" | "other" | "both" (resolved against the main hand).
+        region: region role, a key of the object's `Region`s ("hold", "open", ...).
+    """
 
     primitive: str
     role: str
     region: str
 
 
-def _steps(*items: tuple[str, str, str]) -> tuple[StepSpec, ...]:
-    return tuple(StepSpec(*item) for item in items)
+def _steps(*items: tuple[str, str, str]) -> tuple[StepTemplate, ...]:
+    return tuple(StepTemplate(*item) for item in items)
 
 
 _HOLD = ("grasp", "lift")
-KIND_STEPS: dict[str, tuple[StepSpec, ...]] = {
+KIND_STEPS: dict[str, tuple[StepTemplate, ...]] = {
     "drink": _steps(*[(p, "main", "hold") for p in (*_HOLD, "drink", "place")]),
     "pour": _steps(*[(p, "main", "hold") for p in (*_HOLD, "pour", "place")]),
     "shake": _steps(*[(p, "main", "hold") for p in (*_HOLD, "shake", "place")]),

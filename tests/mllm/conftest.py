@@ -8,8 +8,8 @@ import torch
 
 from openhoi.mllm.checkpoint import build_planner_model
 from openhoi.mllm.model import AffordanceDecoderConfig, PlannerModelConfig, PlannerSample
-from openhoi.mllm.plan import StepSpec
 from openhoi.mllm.point_encoder import PointEncoderConfig
+from openhoi.vocab import SubTask
 
 NUM_POINTS = 256
 
@@ -64,8 +64,8 @@ def make_sample(seed: int = 0, num_objects: int = 2) -> PlannerSample:
     clouds = tuple(random_cloud(rng) for _ in range(num_objects))
     target = num_objects - 1
     steps = (
-        StepSpec("grasp", "right", target, "wrap-grasp", "grasp the bottle"),
-        StepSpec("twist_open", "both", target, "open", "twist the cap open"),
+        SubTask("grasp", "right", "wrap-grasp", "grasp the bottle", target),
+        SubTask("twist_open", "both", "open", "twist the cap open", target),
     )
     masks = tuple((clouds[target][:, k] > 0.2).astype(np.float32) for k in (2, 0))
     return PlannerSample(clouds, ("mug", "bottle")[:num_objects], "open the bottle", steps, masks)

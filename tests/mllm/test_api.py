@@ -15,7 +15,8 @@ from openhoi.mllm.api import (
     write_plan,
     write_plans_jsonl,
 )
-from openhoi.mllm.plan import Plan, PlannedSubTask
+from openhoi.mllm.plan import Plan
+from openhoi.vocab import SubTask
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ def test_missing_checkpoint(tmp_path):
 
 def _plan() -> Plan:
     mask = np.linspace(0, 1, 16, dtype=np.float32)
-    sub = PlannedSubTask("grasp the mug", "grasp", "right", 0, "grasp", mask)
+    sub = SubTask("grasp", "right", "grasp", "grasp the mug", 0, mask=mask)
     return Plan(
         "take the mug",
         ("mug",),

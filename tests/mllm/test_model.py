@@ -12,6 +12,7 @@ from openhoi.mllm.model import (
     gather_aff_states,
 )
 from openhoi.mllm.plan import AFF_TOKEN, parse_plan_text
+from openhoi.vocab import SubTask
 
 from .conftest import make_sample
 
@@ -39,8 +40,8 @@ def test_aff_state_sees_its_sub_task_but_not_what_follows(tiny_model):
     model = tiny_model.eval()
     sample = make_sample()
     steps_a = sample.steps
-    steps_b = (steps_a[0], type(steps_a[1])("place", "left", 0, "support", "put it down"))
-    steps_c = (type(steps_a[0])("grasp", "right", 1, "wrap-grasp", "hold the cup"), steps_a[1])
+    steps_b = (steps_a[0], SubTask("place", "left", "support", "put it down", 0))
+    steps_c = (SubTask("grasp", "right", "wrap-grasp", "hold the cup", 1), steps_a[1])
     states = []
     for steps in (steps_a, steps_b, steps_c):
         captured = {}

@@ -11,12 +11,12 @@ from openhoi.errors import InputError
 from openhoi.mllm.plan import (
     Plan,
     PlanGrammar,
-    PlannedSubTask,
     PlanParseError,
-    StepSpec,
     format_plan_text,
+    generation_step,
     parse_plan_text,
 )
+from openhoi.vocab import SubTask
 
 GOOD = (
     "[grasp|right|0|wrap-grasp] grasp the bottle by its body <AFF> "
@@ -27,8 +27,31 @@ GOOD = (
 def test_parse_good_text_and_round_trip():
     steps = parse_plan_text(GOOD, num_objects=2)
     assert [s.primitive for s in steps] == ["grasp", "twist_open"]
-    assert steps[1] == StepSpec("twist_open", "both", 1, "open", "twist the cap")
+    assert steps[1] == SubTask("twist_open", "both", "open", "twist the cap", object_index=1)
+    assert steps[1].mask is None
     assert parse_plan_text(format_plan_text(steps), num_objects=2) == steps
+
+
+def test_format_rejects_text_the_grammar_cannot_hold_and_generation_step_cleans_it():
+    step = SubTask("grasp", "right", "grasp", "grasp [the] mug | now", mask=np.ones(4))
+    with pytest.raises(InputError, match=r"'\[', '\]' or '\|'"):
+        format_plan_text([step])
+    with pytest.raises(InputError, match="non-empty"):
+        format_plan_text([SubTask("grasp", "right", "grasp", "  ")])
+    clean = generation_step(step, object_index=2)
+    assert clean == SubTask("grasp", "right", "grasp", "grasp the mug now", object_index=2)
+    assert clean.mask is None
+    assert parse_plan_text(format_plan_text([clean]), num_objects=3) == (clean,)
+
+
+def test_subtask_mask_is_read_only_float32_and_compared_by_value():
+    mask = np.linspace(0, 1, 8)
+    step = SubTask("grasp", "right", "grasp", "t", mask=mask)
+    assert step.mask.dtype == np.float32 and not step.mask.flags.writeable
+    assert step == SubTask("grasp", "right", "grasp", "t", mask=mask.copy())
+    assert step != SubTask("grasp", "right", "grasp", "t", mask=mask[::-1].copy())
+    assert step != SubTask("grasp", "right", "grasp", "t")
+    assert hash(step) == hash(SubTask("grasp", "right", "grasp", "t"))
 
 
 def test_parse_tolerates_wordpiece_spacing():
@@ -72,7 +95,7 @@ def test_plan_json_schema():
     plan = Plan(
         "open the bottle",
         ("mug", "bottle"),
-        (PlannedSubTask("grasp the bottle", "grasp", "right", 1, "wrap-grasp", mask),),
+        (SubTask("grasp", "right", "wrap-grasp", "grasp the bottle", 1, mask=mask),),
     )
     data = json.loads(json.dumps(plan.to_json()))
     assert set(data) == {"instruction", "objects", "subtasks"}
@@ -86,15 +109,17 @@ def test_plan_json_schema():
             "mask": "mask_00.npy",
         }
     ]
-    assert plan.to_subtasks()[0].object_index == 1
+    assert plan.subtasks[0].object_index == 1 and plan.subtasks[0].mask.shape == (8,)
 
 
 def test_plan_rejects_bad_values():
     mask = np.zeros(4, dtype=np.float32)
     with pytest.raises(InputError, match="object"):
-        Plan("x", ("mug",), (PlannedSubTask("t", "grasp", "right", 3, "grasp", mask),))
+        Plan("x", ("mug",), (SubTask("grasp", "right", "grasp", "t", 3, mask=mask),))
     with pytest.raises(InputError, match=r"\[0, 1\]"):
-        PlannedSubTask("t", "grasp", "right", 0, "grasp", mask + 2)
+        SubTask("grasp", "right", "grasp", "t", mask=mask + 2)
+    with pytest.raises(InputError, match="no mask"):
+        Plan("x", ("mug",), (SubTask("grasp", "right", "grasp", "t"),))
     with pytest.raises(InputError, match="at least one"):
         Plan("x", ("mug",), ())
 

@@ -107,16 +107,16 @@ def test_cli_bad_override_exits_2_with_one_line():
 
 def test_renamed_scene_shows_stand_in_names_consistently():
     from openhoi.mllm.model import PlannerSample
-    from openhoi.mllm.plan import StepSpec
     from openhoi.mllm.training import ALIAS_NAMES, renamed
     from openhoi.objects import list_objects
     from openhoi.synth.tasks import HELD_OUT_OBJECTS
+    from openhoi.vocab import SubTask
 
     sample = PlannerSample(
         points=(np.zeros((4, 6), np.float32), np.zeros((4, 6), np.float32)),
         names=("spray bottle", "bottle"),
         instruction="Move the bottle next to the Spray Bottle.",
-        steps=(StepSpec("grasp", "right", 1, "wrap-grasp", "grab the bottle by its body"),),
+        steps=(SubTask("grasp", "right", "wrap-grasp", "grab the bottle by its body", 1),),
         masks=(np.ones(4, np.float32),),
     )
     out = renamed(sample, np.random.default_rng(0))
