@@ -9,6 +9,12 @@ An episode is one instruction on one object: an ordered plan of sub-tasks and on
                           "<episode_id>/seg<k>/<field>" (HOISequence.to_arrays fields)
     objects/              meshes of non-built-in objects (real datasets), by object name
 
+Segments store their object's name (a built-in name, `name@scale`, or a name stored in
+`objects/`) or a full `ObjectRef` string. `load_episodes` hands out segments whose
+`object_name` is a reference that resolves on its own: a name stored in this folder's
+`objects/` becomes its `stored:` reference (absolute path + hash, computed at load, so
+the folder may move), and a stored object wins over a built-in of the same name.
+
 Shards are written atomically and the index is rewritten atomically after each shard,
 so a killed writer leaves only complete shards listed; `EpisodeWriter` skips episode ids
 already listed, which makes writing resumable without duplicates. Nothing is pickled.
@@ -18,9 +24,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +36,9 @@ from openhoi.data.sequence import HOISequence
 from openhoi.errors import InputError, MissingFileError
 from openhoi.vocab import AFF_TOKEN, HAND_CHOICES, PRIMITIVES, SubTask
 
+if TYPE_CHECKING:
+    from openhoi.objects import HOIObject
+
 __all__ = [
     "HAND_CHOICES",
     "PRIMITIVES",
@@ -36,6 +46,7 @@ __all__ = [
     "EpisodeWriter",
     "SubTask",
     "episode_object_path",
+    "folder_object_ref",
     "load_episode_object",
     "load_episodes",
     "read_index",
@@ -54,7 +65,8 @@ class Episode:
     Attributes:
         episode_id: unique within its dataset folder; letters, digits, `-`, `_` and `.`.
         instruction: the high-level instruction ("I'm thirsty, open the bottle ...").
-        object: built-in object name, or the name of a mesh in the folder's `objects/`.
+        object: the object's name: a built-in name (maybe `name@scale`) or the name of an
+            object in the folder's `objects/`; `object_ref` is the resolvable reference.
         plan: ordered sub-tasks.
         segments: one `HOISequence` per sub-task (≤150 frames each at 30 fps).
         source: "synth", "grab", "arctic" or "h2o".
@@ -91,6 +103,17 @@ class Episode:
                 f"episode {self.episode_id!r}: plan has {len(self.plan)} sub-task(s) but "
                 f"{len(self.segments)} segment(s); need one segment per sub-task"
             )
+
+    @property
+    def object_ref(self) -> str:
+        """Reference string of the object (the segments'; see `ObjectRef`), else `object`."""
+        return self.segments[0].object_name or self.object
+
+    def load_object(self) -> HOIObject:
+        """The episode's object, resolved from `object_ref`."""
+        from openhoi.objects import load_object
+
+        return load_object(self.object_ref)
 
     @property
     def target_text(self) -> str:
@@ -130,7 +153,13 @@ def _episode_to_arrays(episode: Episode) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _episode_from_arrays(episode_id: str, arrays: dict[str, np.ndarray], where: str) -> Episode:
+def _episode_from_arrays(
+    episode_id: str,
+    arrays: dict[str, np.ndarray],
+    where: str,
+    object_ref: Callable[[str], str] = str,
+) -> Episode:
+    """Rebuild an episode; `object_ref` maps each segment's object name to its reference."""
     meta = json.loads(str(arrays[f"{episode_id}/meta"]))
     segments = []
     annotations = []
@@ -145,6 +174,8 @@ def _episode_from_arrays(episode_id: str, arrays: dict[str, np.ndarray], where: 
         }
         if "frames" not in fields:
             raise InputError(f"{where}: episode {episode_id!r} lacks segment {k}")
+        name = str(fields.get("object_name", "")) or meta["object"]
+        fields["object_name"] = np.array(object_ref(name))
         segments.append(
             HOISequence.from_arrays(fields, where=f"{where}: episode {episode_id!r} segment {k}")
         )
@@ -185,10 +216,21 @@ def read_index(folder: str | os.PathLike) -> dict[str, object]:
 def load_episodes(
     folder: str | os.PathLike, episode_ids: Iterable[str] | None = None
 ) -> Iterator[Episode]:
-    """Iterate the episodes of a folder in index order (optionally only `episode_ids`)."""
+    """Iterate the episodes of a folder in index order (optionally only `episode_ids`).
+
+    Segments name their object by a reference that resolves to this folder's stored copy
+    (see the module docstring), so `segment.load_object()` / `object_vertices()` work.
+    """
     folder = Path(folder)
     index = read_index(folder)
     wanted = None if episode_ids is None else set(episode_ids)
+    refs: dict[str, str] = {}
+
+    def object_ref(name: str) -> str:
+        if name not in refs:
+            refs[name] = folder_object_ref(folder, name)
+        return refs[name]
+
     for shard in index["shards"]:
         ids = [i for i in shard["episode_ids"] if wanted is None or i in wanted]
         if not ids:
@@ -199,7 +241,7 @@ def load_episodes(
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
         for episode_id in ids:
-            yield _episode_from_arrays(episode_id, arrays, str(path))
+            yield _episode_from_arrays(episode_id, arrays, str(path), object_ref)
 
 
 class EpisodeWriter:
@@ -301,24 +343,46 @@ def episode_object_path(folder: str | os.PathLike, name: str) -> Path | None:
     return None
 
 
-def load_episode_object(folder: str | os.PathLike, name: str):
+def folder_object_ref(folder: str | os.PathLike, name: str) -> str:
+    """Reference string of object `name` (or `name@factor`) as episodes in `folder` mean it.
+
+    A name stored under `<folder>/objects/<name>/` becomes its `stored:` reference (scaled
+    as named); anything else (a reference, a built-in name, a name not stored) is returned
+    unchanged.
+    """
+    from openhoi.data.object_store import stored_object_names, stored_object_ref
+    from openhoi.objects.library import split_scaled_name
+    from openhoi.objects.reference import is_file_reference
+
+    if not name or is_file_reference(name):
+        return name
+    try:
+        base, factor = split_scaled_name(name)
+    except InputError:
+        return name
+    if base not in stored_object_names(folder):
+        return name
+    return str(stored_object_ref(folder, base).scaled(factor))
+
+
+def load_episode_object(folder: str | os.PathLike, name: str) -> HOIObject:
     """The `HOIObject` an episode in `folder` names: stored with the data, or built in.
 
-    Order: an object stored under `<folder>/objects/<name>/` (parts and affordances, as
-    `openhoi data prepare` and `openhoi data synth` on user meshes write them), a bare
-    mesh `<folder>/objects/<name>.<suffix>`, then the built-in library. A `name@factor`
-    suffix (SynthHOI's scale randomisation) scales whichever object is found.
+    `name` may be a reference string (a segment's `object_name`), loaded as such. For a
+    name the order is: an object stored under `<folder>/objects/<name>/` (parts and
+    affordances, as `openhoi data prepare` and `openhoi data synth` on user meshes write
+    them), a bare mesh `<folder>/objects/<name>.<suffix>`, then the built-in library. A
+    `name@factor` suffix (SynthHOI's scale randomisation) scales whichever object is found.
     """
-    from openhoi.data.object_store import load_stored_object, stored_object_names
     from openhoi.objects import load_object
     from openhoi.objects.library import split_scaled_name
+    from openhoi.objects.reference import is_file_reference
 
+    ref = folder_object_ref(folder, name)
+    if is_file_reference(ref):
+        return load_object(ref)
     base, factor = split_scaled_name(name)
-    if base in stored_object_names(folder):
-        obj = load_stored_object(folder, base)
-    else:
-        local = episode_object_path(folder, base)
-        if local is None:
-            return load_object(name)
-        obj = load_object(str(local))
-    return obj.scaled(factor)
+    local = episode_object_path(folder, base)
+    if local is None:
+        return load_object(name)
+    return load_object(str(local)).scaled(factor)

@@ -2,8 +2,9 @@
 
 A sequence is `T` frames of the 208-D layout in :mod:`openhoi.data.layout` (both
 hands as MANO parameters plus the object's pose and articulation angle), the hand
-shapes, which hands act in each frame, the frame rate, the object it refers to and
-its sub-task segments (start frame, text, optional per-point affordance mask).
+shapes, which hands act in each frame, the frame rate, the object it refers to (an
+`openhoi.objects.ObjectRef` string) and its sub-task segments (start frame, text,
+optional per-point affordance mask).
 
 It is immutable: arrays are stored read-only, and every operation (slicing,
 concatenation, resampling) returns a new sequence. Construction validates shapes,
@@ -29,7 +30,7 @@ from openhoi.errors import InputError, MissingFileError
 
 if TYPE_CHECKING:
     from openhoi.hand import HandModel
-    from openhoi.objects import HOIObject
+    from openhoi.objects import HOIObject, ObjectRef
 
 __all__ = ["HAND_SIDES", "NUM_BETAS", "HOISequence"]
 
@@ -71,7 +72,10 @@ class HOISequence:
         betas: `(2, 10)` float32 MANO shape of the left (row 0) and right (row 1) hand.
         active_hands: `(T, 2)` bool, whether the left / right hand acts in each frame.
         fps: frames per second (30 in every shipped dataset).
-        object_name: a built-in object name or a mesh path the frames' object pose refers to.
+        object_name: reference string of the object the frames' object pose refers to
+            (`str(ObjectRef)`: "bottle", "bottle@1.2", "mesh:/abs/can.obj#sha256=..." or
+            "stored:/abs/data/objects/milk#sha256=..."; files from before references may
+            hold a bare built-in name or a mesh path, which still load); "" when unknown.
         segment_starts: `(S,)` int64 first frame of each sub-task segment; starts at 0,
             strictly increasing.
         texts: `S` sub-task descriptions, one per segment ("" when unknown).
@@ -246,8 +250,17 @@ class HOISequence:
         """`(T, 21, 3)` world-frame keypoints of one hand (16 MANO joints, then 5 tips)."""
         return self._hand_output(side, hand_model).joints.numpy()
 
+    @property
+    def object_ref(self) -> ObjectRef:
+        """`object_name` parsed as an `ObjectRef`; InputError when empty or not a reference."""
+        from openhoi.objects import ObjectRef
+
+        if not self.object_name:
+            raise InputError("this sequence names no object (object_name is empty)")
+        return ObjectRef.parse(self.object_name)
+
     def load_object(self) -> HOIObject:
-        """The object named by `object_name` (built-in or mesh path)."""
+        """The object `object_name` refers to (reference, built-in name or mesh path)."""
         from openhoi.objects import load_object
 
         if not self.object_name:
@@ -292,7 +305,7 @@ class HOISequence:
                 raise InputError(
                     f"sequence {k} has fps {other.fps:g}, sequence 0 has {first.fps:g}"
                 )
-            if other.object_name != first.object_name:
+            if not _same_object(other.object_name, first.object_name):
                 raise InputError(
                     f"sequence {k} refers to object {other.object_name!r}, "
                     f"sequence 0 to {first.object_name!r}"
@@ -528,6 +541,18 @@ class HOISequence:
             axis=1,
         )
         return cls(frames=frames, **fields)
+
+
+def _same_object(a: str, b: str) -> bool:
+    """Whether two `object_name`s refer to the same object (equal references)."""
+    if a == b:
+        return True
+    from openhoi.objects import ObjectRef
+
+    try:
+        return ObjectRef.parse(a) == ObjectRef.parse(b)
+    except InputError:
+        return False
 
 
 def _interpolate_frames(

@@ -105,7 +105,7 @@ class SegmentSample:
     Attributes:
         frames: `(T, 208)` float32 normalised. active_hands: `(2,)` bool (acts anywhere).
         object_points: `(1024, 6)` xyz + normals, canonical frame. affordance: `(1024,)`.
-        text: sub-task text. object_name: the object id.
+        text: sub-task text. object_name: the object's reference string (`ObjectRef`).
     """
 
     frames: torch.Tensor
@@ -124,7 +124,7 @@ class SegmentBatch:
         frames: `(B, T, 208)` normalised, zero after each segment's end.
         frame_mask: `(B, T)` bool, True on real frames. num_frames: `(B,)` int64.
         active_hands: `(B, 2)` bool. object_points: `(B, 1024, 6)`. affordance: `(B, 1024)`.
-        texts: B sub-task texts. object_names: B object ids.
+        texts: B sub-task texts. object_names: B object reference strings.
     """
 
     frames: torch.Tensor

@@ -2,7 +2,9 @@
 
 Every object lives in the canonical frame (metres, z up, resting on z = 0, centred in
 x,y) and carries parts, per-face affordances over the 18 `AFFORDANCE_TYPES`, and an
-optional revolute `Articulation`.
+optional revolute `Articulation`. Objects cross stages as `ObjectRef` strings (built-in
+name, `name@scale`, or a mesh / stored object plus content hash, see
+:mod:`openhoi.objects.reference`); `load_object` reads any of them back.
 """
 
 from openhoi.objects.affordance import AFFORDANCE_TYPES, affordance_index
@@ -15,6 +17,7 @@ from openhoi.objects.object import (
     ObjectPart,
     ObjectPoints,
 )
+from openhoi.objects.reference import ObjectRef, object_ref
 
 __all__ = [
     "AFFORDANCE_TYPES",
@@ -24,8 +27,10 @@ __all__ = [
     "NormalisedPoints",
     "ObjectPart",
     "ObjectPoints",
+    "ObjectRef",
     "affordance_index",
     "list_objects",
     "load_mesh_file",
     "load_object",
+    "object_ref",
 ]

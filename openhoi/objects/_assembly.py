@@ -16,6 +16,7 @@ import trimesh
 
 from openhoi.objects.affordance import NUM_AFFORDANCES, affordance_index
 from openhoi.objects.object import Articulation, HOIObject, ObjectPart
+from openhoi.objects.reference import ObjectRef
 
 # Callable labels get the part's face centroids (F, 3) and unit normals (F, 3), in the
 # builder's frame (before canonicalisation), and return (F,) bools or floats in [0, 1].
@@ -81,6 +82,7 @@ def assemble(
         is_watertight=all(m.is_watertight for m in meshes),
         source="builtin",
         description=description,
+        ref=ObjectRef("builtin", name),
     )
 
 

@@ -1,4 +1,4 @@
-"""Look objects up by built-in name or mesh path: `list_objects`, `load_object`."""
+"""Look objects up by reference, built-in name or mesh path: `list_objects`, `load_object`."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from pathlib import Path
 
 from openhoi.errors import InputError
 from openhoi.objects.builtin import BUILTIN_BUILDERS
-from openhoi.objects.mesh_io import MESH_SUFFIXES, load_mesh_file
+from openhoi.objects.mesh_io import DEFAULT_MAX_FACES, MESH_SUFFIXES, load_mesh_file
 from openhoi.objects.object import MAX_SCALE, MIN_SCALE, SCALE_SEPARATOR, HOIObject
+from openhoi.objects.reference import ObjectRef, is_file_reference
 
-__all__ = ["list_objects", "load_object", "split_scaled_name"]
+__all__ = ["builtin_object", "list_objects", "load_object", "split_scaled_name"]
 
 
 def list_objects() -> list[str]:
@@ -28,6 +29,17 @@ def _builtin(name: str) -> HOIObject:
 @functools.cache
 def _scaled_builtin(name: str, factor: float) -> HOIObject:
     return _builtin(name).scaled(factor)
+
+
+def builtin_object(name: str, factor: float = 1.0) -> HOIObject:
+    """The built-in object `name` scaled by `factor` (shared, immutable instances)."""
+    if name not in BUILTIN_BUILDERS:
+        raise InputError(
+            f"unknown object {name!r}: not a built-in object ({', '.join(list_objects())}); "
+            "an object of a prepared dataset folder loads with "
+            "openhoi.data.load_episode_object(folder, name)"
+        )
+    return _builtin(name) if factor == 1.0 else _scaled_builtin(name, float(factor))
 
 
 def split_scaled_name(name: str) -> tuple[str, float]:
@@ -52,24 +64,36 @@ def split_scaled_name(name: str) -> tuple[str, float]:
 
 
 def load_object(
-    name_or_path: str | os.PathLike,
+    name_or_path: str | os.PathLike | ObjectRef,
     *,
     scale: float = 1.0,
-    max_faces: int = 200_000,
+    max_faces: int = DEFAULT_MAX_FACES,
     decimate: bool = True,
     use_gltf_y_up: bool = True,
 ) -> HOIObject:
-    """A built-in object by name, or a mesh file by path (keywords go to `load_mesh_file`).
+    """An object by reference, built-in name or mesh path (keywords go to `load_mesh_file`).
 
-    A built-in name may carry a uniform scale as `name@factor` ("bottle@1.2" is the
-    bottle 20 % larger, `HOIObject.scaled`); SynthHOI episodes name their objects so.
+    Accepts an `ObjectRef` or its string (`mesh:/abs/can.obj#sha256=...` loads that mesh,
+    checked against its hash, even if "can" is a built-in), a built-in name, optionally
+    with a uniform scale as `name@factor` ("bottle@1.2" is the bottle 20 % larger,
+    `HOIObject.scaled`), or a path to a mesh file. The result's `ref` names it again.
 
     Raises:
-        InputError: unknown name (the message lists the built-ins), or invalid mesh file.
-        MissingFileError: a path with a mesh suffix that does not exist.
+        InputError: unknown name (the message lists the built-ins), invalid mesh file or
+            reference, or a referenced file that changed since the reference was taken.
+        MissingFileError: a mesh path or a referenced file that does not exist.
     """
+    defaults = (scale, max_faces, decimate, use_gltf_y_up) == (1.0, DEFAULT_MAX_FACES, True, True)
+    if isinstance(name_or_path, ObjectRef) or is_file_reference(name_or_path):
+        if not defaults:
+            raise InputError(
+                "scale, max_faces, decimate and use_gltf_y_up apply to mesh paths; the object "
+                f"reference {str(name_or_path)!r} already records how to load its file"
+            )
+        ref = name_or_path if isinstance(name_or_path, ObjectRef) else ObjectRef.parse(name_or_path)
+        return ref.resolve()
     if isinstance(name_or_path, str) and name_or_path in BUILTIN_BUILDERS:
-        if (scale, max_faces, decimate, use_gltf_y_up) != (1.0, 200_000, True, True):
+        if not defaults:
             raise InputError(
                 "scale, max_faces, decimate and use_gltf_y_up apply to mesh files, not to the "
                 f"built-in object {name_or_path!r}"
@@ -82,7 +106,7 @@ def load_object(
     ):
         base, factor = split_scaled_name(name_or_path)
         if base in BUILTIN_BUILDERS:
-            return load_object(base) if factor == 1.0 else _scaled_builtin(base, factor)
+            return builtin_object(base, factor)
     path = Path(name_or_path)
     if path.suffix.lower() in MESH_SUFFIXES:
         return load_mesh_file(
@@ -94,6 +118,8 @@ def load_object(
         )
     raise InputError(
         f"unknown object {str(name_or_path)!r}: not a built-in object "
-        f"({', '.join(list_objects())}) and not a path to a mesh file (paths need one of "
-        f"the suffixes {', '.join(MESH_SUFFIXES)})"
+        f"({', '.join(list_objects())}), not a path to a mesh file (paths need one of "
+        f"the suffixes {', '.join(MESH_SUFFIXES)}) and not an object reference "
+        "(mesh:/abs/file#sha256=HEX, stored:/abs/folder/objects/NAME#sha256=HEX); an object "
+        "of a prepared dataset folder loads with openhoi.data.load_episode_object(folder, name)"
     )

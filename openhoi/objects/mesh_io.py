@@ -31,6 +31,10 @@ mesh, a JSON object whose keys are affordance types (see `AFFORDANCE_TYPES`):
 Ids refer to the file's vertices/faces as read. Labels follow faces through steps 3-6
 (new faces take the label of the nearest original face). Without a sidecar the object
 has no affordance labels. A loaded object has one part, "body", and no articulation.
+
+The object's `ref` is a `mesh:` `ObjectRef`: the absolute path, the sha256 of the file
+(and of the sidecar, if any) and the non-default settings above, so that
+`load_object(str(obj.ref))` loads this same mesh again, or fails if the file changed.
 """
 
 from __future__ import annotations
@@ -48,12 +52,16 @@ import trimesh
 from openhoi.errors import InputError, MissingFileError
 from openhoi.objects.affordance import AFFORDANCE_TYPES, NUM_AFFORDANCES, affordance_index
 from openhoi.objects.object import HOIObject, ObjectPart
+from openhoi.objects.reference import ObjectRef, file_sha256
 
-__all__ = ["MESH_SUFFIXES", "load_mesh_file"]
+__all__ = ["DEFAULT_MAX_FACES", "MESH_SUFFIXES", "load_mesh_file", "sidecar_path"]
 
 logger = logging.getLogger(__name__)
 
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".off", ".glb", ".gltf")
+_GLTF_SUFFIXES = (".glb", ".gltf")
+# Face budget of `load_mesh_file`; larger meshes are decimated to it.
+DEFAULT_MAX_FACES = 200_000
 # Plausible size of a hand-held object: bounding-box diagonal in metres.
 MIN_DIAGONAL_M = 0.01
 MAX_DIAGONAL_M = 3.0
@@ -71,7 +79,7 @@ def load_mesh_file(
     path: str | os.PathLike,
     *,
     scale: float = 1.0,
-    max_faces: int = 200_000,
+    max_faces: int = DEFAULT_MAX_FACES,
     decimate: bool = True,
     use_gltf_y_up: bool = True,
 ) -> HOIObject:
@@ -86,7 +94,8 @@ def load_mesh_file(
             rotate them to z-up; pass False for files written z-up.
 
     Returns:
-        A rigid `HOIObject` named after the file stem, one part "body", source = the path.
+        A rigid `HOIObject` named after the file stem, one part "body", source = the path,
+        `ref` = its `mesh:` reference (absolute path + content hash).
 
     Raises:
         MissingFileError: the file does not exist.
@@ -99,7 +108,8 @@ def load_mesh_file(
         raise InputError(f"max_faces must be at least 4, got {max_faces}")
     # 1. Read and check the raw arrays.
     vertices, faces = _read(path)
-    if use_gltf_y_up and path.suffix.lower() in (".glb", ".gltf"):
+    is_gltf = path.suffix.lower() in _GLTF_SUFFIXES
+    if use_gltf_y_up and is_gltf:
         vertices = vertices @ _GLTF_Y_UP_TO_Z_UP.T
     # 2. Affordance labels on the faces as read.
     labels = _read_sidecar(path, len(vertices), faces)
@@ -153,6 +163,16 @@ def load_mesh_file(
         [-(bounds[0, 0] + bounds[1, 0]) / 2, -(bounds[0, 1] + bounds[1, 1]) / 2, -bounds[0, 2]]
     )
     canonical = trimesh.Trimesh(np.asarray(mesh.vertices) + offset, mesh.faces, process=False)
+    sidecar = sidecar_path(path)
+    ref = ObjectRef(
+        "mesh",
+        str(path.resolve()),
+        sha256=file_sha256(path),
+        affordance_sha256="" if sidecar is None else file_sha256(sidecar),
+        unit=float(scale),
+        max_faces=None if int(max_faces) == DEFAULT_MAX_FACES else int(max_faces),
+        gltf_y_up=bool(use_gltf_y_up) or not is_gltf,
+    )
     return HOIObject(
         name=path.stem,
         mesh=canonical,
@@ -163,6 +183,7 @@ def load_mesh_file(
         source=str(path),
         description=f"mesh loaded from {path.name} ({len(canonical.faces)} faces)",
         canonical_offset=offset,
+        ref=ref,
     )
 
 
@@ -315,7 +336,8 @@ def _transfer_labels(
     return source_labels[nearest]
 
 
-def _sidecar_path(path: Path) -> Path | None:
+def sidecar_path(path: Path) -> Path | None:
+    """The affordance sidecar beside mesh file `path`, or None."""
     for candidate in (
         path.with_name(f"{path.stem}.affordance.json"),
         path.with_name(f"{path.name}.affordance.json"),
@@ -328,7 +350,7 @@ def _sidecar_path(path: Path) -> Path | None:
 def _read_sidecar(path: Path, num_vertices: int, faces: np.ndarray) -> np.ndarray:
     """`(F, 18)` float32 face labels from the affordance sidecar, zeros if there is none."""
     labels = np.zeros((len(faces), NUM_AFFORDANCES), dtype=np.float32)
-    sidecar = _sidecar_path(path)
+    sidecar = sidecar_path(path)
     if sidecar is None:
         return labels
     try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -21,6 +21,9 @@ import trimesh
 from openhoi.errors import InputError
 from openhoi.geometry.sampling import farthest_point_sampling
 from openhoi.objects.affordance import AFFORDANCE_TYPES, NUM_AFFORDANCES, affordance_index
+
+if TYPE_CHECKING:
+    from openhoi.objects.reference import ObjectRef
 
 __all__ = [
     "NUM_DENSE_SAMPLES",
@@ -176,6 +179,9 @@ class HOIObject:
         description: one line for `openhoi objects show`.
         canonical_offset: `(3,)` metres added to the source coordinates (after any
             scale) to reach the canonical frame; zeros for built-ins.
+        ref: where the object comes from (`openhoi.objects.ObjectRef`: built-in name, mesh
+            file + hash, or stored object + hash); `str(ref)` is what files store and
+            `load_object` reads back. None for an object built in memory.
     """
 
     name: str
@@ -187,6 +193,7 @@ class HOIObject:
     source: str = "builtin"
     description: str = ""
     canonical_offset: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(3))
+    ref: ObjectRef | None = None
 
     def __post_init__(self) -> None:
         num_faces = len(self.mesh.faces)
@@ -447,10 +454,12 @@ class HOIObject:
         """This object uniformly scaled by `factor` about the canonical origin.
 
         The canonical frame is kept (base on z = 0, centred in x,y), the hinge origin
-        scales with the mesh, parts and affordances are unchanged, and the name becomes
-        `name@factor` (`openhoi.objects.load_object` reads that form back). The surface
-        sample uses the same seed, so `scaled(f).points.points == f * points.points`.
+        scales with the mesh, parts and affordances are unchanged, the name becomes
+        `name@total` and `ref` scales too (scales multiply: `scaled(a).scaled(b)` is `@a*b`).
+        The surface sample uses the same seed, so `scaled(f).points.points == f * points.points`.
         """
+        from openhoi.objects.reference import format_scale
+
         factor = float(factor)
         if not np.isfinite(factor) or not MIN_SCALE <= factor <= MAX_SCALE:
             raise InputError(
@@ -466,13 +475,18 @@ class HOIObject:
         joint = self.articulation
         if joint is not None:
             joint = dataclasses.replace(joint, origin=joint.origin * factor)
-        base = self.name.split(SCALE_SEPARATOR)[0]
+        base, _, previous = self.name.partition(SCALE_SEPARATOR)
+        try:
+            total = factor * float(previous or 1.0)
+        except ValueError:  # an "@" that is part of a file stem, not a scale
+            base, total = self.name, factor
         return dataclasses.replace(
             self,
-            name=f"{base}{SCALE_SEPARATOR}{factor:g}",
+            name=f"{base}{SCALE_SEPARATOR}{format_scale(total)}",
             mesh=mesh,
             articulation=joint,
             canonical_offset=self.canonical_offset * factor,
+            ref=None if self.ref is None else self.ref.scaled(factor),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -489,6 +503,7 @@ class HOIObject:
             "name": self.name,
             "description": self.description,
             "source": self.source,
+            "ref": None if self.ref is None else str(self.ref),
             "parts": [
                 {
                     "name": part.name,
