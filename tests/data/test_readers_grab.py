@@ -134,3 +134,21 @@ def test_betas_fit_to_a_subject_template_recovers_the_shape():
         ).vertices[0]
     fitted = HandSet(None).fit_betas("left", template.numpy())
     np.testing.assert_allclose(fitted, betas, atol=1e-3)
+
+
+def test_grab_release_root_and_its_grab_folder_read_alike(tmp_path):
+    """`--root GRAB` (holding grab/s1 and tools/, as GRAB's own tools take it) or GRAB/grab."""
+    fixture = write_grab_dataset(tmp_path / "GRAB")
+    assert fixture.root == tmp_path / "GRAB" / "grab"
+    from_release = get_reader("grab")(tmp_path / "GRAB")
+    from_grab = get_reader("grab")(fixture.root)
+    assert from_release.sequence_keys() == from_grab.sequence_keys() == ["s1/mug_lift_1"]
+    (release_episode,) = from_release.episodes()
+    (grab_episode,) = from_grab.episodes()
+    assert release_episode.episode_id == grab_episode.episode_id
+    np.testing.assert_array_equal(
+        release_episode.segments[0].frames, grab_episode.segments[0].frames
+    )
+    assert len(from_release.load_object("mug").mesh.faces) == 12  # from GRAB/tools/
+    with pytest.raises(MissingFileError, match="grab/s1"):
+        get_reader("grab")(tmp_path).sequence_keys()

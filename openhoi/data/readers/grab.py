@@ -1,17 +1,20 @@
 """GRAB (Taheri et al., ECCV 2020) reader.
 
-Layout of the release (`root` is the folder holding the subject folders)::
+Layout of the release, as GRAB's own tools take it (`root` is the release folder)::
 
-    root/s1 … s10/<object>_<intent>_<n>.npz
-    root/tools/object_meshes/contact_meshes/<object>.ply      (or root/../tools/…)
+    root/grab/s1 … s10/<object>_<intent>_<n>.npz
+    root/tools/object_meshes/contact_meshes/<object>.ply
     root/tools/subject_meshes/{male,female}/s<k>_{lhand,rhand}.ply
+
+`root` may also be the folder holding the subject folders (`root/s1 …`, with `tools/` in
+it or beside it, i.e. the release's `grab/` folder).
 
 Each `.npz` holds 0-d object arrays (pickled dicts, read with the restricted unpickler of
 :mod:`openhoi.data._safe_arrays`): `obj_name`, `motion_intent`, `framerate` (120),
 `contact` {"object": (T, Vo) int body-part id touching each object vertex, 0 = none},
 `lhand` / `rhand` {"params": {"global_orient" (T, 3), "fullpose" (T, 45), "transl" (T, 3)},
 "vtemp": subject hand template path}, `object` {"params": {"global_orient", "transl"},
-"object_mesh": path}. Paths are relative to the release folder (the parent of `root`).
+"object_mesh": path}. Paths are relative to the release folder.
 
 Conventions (sources: GRAB's `tools/objectmodel.py`, `tools/utils.py`,
 `examples/render_grab.py`; Text2HOI's `preprocess/preprocessing_grab.py`):
@@ -96,6 +99,9 @@ class GRABReader(DatasetReader):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        # The release root holds `grab/s1 …`; from here on `root` is the subject folder.
+        if not self._subjects(self.root) and self._subjects(self.root / "grab"):
+            self.root = self.root / "grab"
         self._split = load_split("grab")
         self._betas_cache: dict[str, np.ndarray] = {}
 
@@ -109,17 +115,25 @@ class GRABReader(DatasetReader):
             )
         return notes
 
-    def sequence_keys(self) -> list[str]:
-        """`sN/<name>` of every `.npz` under the subject folders."""
-        subjects = sorted(
-            (p for p in self.root.iterdir() if p.is_dir() and _SUBJECT_DIR.match(p.name)),
+    @staticmethod
+    def _subjects(folder: Path) -> list[Path]:
+        """The subject folders `sN` in `folder`, by number (none if it is not a folder)."""
+        if not folder.is_dir():
+            return []
+        return sorted(
+            (p for p in folder.iterdir() if p.is_dir() and _SUBJECT_DIR.match(p.name)),
             key=lambda p: int(p.name[1:]),
         )
+
+    def sequence_keys(self) -> list[str]:
+        """`sN/<name>` of every `.npz` under the subject folders."""
+        subjects = self._subjects(self.root)
         keys = [f"{s.name}/{f.stem}" for s in subjects for f in sorted(s.glob("*.npz"))]
         if not keys:
             raise MissingFileError(
                 f"{str(self.root)!r} is not a GRAB folder: no subject folders s1..s10 with .npz "
-                "sequence files"
+                "sequence files (pass the release folder holding grab/s1 … and tools/, or its "
+                "grab/ folder)"
             )
         return keys
 
