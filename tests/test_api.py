@@ -12,13 +12,15 @@ rounding: measured up to 5.5e-3 with 10 steps on tools/bench_generate.py's 8 pro
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from openhoi.api import GenerateConfig, GenerateResult, Pipeline
 from openhoi.errors import InputError
 
-CONFIG = GenerateConfig(steps=4, seed=3)
+CONFIG = GenerateConfig.from_options(steps=4, seed=3)
 ATOL_ROUNDING = 1e-4  # without guidance
 ATOL_GUIDED = 1e-2  # with DSG (see above)
 GOOD = [
@@ -52,7 +54,7 @@ def pipeline():
     torch.set_num_threads(1)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(openhoi.eval, "sequence_physics", _empty_physics)
-        yield Pipeline.from_config(CONFIG)
+        yield Pipeline.from_pretrained()
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +74,7 @@ def test_bad_prompts_become_error_entries_and_the_others_are_generated(batched):
     assert isinstance(batched[1], InputError) and "teleporter" in str(batched[1])
     assert isinstance(batched[3], InputError) and "empty" in str(batched[3])
     # Results stay in prompt order, each measured against its own object.
-    assert [batched[k].report["object"] for k in (0, 2)] == ["mug", "knife"]
+    assert [batched[k].summary()["object"] for k in (0, 2)] == ["mug", "knife"]
     assert [batched[k].plan.instruction for k in (0, 2)] == [GOOD[0][0], GOOD[1][0]]
     assert {"mug", "knife"} <= set(_MEASURED)
 
@@ -87,7 +89,7 @@ def test_batched_result_equals_the_single_prompt_run(batched, singles):
 
 
 def test_without_guidance_batched_equals_single_up_to_rounding(pipeline):
-    config = GenerateConfig(steps=4, seed=3, refine=False)
+    config = GenerateConfig.from_options(steps=4, seed=3, refine=False)
     batched = pipeline.generate_many([GOOD[1], GOOD[0]], config)
     single = pipeline(*GOOD[0], config)
     np.testing.assert_allclose(
@@ -97,11 +99,11 @@ def test_without_guidance_batched_equals_single_up_to_rounding(pipeline):
 
 def test_batched_result_has_the_structure_of_call(batched, singles):
     for result, single in zip((batched[0], batched[2]), singles, strict=True):
-        assert result.report.keys() == single.report.keys()
-        assert result.report["timings"].keys() == single.report["timings"].keys()
-        assert result.report["physics"].keys() == single.report["physics"].keys()
-        assert result.report["subtask_frames"] == single.report["subtask_frames"]
-        assert result.report["skipped_subtasks"] == single.report["skipped_subtasks"]
+        assert result.summary().keys() == single.summary().keys()
+        assert result.timings.keys() == single.timings.keys()
+        assert result.physics.summary().keys() == single.physics.summary().keys()
+        assert result.subtask_frames == single.subtask_frames
+        assert result.skipped_subtasks == single.skipped_subtasks
 
 
 def test_same_seed_same_output_whatever_the_batch_size(pipeline, batched):
@@ -126,3 +128,59 @@ def test_bad_batch_size_and_seed_count_are_refused(pipeline):
     condition = MotionCondition(object="mug", affordance=np.ones(1024, np.float32), text="grasp")
     with pytest.raises(InputError, match="got 1 seeds for 2 conditions"):
         pipeline.generator.sample([condition, condition], 8, steps=2, seed=[0])
+
+
+def test_every_object_given_is_in_the_result_and_the_others_stand_beside(pipeline):
+    result = pipeline("pick up the mug and put it down again", ["mug", "cup"], CONFIG)
+    assert [o.name for o in result.objects] == ["mug", "cup"]
+    ((other, pose),) = result.static_poses.items()
+    assert {other, result.main_object} == {0, 1}
+    static = np.asarray(result.objects[other].mesh.vertices) @ pose[:3, :3].T + pose[:3, 3]
+    moved = np.asarray(result.object.mesh.vertices)
+    assert static[:, 0].min() > moved[:, 0].max()  # beside, not inside
+    assert abs(static[:, 2].min()) < 1e-6  # standing on the table
+
+
+def test_report_is_optional(pipeline):
+    config = GenerateConfig.from_options(steps=2, seed=0, report=False)
+    result = pipeline(*GOOD[1], config)
+    assert result.physics is None and "report_s" not in result.timings
+    assert result.summary()["physics"] is None
+
+
+def test_the_config_is_resolved_from_the_model_folder(pipeline):
+    result = pipeline(*GOOD[1], GenerateConfig.from_options(seed=0, steps=2, report=False))
+    sampling = result.config.sampling
+    defaults = pipeline.generator.sampling_defaults
+    assert sampling.sampler == defaults["sampler"] and sampling.eta == defaults["eta"]
+    assert sampling.guidance_scale == defaults["guidance_scale"] and sampling.steps == 2
+    assert result.provenance["motion"]["id"].startswith("sha256:")
+
+
+def test_unknown_generate_option_is_refused():
+    with pytest.raises(InputError, match="unknown generate option 'stpes'"):
+        GenerateConfig.from_options(stpes=4)
+
+
+def test_a_weak_mask_still_guides_and_is_reported(pipeline, monkeypatch):
+    from openhoi.mllm import Planner
+
+    plan = Planner.plan
+
+    def weak(self, instruction, objects):
+        made = plan(self, instruction, objects)
+        subtasks = tuple(
+            dataclasses.replace(s, mask=np.asarray(s.mask) * 0.4) for s in made.subtasks
+        )
+        return dataclasses.replace(made, subtasks=subtasks)
+
+    monkeypatch.setattr(Planner, "plan", weak)
+    result = pipeline(*GOOD[1], GenerateConfig.from_options(steps=2, seed=0, report=False))
+    assert result.weak_masks == tuple(result.subtask_frames)
+
+
+def test_openhoi_refine_stays_callable_after_the_subpackage_is_imported():
+    import openhoi
+    import openhoi.refine  # binds openhoi.refine to the sub-package
+
+    assert callable(openhoi.refine)

@@ -15,6 +15,7 @@ __all__ = [
     "HOLDING_MIN_ZONES",
     "MAX_QUERY_DISTANCE_M",
     "VOLUME_VOXEL_PITCH_M",
+    "WEAK_MASK_PEAK_FRACTION",
     "WINDING_NUMBER_INSIDE_THRESHOLD",
 ]
 
@@ -41,6 +42,9 @@ AFFORDANCE_CONTACT_RADIUS_M = 0.01
 
 #: Affordance masks are per-point floats in [0, 1]; points at or above this are "in" the region.
 AFFORDANCE_MASK_THRESHOLD = 0.5
+#: A mask whose peak is below the threshold (a low-confidence planner mask) is read as the
+#: points at or above this fraction of its peak: its own top region (refine.affordance_region).
+WEAK_MASK_PEAK_FRACTION = 0.5
 
 #: Voxel pitch of the hand–object intersection volume estimate. 2 mm resolves finger-sized
 #: overlaps (a 1 cm³ overlap is 125 voxels) while keeping 150 frames to a few seconds on CPU.

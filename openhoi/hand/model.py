@@ -258,6 +258,11 @@ class HandModel(nn.Module):
         return PARENTS
 
     @property
+    def source(self) -> Path:
+        """The MANO-format file this hand was loaded from."""
+        return self._source
+
+    @property
     def is_default_asset(self) -> bool:
         """True when the embedded procedural hand is used instead of official MANO files."""
         return self._is_default_asset

@@ -3,22 +3,22 @@
 A model folder (a training checkpoint or the shipped default) holds::
 
     config.json                {"format": "openhoi-motion", "version": 1, "train": TrainConfig,
-                                "data_spec": {fps, frame_dim, num_points, text_dim, ...}}
+                                "data_spec": {fps, frame_dim, num_points, text_dim, ...},
+                                "sampling": {sampler, ddim_steps, eta, guidance_scale,
+                                             smooth_sigma_frames}  (optional inference defaults)}
     model.safetensors          denoiser weights
     ema.safetensors            EMA weights (preferred for sampling when present)
     normalisation.safetensors  mean (208,), std (208,) of the training frames
     train_state.pt             (checkpoints only) optimizer, scheduler, RNG, step, data position
 
-Folders are written atomically: into a temp folder beside the target, then renamed over it.
+Folders are written atomically: into a temp folder beside the target, then renamed over it
+(`openhoi.training.write_folder_atomic`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from torch import Tensor
 from openhoi.data import layout
 from openhoi.errors import InputError, MissingFileError
 from openhoi.motion.config import TrainConfig, config_from_dict, config_to_dict
+from openhoi.training.checkpoint import TRAIN_STATE_FILE
 
 __all__ = [
     "CONFIG_FILE",
@@ -38,7 +39,6 @@ __all__ = [
     "TRAIN_STATE_FILE",
     "ModelFolder",
     "read_model_folder",
-    "write_folder_atomic",
 ]
 
 FORMAT = "openhoi-motion"
@@ -47,7 +47,6 @@ CONFIG_FILE = "config.json"
 MODEL_FILE = "model.safetensors"
 EMA_FILE = "ema.safetensors"
 STATS_FILE = "normalisation.safetensors"
-TRAIN_STATE_FILE = "train_state.pt"
 FPS = 30.0
 
 
@@ -66,6 +65,7 @@ class ModelFolder:
     weights: dict[str, Tensor]
     mean: Tensor
     std: Tensor
+    sampling: dict[str, Any]
 
 
 def data_spec(config: TrainConfig, num_points: int) -> dict[str, Any]:
@@ -87,39 +87,14 @@ def config_payload(config: TrainConfig, num_points: int) -> dict[str, Any]:
         "version": VERSION,
         "train": config_to_dict(config),
         "data_spec": data_spec(config, num_points),
+        "sampling": _default_sampling_block(),
     }
 
 
-def write_folder_atomic(target: Path, write: Callable[[Path], None]) -> None:
-    """Fill a temp folder with `write(tmp)`, then swap it in for `target` atomically."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; give the folder plain mkdir permissions
-    old = target.parent / f".{target.name}.old"
-    try:
-        write(tmp)
-        if old.exists():
-            shutil.rmtree(old)
-        if target.exists():
-            os.replace(target, old)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+def _default_sampling_block() -> dict[str, Any]:
+    from openhoi.motion.segments import SAMPLING_DEFAULTS
 
-
-def resolve_checkpoint(target: Path) -> Path | None:
-    """`target`, or the `.old` copy a kill between the two renames left; None if neither."""
-    if (target / CONFIG_FILE).is_file():
-        return target
-    old = target.parent / f".{target.name}.old"
-    if (old / CONFIG_FILE).is_file():
-        return old
-    return None
+    return dict(SAMPLING_DEFAULTS)
 
 
 def _load_safetensors(path: Path) -> dict[str, Tensor]:
@@ -188,7 +163,25 @@ def read_model_folder(path: str | os.PathLike, *, prefer_ema: bool = True) -> Mo
         weights=weights,
         mean=mean.float(),
         std=std.float(),
+        sampling=_sampling_defaults(payload.get("sampling"), config_path),
     )
+
+
+def _sampling_defaults(block: Any, config_path: Path) -> dict[str, Any]:
+    """The folder's inference defaults ("sampling" block), checked; {} when absent."""
+    from openhoi.motion.segments import SAMPLING_DEFAULTS, SamplingConfig
+
+    if block is None:
+        return {}
+    unknown = sorted(set(block) - set(SAMPLING_DEFAULTS)) if isinstance(block, dict) else None
+    if unknown is None or unknown:
+        raise InputError(
+            f'model config {config_path}: "sampling" must be an object with keys out of '
+            f"{sorted(SAMPLING_DEFAULTS)}, got {block!r}"
+        )
+    fields = {k: v for k, v in block.items() if k != "ddim_steps"}
+    SamplingConfig(steps=block.get("ddim_steps"), **fields)  # range checks
+    return dict(block)
 
 
 def load_weights_checked(model: torch.nn.Module, weights: dict[str, Tensor], source: Path) -> None:

@@ -24,7 +24,7 @@ from torch import Tensor
 
 from openhoi.data import HOISequence
 from openhoi.errors import InputError, MissingFileError
-from openhoi.motion.cfg import DEFAULT_GUIDANCE_SCALE, ClassifierFreeGuidance
+from openhoi.motion.cfg import ClassifierFreeGuidance
 from openhoi.motion.checkpoint import ModelFolder, load_weights_checked, read_model_folder
 from openhoi.motion.config import DDIMSamplerConfig, DDPMSamplerConfig, TrainConfig
 from openhoi.motion.denoiser import DenoiserCondition, MotionDenoiser
@@ -37,7 +37,6 @@ from openhoi.motion.text_encoder import TextEncoder, load_text_encoder
 from openhoi.vocab import HAND_CHOICES
 
 __all__ = [
-    "DEFAULT_DDIM_ETA",
     "HAND_CHOICES",
     "MotionCondition",
     "MotionGenerator",
@@ -48,11 +47,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _ACTIVE = {"left": (True, False), "right": (False, True), "both": (True, True)}
-DEFAULT_DDIM_STEPS = 50
-# DDIM's eta for every sampling call unless told otherwise: eta = 1 keeps DDPM's variance
-# (noise re-injected at each step), which removes the ripple of deterministic DDIM at the
-# same cost (BENCHMARKS.md, "Motion sampling").
-DEFAULT_DDIM_ETA = 1.0
 _ASSET_PACKAGE = "openhoi.assets"
 _ASSET_FOLDER = "motion"
 RECIPE = "python tools/train_diffusion_default.py"
@@ -78,6 +72,18 @@ class MotionCondition:
             raise InputError(f"hands must be one of {HAND_CHOICES}, got {self.hands!r}")
         if not isinstance(self.text, str):
             raise InputError(f"text must be a string, got {type(self.text).__name__}")
+
+    @classmethod
+    def from_subtask(cls, obj, subtask) -> MotionCondition:
+        """The condition of a planned sub-task on `obj` (an `HOIObject`): its text, hands
+        and mask, moved from the planner's 2048 normalised points to the 1024 condition
+        points (nearest point)."""
+        normalised = obj.normalised_points
+        source = torch.tensor(normalised.to_object_frame(normalised.points), dtype=torch.float32)
+        target = torch.tensor(np.asarray(obj.points.points), dtype=torch.float32)
+        nearest = torch.cdist(target, source).argmin(dim=1).numpy()
+        mask = np.asarray(subtask.mask, np.float32)[nearest]
+        return cls(object=obj, affordance=mask, text=subtask.text, hands=subtask.hands)
 
 
 def default_model_path() -> Path:
@@ -118,6 +124,7 @@ class MotionGenerator:
         std: Tensor,
         text_encoder: TextEncoder,
         num_points: int,
+        sampling_defaults: dict | None = None,
     ) -> None:
         self.model = model.eval()
         self.config = config
@@ -126,6 +133,8 @@ class MotionGenerator:
         self.std = std.float()
         self.text_encoder = text_encoder
         self.num_points = num_points
+        # The folder's inference defaults (config.json "sampling"; see motion.segments).
+        self.sampling_defaults = dict(sampling_defaults or {})
         self.codec = FrameCodec(config.representation.kind, config.representation.wrist_pivot)
 
     @classmethod
@@ -152,12 +161,28 @@ class MotionGenerator:
                 f"text encoder {encoder.name!r} gives {encoder.dim}"
             )
         num_points = int(folder.data_spec.get("num_points", 1024))
-        return cls(model.to(device), config, folder.mean, folder.std, encoder, num_points)
+        return cls(
+            model.to(device),
+            config,
+            folder.mean,
+            folder.std,
+            encoder,
+            num_points,
+            folder.sampling,
+        )
 
     @property
     def device(self) -> torch.device:
         """Where the denoiser runs."""
         return next(self.model.parameters()).device
+
+    def resolve_sampling(self, sampling=None):
+        """`sampling` (a `SamplingConfig`, None: all defaults) with every field set from
+        this model folder's defaults."""
+        from openhoi.motion.segments import SamplingConfig
+
+        sampling = sampling if sampling is not None else SamplingConfig()
+        return sampling.resolve(self.sampling_defaults, self.schedule.num_timesteps)
 
     @property
     def max_frames(self) -> int:
@@ -221,12 +246,12 @@ class MotionGenerator:
         conditions: Sequence[MotionCondition],
         num_frames: int,
         steps: int | None = None,
-        sampler: str = "ddim",
-        guidance_scale: float = DEFAULT_GUIDANCE_SCALE,
+        sampler: str | None = None,
+        guidance_scale: float | None = None,
         seed: int | Sequence[int] = 0,
         guidance: Guidance | None = None,
         *,
-        eta: float = DEFAULT_DDIM_ETA,
+        eta: float | None = None,
         use_batched_cfg: bool = True,
         on_step: Callable[[int, int], None] | None = None,
         start_frames: Sequence[np.ndarray | None] | None = None,
@@ -237,14 +262,14 @@ class MotionGenerator:
         Args:
             conditions: the prompts (object, affordance mask, text, hands); one batch.
             num_frames: frames per segment (30 fps), 1..max_frames.
-            steps: sampler steps (None: 50 for DDIM, T for DDPM).
-            sampler: "ddim" or "ddpm".
-            guidance_scale: CFG scale s (Eq. 7); 2.5 as in the paper.
+            steps: sampler steps (None: the folder's default for DDIM, T for DDPM).
+            sampler: "ddim" or "ddpm" (None: the folder's default, `resolve_sampling`).
+            guidance_scale: CFG scale s (Eq. 7; None: the folder's, 2.5 as in the paper).
             seed: noise seed; same seed, prompt and device → same motion. An int seeds
                 sample k from (seed, k); a sequence gives one seed per condition, and
                 sample k then equals the single-condition call with `seed=seed[k]`.
             guidance: optional sampling-time guidance (refine's DSG).
-            eta: DDIM stochasticity; 1 (the default) has DDPM's step variance, 0 is
+            eta: DDIM stochasticity (None: the folder's, 1); 1 has DDPM's step variance, 0 is
                 deterministic DDIM, which leaves a frame-to-frame ripple in the motion
                 (8x the jerk on 60-frame segments, BENCHMARKS.md). DSG needs eta > 0.
             use_batched_cfg: False runs CFG as two passes (reference, benchmarks).
@@ -263,19 +288,23 @@ class MotionGenerator:
             raise InputError("sample needs at least one MotionCondition")
         if not 1 <= num_frames <= self.max_frames:
             raise InputError(f"num_frames must be 1..{self.max_frames}, got {num_frames}")
-        if sampler not in available_samplers():
+        if sampler is not None and sampler not in available_samplers():
             raise InputError(
                 f"unknown sampler {sampler!r}; known: {', '.join(available_samplers())}"
             )
-        if sampler == "ddim":
-            sampler_obj = make_sampler("ddim", self.schedule, DDIMSamplerConfig(eta=eta))
-            num_steps = steps or DEFAULT_DDIM_STEPS
+        if steps is not None and not 1 <= steps <= self.schedule.num_timesteps:
+            raise InputError(f"steps must be 1..{self.schedule.num_timesteps}, got {steps}")
+        from openhoi.motion.segments import SamplingConfig
+
+        chosen = self.resolve_sampling(
+            SamplingConfig(sampler=sampler, steps=steps, eta=eta, guidance_scale=guidance_scale)
+        )
+        if chosen.sampler == "ddim":
+            sampler_obj = make_sampler("ddim", self.schedule, DDIMSamplerConfig(eta=chosen.eta))
         else:
             sampler_obj = make_sampler("ddpm", self.schedule, DDPMSamplerConfig())
-            num_steps = steps or self.schedule.num_timesteps
-        if not 1 <= num_steps <= self.schedule.num_timesteps:
-            raise InputError(f"steps must be 1..{self.schedule.num_timesteps}, got {num_steps}")
-        cfg = ClassifierFreeGuidance(guidance_scale)
+        num_steps = chosen.steps
+        cfg = ClassifierFreeGuidance(chosen.guidance_scale)
         condition = self.condition(conditions, num_frames)
         if isinstance(seed, Sequence):
             if len(seed) != len(conditions):
@@ -356,7 +385,10 @@ class MotionGenerator:
     ) -> HOISequence:
         from openhoi.objects import HOIObject
 
-        name = cond.object.name if isinstance(cond.object, HOIObject) else str(cond.object)
+        # The object's reference (built-in name, or mesh file + hash), never a bare stem.
+        name = str(cond.object)
+        if isinstance(cond.object, HOIObject):
+            name = cond.object.name if cond.object.ref is None else str(cond.object.ref)
         return HOISequence(
             frames=frames,
             active_hands=np.broadcast_to(active, (frames.shape[0], 2)).copy(),

@@ -22,7 +22,7 @@ from openhoi.data import layout
 from openhoi.data.posing import object_part_transforms, pose_frames
 from openhoi.errors import InputError
 from openhoi.geometry import nearest_points_parts, signed_distance_parts
-from openhoi.geometry.constants import AFFORDANCE_MASK_THRESHOLD
+from openhoi.geometry.constants import AFFORDANCE_MASK_THRESHOLD, WEAK_MASK_PEAK_FRACTION
 
 if TYPE_CHECKING:
     from openhoi.hand import HandModel
@@ -34,6 +34,8 @@ __all__ = [
     "LossTerm",
     "PenetrationLoss",
     "TransitionLoss",
+    "affordance_region",
+    "is_weak_mask",
 ]
 
 _MM_PER_M = 1000.0
@@ -110,6 +112,28 @@ class PenetrationLoss:
         return total
 
 
+def affordance_region(mask: np.ndarray) -> np.ndarray:
+    """`(P,)` bool: the points of a `(P,)` mask in [0, 1] that form its region.
+
+    The points at or above `AFFORDANCE_MASK_THRESHOLD` (0.5); for a weak mask whose peak
+    is below it, the points at or above `WEAK_MASK_PEAK_FRACTION` of its peak (the mask's
+    own top region, see `is_weak_mask`); none for an all-zero mask.
+    """
+    mask = np.asarray(mask, np.float32)
+    peak = float(mask.max()) if mask.size else 0.0
+    if peak >= AFFORDANCE_MASK_THRESHOLD:
+        return mask >= AFFORDANCE_MASK_THRESHOLD
+    if peak <= 0.0:
+        return np.zeros(mask.shape, bool)
+    return mask >= WEAK_MASK_PEAK_FRACTION * peak
+
+
+def is_weak_mask(mask: np.ndarray) -> bool:
+    """True when no point of `mask` reaches `AFFORDANCE_MASK_THRESHOLD` (low confidence)."""
+    mask = np.asarray(mask, np.float32)
+    return not mask.size or float(mask.max()) < AFFORDANCE_MASK_THRESHOLD
+
+
 class AffordanceLoss:
     """Fingertips of the acting hands onto the affordance region (Eq. 12), mm.
 
@@ -134,9 +158,9 @@ class AffordanceLoss:
                 f"region_mask must have one value per object point ({len(points)},), "
                 f"got {mask.shape}"
             )
-        inside = mask >= AFFORDANCE_MASK_THRESHOLD
+        inside = affordance_region(mask)
         if not inside.any():
-            raise InputError("region_mask marks no object point (all values < 0.5)")
+            raise InputError("region_mask marks no object point (every value is 0)")
         self.obj = obj
         self.hands = dict(hands)
         self.betas = betas

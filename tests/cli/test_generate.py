@@ -200,3 +200,80 @@ def test_corrupted_weights_are_refused(tmp_path):
         ),
         "ema.safetensors",
     )
+
+
+def _user_can(folder) -> str:
+    """A user's own can mesh (a 24-sided cylinder, 96 faces), named like the built-in."""
+    import trimesh
+
+    mesh = trimesh.creation.cylinder(radius=0.03, height=0.11, sections=24)
+    mesh.apply_translation([0.0, 0.0, 0.055])
+    path = folder / "can.obj"
+    mesh.export(path)
+    return str(path)
+
+
+def test_a_user_mesh_named_like_a_built_in_is_used_everywhere(tmp_path):
+    from openhoi.objects import load_object
+
+    mesh_path = _user_can(tmp_path)
+    out = tmp_path / "run"
+    result = run_cli(
+        "generate", "--instruction", "lift the can", "--object", mesh_path, "--out", str(out),
+        "--no-render", "--no-report", "--quiet", *FAST,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    user = load_object(mesh_path)
+    assert len(user.mesh.faces) != len(load_object("can").mesh.faces)
+    seq = HOISequence.load(out / "sequence.npz")
+    assert seq.load_object().mesh.faces.shape == user.mesh.faces.shape
+    pose = seq.object_transforms()[0]
+    with np.load(out / "meshes.npz") as meshes:
+        np.testing.assert_array_equal(meshes["object_faces"], user.mesh.faces)
+        posed = np.asarray(user.mesh.vertices) @ pose[:3, :3].T + pose[:3, 3]
+        np.testing.assert_allclose(meshes["object_verts"][0], posed, atol=1e-5)
+    report = json.loads((out / "report.json").read_text())
+    assert report["object"] == str(user.ref) and report["object"].startswith("mesh:")
+    config = json.loads((out / "config.json").read_text())
+    assert config["objects"] == [report["object"]] and config["config"]["seed"] == 3
+
+
+def test_an_existing_output_folder_is_refused_unless_overwrite(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "mask_04.npy").write_bytes(b"stale")
+    args = ["generate", "--instruction", "grab the knife", "--object", "knife", "--out", str(out)]
+    fast = ["--no-render", "--no-report", "--quiet", "--steps", "2"]
+    assert_user_error(run_cli(*args, *fast), "already exists", "--overwrite")
+    assert (out / "mask_04.npy").read_bytes() == b"stale"  # untouched
+    result = run_cli(*args, *fast, "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert not (out / "mask_04.npy").exists()  # replaced whole: no stale files
+    assert (out / "sequence.npz").is_file()
+
+
+def test_ctrl_c_exits_130_and_leaves_no_output(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "openhoi.cli", "generate", "--instruction", "grab the mug",
+         "--object", "mug", "--out", str(out), "--steps", "30"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(8)  # models loaded, sampling or later
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "openhoi: interrupted"
+    assert "Traceback" not in stderr
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_version():
+    from openhoi import __version__
+
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"openhoi {__version__}"
