@@ -54,12 +54,12 @@ def _run(pipeline, config, label: str) -> dict:
     row = {
         "config": label,
         "seconds_after_load": round(total, 2),
-        **{k: round(v, 2) for k, v in result.report["timings"].items()},
+        **{k: round(v, 2) for k, v in result.timings.items()},
         "num_frames": result.sequence.num_frames,
         "num_subtasks": len(result.plan.subtasks),
         **{
             k: (round(v, 3) if isinstance(v, float) else v)
-            for k, v in result.report["physics"].items()
+            for k, v in result.physics.summary().items()
         },
     }
     print(json.dumps(row))
@@ -134,13 +134,13 @@ def _run_batch(pipeline, config, requests, mode: str, batch_size: int) -> tuple[
     failed = [r for r in results if isinstance(r, Exception)]
     if failed:
         raise SystemExit(f"{mode}: {len(failed)} prompts failed, first: {failed[0]}")
-    stages = {k: sum(r.report["timings"][k] for r in results) for k in _STAGES}
+    stages = {k: sum(r.timings[k] for r in results) for k in _STAGES}
     motion = stages["motion_s"]
     inside = timer.seconds["denoiser_forward_s"] + timer.seconds["denoiser_backward_s"]
     row = {
         "mode": mode,
         "prompts": len(requests),
-        "segments": sum(len(r.report["subtask_frames"]) for r in results),
+        "segments": sum(len(r.subtask_frames) for r in results),
         "seconds": round(total, 2),
         "prompts_per_s": round(len(requests) / total, 4),
         **{k: round(v, 2) for k, v in stages.items()},
@@ -150,7 +150,7 @@ def _run_batch(pipeline, config, requests, mode: str, batch_size: int) -> tuple[
         "other_share_of_motion": round(1 - (inside + timer.seconds["dsg_loss_s"]) / motion, 3),
         "denoiser_share_of_total": round(inside / total, 3),
         **{
-            f"mean_{k}": round(float(np.mean([r.report["physics"][k] for r in results])), 3)
+            f"mean_{k}": round(float(np.mean([r.physics.summary()[k] for r in results])), 3)
             for k in _PHYSICS
         },
     }
@@ -206,13 +206,13 @@ def main() -> int:
     from openhoi.api import GenerateConfig, Pipeline
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    ours = GenerateConfig(device=args.device, seed=args.seed)
+    ours = GenerateConfig(seed=args.seed)
     clock = time.perf_counter()
-    pipeline = Pipeline.from_config(ours)
+    pipeline = Pipeline.from_pretrained(device=args.device)
     load = time.perf_counter() - clock
     print(json.dumps({"device": args.device, "model_load_s": round(load, 2)}))
     if args.prompts > 0:
-        config = GenerateConfig(device=args.device, seed=args.seed, steps=args.steps)
+        config = GenerateConfig.from_options(seed=args.seed, steps=args.steps)
         _compare_batch(pipeline, config, args.prompts, args.batch_size)
         return 0
     row = _run(pipeline, ours, "ours: DDIM-30, batched CFG, DSG")
@@ -221,7 +221,7 @@ def main() -> int:
         f"{row['seconds_after_load'] + load:.1f} s cold"
     )
     if not args.skip_reference:
-        reference = GenerateConfig(device=args.device, seed=args.seed, sampler="ddpm", steps=1000)
+        reference = GenerateConfig.from_options(seed=args.seed, sampler="ddpm", steps=1000)
         # The reference runs CFG as two passes: swap the generator's batched call.
         generator = pipeline.generator
         original = generator.sample

@@ -117,10 +117,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from openhoi.motion.generator import DEFAULT_DDIM_ETA, load_generator
+    from openhoi.motion.generator import load_generator
 
-    eta = DEFAULT_DDIM_ETA if args.eta is None else args.eta
-
+    # Default: the model folder's own eta (its "sampling" block).
+    eta = args.eta if args.eta is not None else load_generator(args.model).resolve_sampling().eta
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     if args.devices != "auto":
         devices = args.devices.split(",")

@@ -76,7 +76,7 @@ def reach_and_grasp(
         object_rotation=np.repeat(np.eye(3)[None], num_frames, axis=0),
         betas=betas,
         active_hands=active,
-        object_name=obj.name if obj.source == "builtin" else obj.source,
+        object_name=obj.name if obj.ref is None else str(obj.ref),
         texts=(f"reach for the {obj.name} and grasp it by its {affordance} region",),
         affordance=obj.affordance_mask(affordance)[None],
     )
