@@ -20,7 +20,7 @@ _LAZY = {
     "list_objects": "openhoi.objects",
     "OpenHOIError": "openhoi.errors",
     "generate": "openhoi.api",
-    "refine": "openhoi.api",
+    "refine": "openhoi.refine",  # the sub-package, which is callable
 }
 
 __all__ = [
@@ -36,7 +36,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from openhoi.api import generate, refine
+    from openhoi import refine
+    from openhoi.api import generate
     from openhoi.data import HOISequence
     from openhoi.errors import OpenHOIError
     from openhoi.hand import HandModel
@@ -47,7 +48,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'openhoi' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    imported = importlib.import_module(module)
+    value = imported if module == f"{__name__}.{name}" else getattr(imported, name)
     globals()[name] = value
     return value
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from openhoi.data import HAND_SIDES as SIDES
 from openhoi.data import HOISequence
 from openhoi.errors import InputError, OpenHOIError
 from openhoi.motion.segments import SamplingConfig
@@ -28,7 +29,6 @@ __all__ = [
     "GenerateResult",
     "Pipeline",
     "generate",
-    "refine",
 ]
 
 DEFAULT_BATCH_SIZE = 64  # segments per sampler call in `Pipeline.generate_many`
@@ -212,9 +212,6 @@ class Pipeline:
         of batched matmuls. Returns, per request in order, its `GenerateResult` or the
         `OpenHOIError` that stopped it (the others go on).
         """
-        from openhoi.motion.segments import sample_segments
-        from openhoi.refine.segment_guidance import dsg_factory
-
         config = config or GenerateConfig()
         config = dataclasses.replace(
             config, sampling=self.generator.resolve_sampling(config.sampling)
@@ -241,16 +238,7 @@ class Pipeline:
             done[0] += count
             tick("sample", done[0], len(requests_))
 
-        batch = sample_segments(
-            self.generator,
-            requests_,
-            config.sampling,
-            guidance=dsg_factory(config.refine),
-            batch_size=batch_size,
-            hands=self.hands,
-            start_blend_frames=config.refine.continue_blend_frames,
-            on_call=on_call,
-        )
+        batch = self._sample(requests_, config, batch_size=batch_size, on_call=on_call)
         # 4. Per prompt: compose its segments, place the other objects, measure.
         for index, prompt in prompts.items():
             keys = [(index, k) for k in prompt.kept]
@@ -360,11 +348,8 @@ class Pipeline:
         """The `PhysicsReport` of `sequence` with the hands that act in it."""
         from openhoi.eval import sequence_physics
 
-        active = {
-            side: hand
-            for k, (side, hand) in enumerate(self.hands.items())
-            if sequence.active_hands[:, ("left", "right").index(side)].any()
-        }
+        acting = sequence.active_hands.any(axis=0)
+        active = {side: self.hands[side] for side, on in zip(SIDES, acting, strict=True) if on}
         return sequence_physics(sequence, obj, active or dict(self.hands))
 
     def generate_segment(
@@ -373,26 +358,29 @@ class Pipeline:
     ) -> HOISequence:  # fmt: skip
         """One sub-task segment from a `MotionCondition` (DSG per `config.refine`); with
         `continue_segments` and a `previous` segment it starts where that one ended."""
-        from openhoi.motion.segments import SegmentRequest, sample_segments
-        from openhoi.refine.segment_guidance import SegmentLosses, dsg_factory
+        from openhoi.motion.segments import SegmentRequest
+        from openhoi.refine.segment_guidance import SegmentLosses
 
+        continued = config.refine.continue_segments and previous is not None
         terms = SegmentLosses(self.hands, config.refine).terms(
             obj, condition.hands, condition.affordance
         )
-        continued = config.refine.continue_segments and previous is not None
-        requests = [SegmentRequest("segment", condition, num_frames, seed, guidance=terms)]
-        done = {}
-        if continued:
-            requests = [dataclasses.replace(requests[0], after="previous")]
-            done = {"previous": previous}
-        batch = sample_segments(
-            self.generator, requests, config.sampling, guidance=dsg_factory(config.refine),
-            hands=self.hands, start_blend_frames=config.refine.continue_blend_frames,
-            done=done,
-        )  # fmt: skip
+        after = "previous" if continued else None
+        request = SegmentRequest("segment", condition, num_frames, seed, after, terms)
+        batch = self._sample([request], config, done={"previous": previous} if continued else None)
         if "segment" in batch.failed:
             raise batch.failed["segment"]
         return batch.segments["segment"]
+
+    def _sample(self, requests, config: GenerateConfig, **options):
+        """`motion.sample_segments` with DSG per `config.refine` (options: batch_size, ...)."""
+        from openhoi.motion.segments import sample_segments
+        from openhoi.refine.segment_guidance import dsg_factory
+
+        return sample_segments(
+            self.generator, requests, config.sampling, guidance=dsg_factory(config.refine),
+            hands=self.hands, start_blend_frames=config.refine.continue_blend_frames, **options,
+        )  # fmt: skip
 
 
 def _ref_text(obj) -> str:
@@ -436,11 +424,3 @@ def generate(instruction: str, objects, seed: int = 0, **options) -> GenerateRes
         )  # fmt: skip
     return _PIPELINES[key](instruction, objects, config)
 
-
-def refine(sequence: HOISequence, obj, **options):
-    """Post-hoc physical refinement of any sequence (`openhoi.refine.refine_sequence`)."""
-    from openhoi.objects import HOIObject, load_object
-    from openhoi.refine import PostHocConfig, refine_sequence
-
-    obj = obj if isinstance(obj, HOIObject) else load_object(obj)
-    return refine_sequence(sequence, obj, config=PostHocConfig(**options))

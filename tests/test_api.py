@@ -183,4 +183,11 @@ def test_openhoi_refine_stays_callable_after_the_subpackage_is_imported():
     import openhoi
     import openhoi.refine  # binds openhoi.refine to the sub-package
 
-    assert callable(openhoi.refine)
+    seq = openhoi.HOISequence.from_parameters(
+        right_pose=np.zeros((6, 16, 3)),
+        right_transl=np.linspace([0.0, -0.3, 0.1], [0.0, -0.1, 0.1], 6),
+        object_name="mug",
+    )
+    refined = openhoi.refine(seq, "mug", num_steps=2)
+    assert refined.sequence.num_frames == seq.num_frames
+    assert np.isfinite(refined.loss_after)

@@ -1,8 +1,9 @@
 """Training-free physical refinement: DSG guidance, its losses, composition, post-hoc refinement.
 
-The module itself is callable: `openhoi.refine(sequence, obj, **options)` is
-`openhoi.api.refine` (post-hoc refinement of any sequence). Importing this sub-package
-binds `openhoi.refine` to the module, so the module must answer that call too.
+The module itself is callable: `openhoi.refine(sequence, obj, **options)` refines any
+sequence post hoc (`refine_sequence` with `PostHocConfig(**options)`; `obj` an `HOIObject`,
+built-in name, mesh path or reference). Importing a sub-package binds its name on the
+parent package, so `openhoi.refine` is this module: it answers the call itself.
 """
 
 import sys
@@ -48,12 +49,13 @@ __all__ = [
 
 
 class _CallableModule(types.ModuleType):
-    """`openhoi.refine` as a module that can also be called like `openhoi.api.refine`."""
+    """`openhoi.refine` as a module that can also be called (see the module docstring)."""
 
-    def __call__(self, sequence, obj, **options):
-        from openhoi.api import refine
+    def __call__(self, sequence, obj, **options) -> RefineResult:
+        from openhoi.objects import HOIObject, load_object
 
-        return refine(sequence, obj, **options)
+        obj = obj if isinstance(obj, HOIObject) else load_object(obj)
+        return refine_sequence(sequence, obj, config=PostHocConfig(**options))
 
 
 sys.modules[__name__].__class__ = _CallableModule
