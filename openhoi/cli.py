@@ -29,6 +29,10 @@ data_app = typer.Typer(
     help="Datasets: prepare GRAB / ARCTIC / H2O, synthesize SynthHOI.", no_args_is_help=True
 )
 app.add_typer(data_app, name="data")
+eval_app = typer.Typer(
+    help="Evaluate: the motion benchmark and the planner evaluation.", no_args_is_help=True
+)
+app.add_typer(eval_app, name="eval")
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -482,6 +486,135 @@ def render(
         folder = target.parent / "conditions"
         render_conditions(seq, folder, hands=hands, size=(width, height))
         console.print(f"wrote {folder}")
+
+
+@eval_app.command("motion")
+def eval_motion(
+    dataset: Annotated[str, typer.Option(help="synth, grab, arctic or h2o.")] = "synth",
+    data: Annotated[
+        str | None,
+        typer.Option(
+            help="Episode folder (default for synth: the SynthHOI test set, generated on first "
+            "use and cached in $OPENHOI_CACHE or ~/.cache/openhoi)."
+        ),
+    ] = None,
+    split: Annotated[str, typer.Option(help="seen, unseen or all.")] = "unseen",
+    limit: Annotated[int | None, typer.Option(help="Only the first N test episodes.")] = None,
+    repeats: Annotated[
+        int, typer.Option(help="Samplings of the split, seeds seed, seed+1, ..")
+    ] = 20,
+    checkpoint: Annotated[
+        str | None, typer.Option(help="Motion model folder (default: shipped).")
+    ] = None,
+    evaluator: Annotated[
+        str | None,
+        typer.Option(help="Motion evaluator folder (default: the shipped one for synth)."),
+    ] = None,
+    out: Annotated[str, typer.Option(help="Folder for the JSON + Markdown.")] = "outputs/benchmark",
+    ablate: Annotated[
+        bool, typer.Option("--ablate", help="Add the paper's ablation rows (Table 4, A6/A7).")
+    ] = False,
+    variants: Annotated[
+        str | None, typer.Option(help="Comma list of table rows (overrides --ablate).")
+    ] = None,
+    sampler: Annotated[str, typer.Option(help="ddim or ddpm.")] = "ddim",
+    steps: Annotated[
+        int | None, typer.Option(help="Sampler steps (default: 30 DDIM, 1000 DDPM).")
+    ] = None,
+    guidance_scale: Annotated[float, typer.Option(help="Classifier-free guidance scale.")] = 2.5,
+    seed: Annotated[int, typer.Option(help="First sampling seed.")] = 0,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the tables only.")] = False,
+) -> None:
+    """Benchmark the motion model on a test split: the paper's tables, rerunnable."""
+    from openhoi.benchmark import (
+        BenchmarkConfig,
+        benchmark_markdown,
+        parse_variants,
+        run_benchmark,
+        write_benchmark,
+    )
+
+    config = BenchmarkConfig(
+        data=data,
+        dataset=dataset,
+        split=split,
+        repeats=repeats,
+        limit=limit,
+        seed=seed,
+        motion_path=checkpoint,
+        evaluator_path=evaluator,
+        variants=parse_variants(variants, ablate=ablate),
+        generate={
+            "sampler": sampler,
+            "steps": steps or (30 if sampler == "ddim" else 1000),
+            "guidance_scale": guidance_scale,
+            "device": device,
+        },
+    )
+    console = _console()
+    log = (lambda _: None) if quiet else console.print
+    results = run_benchmark(config, log=log, progress=not quiet)
+    print(benchmark_markdown(results))
+    json_path, md_path = write_benchmark(results, out)
+    console.print(f"wrote {json_path} and {md_path}")
+
+
+@eval_app.command("planner")
+def eval_planner(
+    checkpoint: Annotated[
+        str | None, typer.Option(help="Planner folder (default: shipped).")
+    ] = None,
+    split: Annotated[
+        str, typer.Option(help="unseen (held-out objects) or seen (training objects).")
+    ] = "unseen",
+    phrasing: Annotated[str, typer.Option(help="Instruction templates: held_out or train.")] = (
+        "held_out"
+    ),
+    num_scenes: Annotated[int, typer.Option(help="Instruction scenes scored.")] = 60,
+    num_coarse: Annotated[
+        int, typer.Option(help="Object-level affordance questions scored (0: none).")
+    ] = 60,
+    max_scene_objects: Annotated[
+        int, typer.Option(help="Scenes hold the target and up to N-1 distractors.")
+    ] = 2,
+    seed: Annotated[int, typer.Option(help="Scene seed; same seed → same scenes.")] = 0,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    hand_cues: Annotated[
+        bool,
+        typer.Option(
+            "--hand-cues/--no-hand-cues",
+            help="State a non-default dominant hand in the instruction.",
+        ),
+    ] = True,
+    show_errors: Annotated[
+        bool, typer.Option("--show-errors", help="List every scene whose plan is wrong.")
+    ] = False,
+    out: Annotated[str, typer.Option(help="Folder for the JSON + Markdown.")] = "outputs/benchmark",
+) -> None:
+    """Evaluate the planner: affordance AUC / aIoU / SIM / MAE and plan accuracy."""
+    from openhoi.benchmark import (
+        PlannerEvalConfig,
+        planner_report,
+        run_planner_eval,
+        write_planner_eval,
+    )
+
+    config = PlannerEvalConfig(
+        checkpoint=checkpoint,
+        split=split,
+        phrasing=phrasing,
+        num_scenes=num_scenes,
+        num_coarse=num_coarse,
+        max_scene_objects=max_scene_objects,
+        seed=seed,
+        device=device,
+        hand_cues=hand_cues,
+    )
+    results = run_planner_eval(config)
+    print(planner_report(results, show_errors=show_errors), end="")
+    json_path, md_path = write_planner_eval(results, out)
+    _console().print(f"wrote {json_path} and {md_path}")
 
 
 def _hands(mano_dir: str | None):

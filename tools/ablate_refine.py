@@ -64,7 +64,7 @@ GT_COLUMNS = (
 )
 
 
-# Each variant as `openhoi.eval.benchmark.Variant`: GenerateConfig fields it changes.
+# Each variant as `openhoi.benchmark.Variant`: GenerateConfig fields it changes.
 VARIANT_CHANGES = {
     "full": {"bridge": "model"},
     "no_penetration": {"bridge": "model", "penetration_weight": 0.0},
@@ -90,14 +90,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 # ----------------------------------------------------------------------------------------
-# Generation and measurement (the shared protocol of openhoi.eval.benchmark)
+# Generation and measurement (openhoi.benchmark and openhoi.eval.episode_metrics)
 
 
 def run_variant(pipeline, base_config, obj, episode, name: str, seed: int):
     """Generated canonical segments and the composed episode; wall time of both."""
     from dataclasses import replace
 
-    from openhoi.eval.benchmark import generate_episode
+    from openhoi.benchmark import generate_episode
 
     config = replace(base_config, **VARIANT_CHANGES[name])
     return generate_episode(pipeline, config, obj, episode, seed)
@@ -106,7 +106,7 @@ def run_variant(pipeline, base_config, obj, episode, name: str, seed: int):
 def ground_truth_motion(episode, hands) -> dict[str, float]:
     """Frame-to-frame motion of the ground-truth episode (segments back to back)."""
     from openhoi.eval import boundary_jerk, frame_motion_statistics
-    from openhoi.eval.benchmark import active_sides, keypoints
+    from openhoi.eval.episode_metrics import active_sides, keypoints
 
     sides = sorted({s for seg in episode.segments for s in active_sides(seg)}, key=SIDES.index)
     positions = np.concatenate([keypoints(seg, sides, hands) for seg in episode.segments])
@@ -125,7 +125,7 @@ def ground_truth_motion(episode, hands) -> dict[str, float]:
 
 def measure(pipeline, obj, episode, segments, sequence) -> dict[str, float | None]:
     from openhoi.eval import boundary_jerk
-    from openhoi.eval.benchmark import (
+    from openhoi.eval.episode_metrics import (
         active_sides,
         episode_physics,
         keypoints,
@@ -218,8 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     from dataclasses import replace
 
     from openhoi.api import GenerateConfig, Pipeline
+    from openhoi.benchmark import load_in_order
     from openhoi.data.torch_dataset import split_episode_ids
-    from openhoi.eval.benchmark import load_in_order
     from openhoi.objects import load_object
 
     args = parse_args(argv)

@@ -1,5 +1,6 @@
 """SynthHOI: procedural, physically checked hand–object interaction episodes."""
 
+from openhoi.synth.eval_split import EvalSplitSpec, eval_split_folder, eval_split_manifest
 from openhoi.synth.generator import (
     SPLITS_FILE,
     GeneratorConfig,
@@ -35,6 +36,7 @@ __all__ = [
     "KIND_STEPS",
     "PRIMITIVE_VERBS",
     "SPLITS_FILE",
+    "EvalSplitSpec",
     "GeneratorConfig",
     "Grasp",
     "GraspConfig",
@@ -45,6 +47,8 @@ __all__ = [
     "TaskSpec",
     "build_segment",
     "check_segment",
+    "eval_split_folder",
+    "eval_split_manifest",
     "generate_episode",
     "instruction_templates",
     "kinds_for",

@@ -57,7 +57,9 @@ __all__ = [
     "GeneratorConfig",
     "SynthReport",
     "episode_choices",
+    "episode_id",
     "episode_scale",
+    "episode_split",
     "generate_episode",
     "synthesize_dataset",
     "write_splits",
@@ -423,6 +425,16 @@ def _worker(job: tuple) -> tuple[int, Episode | None, dict]:
     return index, episode, stats.to_dict()
 
 
+def episode_split(seed: int, index: int, objects: tuple[str, ...]) -> str:
+    """The split of episode `index` (see `write_splits`), known before it is generated."""
+    name, phrasing = episode_choices(seed, index, objects)
+    if name in HELD_OUT_OBJECTS:
+        return "test_unseen_objects"
+    if phrasing == "held_out":
+        return "test_held_out_phrasing"
+    return "val" if index % VAL_EVERY == 0 else "train"
+
+
 def write_splits(folder: str | os.PathLike, seed: int, objects: tuple[str, ...]) -> Path:
     """Write `splits.json` for the episodes listed in the folder's index.
 
@@ -440,16 +452,7 @@ def write_splits(folder: str | os.PathLike, seed: int, objects: tuple[str, ...])
         "test_held_out_phrasing": [],
     }
     for eid in ids:
-        number = int(eid.rsplit("-", 1)[1])
-        name, phrasing = episode_choices(seed, number, objects)
-        if name in HELD_OUT_OBJECTS:
-            splits["test_unseen_objects"].append(eid)
-        elif phrasing == "held_out":
-            splits["test_held_out_phrasing"].append(eid)
-        elif number % VAL_EVERY == 0:
-            splits["val"].append(eid)
-        else:
-            splits["train"].append(eid)
+        splits[episode_split(seed, int(eid.rsplit("-", 1)[1]), objects)].append(eid)
     splits["test"] = sorted(splits["test_unseen_objects"] + splits["test_held_out_phrasing"])
     payload = {
         "held_out_objects": list(HELD_OUT_OBJECTS),

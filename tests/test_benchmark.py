@@ -1,4 +1,4 @@
-"""tools/benchmark.py and its protocol (openhoi.eval.benchmark) on tiny real-format splits."""
+"""The motion benchmark protocol (openhoi.benchmark) on tiny SynthHOI and H2O-format splits."""
 
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from openhoi.errors import InputError, MissingFileError
-from openhoi.eval.benchmark import (
+from openhoi.benchmark import (
     BenchmarkConfig,
     benchmark_markdown,
+    parse_variants,
     run_benchmark,
     select_episodes,
 )
+from openhoi.errors import InputError, MissingFileError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 FAST = {"steps": 2, "bridge_frames": 4}
 
 
@@ -127,9 +128,22 @@ def test_bad_settings_are_clear_errors(synth_folder, tmp_path):
         BenchmarkConfig(data=str(synth_folder), variants=("no_such_row",))
     with pytest.raises(InputError, match="grab"):
         select_episodes(synth_folder, "grab", "all")
+    with pytest.raises(InputError, match="data folder"):
+        BenchmarkConfig(dataset="h2o")  # only synth is generated on demand
+    with pytest.raises(InputError, match="limit"):
+        BenchmarkConfig(limit=0)
 
 
-def test_command_line_writes_json_and_markdown(synth_folder, tmp_path):
+def test_variants_from_a_comma_list_or_the_ablation_flag():
+    assert parse_variants() == ("full",)
+    assert parse_variants("full, no_cfg,") == ("full", "no_cfg")
+    ablated = parse_variants(ablate=True)
+    assert ablated[0] == "full" and "no_inbetween" in ablated
+    assert parse_variants("no_cfg", ablate=True) == ("no_cfg",)
+
+
+def test_script_writes_json_and_markdown(synth_folder, tmp_path):
+    # tools/benchmark.py: the script form of `openhoi eval motion`, same flags as before.
     out = tmp_path / "out"
     args = [sys.executable, str(ROOT / "tools" / "benchmark.py"), "--dataset", "synth",
             "--data", str(synth_folder), "--split", "unseen", "--repeats", "1", "--limit", "1",
@@ -153,7 +167,7 @@ def test_command_line_writes_json_and_markdown(synth_folder, tmp_path):
 def test_a_metric_missing_from_the_first_prompt_still_counts_for_the_others():
     # The first prompt had no holding frame, so its physics row has no
     # "affordance_holding_ratio"; the repeat's mean must come from the prompts that have one.
-    from openhoi.eval.benchmark import _mean_over
+    from openhoi.benchmark import _mean_over
 
     rows = [
         {"contact_ratio": 0.2},

@@ -1,4 +1,10 @@
-"""The benchmark protocol: sample a test split from its ground-truth conditions, measure it.
+"""The evaluation protocols behind `openhoi eval`: the motion benchmark and the planner's.
+
+This module stands above `openhoi.api` (it drives a `Pipeline`); `openhoi.eval` below it
+holds only the metrics and the learned evaluator.
+
+Motion (`openhoi eval motion`, `run_benchmark`)
+-----------------------------------------------
 
 One *prompt* is one sub-task segment of a test episode: its object, its own ground-truth
 affordance mask, its sub-task text, its acting hands and its length. For every repeat
@@ -30,15 +36,25 @@ SmoothRate, boundary jerk       over the joins of the composed episodes, on the 
 
 The ground-truth row holds the same statistics of the test episodes themselves (GT
 Diversity, as the paper's tables print, plus the data's own physics and SmoothRate), so a
-reader sees what "good" is on this split.
+reader sees what "good" is on this split. The per-episode measurements are
+`openhoi.eval.episode_metrics`.
 
 Splits: SynthHOI `seen` = `test_held_out_phrasing` (training objects, held-out phrasings),
-`unseen` = `test_unseen_objects`, `all` = `test`. Prepared GRAB / ARCTIC / H2O folders
-carry split tags per episode (`openhoi data prepare`): `seen` = seen objects by held-out
-subjects, `unseen` = unseen objects (any subject), `all` = every episode (H2O as a
-completely unseen dataset, the paper's Table A1).
+`unseen` = `test_unseen_objects`, `all` = `test`. Without a data folder the SynthHOI test
+set is generated on first use and cached (`openhoi.synth.eval_split`: exactly the test
+episodes of `outputs/synthhoi-default`, the shipped models' training set, and only as many
+as `limit` asks for). Prepared GRAB / ARCTIC / H2O folders carry split tags per episode
+(`openhoi data prepare`): `seen` = seen objects by held-out subjects, `unseen` = unseen
+objects (any subject), `all` = every episode (H2O as a completely unseen dataset, the
+paper's Table A1).
 
-`tools/benchmark.py` is the command line of this module.
+Planner (`openhoi eval planner`, `run_planner_eval`)
+----------------------------------------------------
+
+`openhoi.mllm.evaluation.evaluate_planner` on SynthHOI scenes of the held-out objects
+(`unseen`, `HELD_OUT_OBJECTS`) or the training objects (`seen`): affordance AUC / aIoU /
+SIM / MAE of the plan steps' masks (teacher-forced) and of object-level questions, and
+plan accuracy (exact plan, step, per field). See that module for the protocol.
 """
 
 from __future__ import annotations
@@ -46,37 +62,52 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from openhoi.errors import InputError, MissingFileError
+from openhoi.eval.episode_metrics import (
+    episode_physics,
+    raw_frames,
+    segment_accuracy,
+    transition_metrics,
+)
 
 __all__ = [
     "ABLATION_VARIANTS",
     "DATASETS",
+    "PHRASINGS",
+    "PLANNER_SPLITS",
     "SPLITS",
     "VARIANTS",
     "BenchmarkConfig",
+    "PlannerEvalConfig",
     "Variant",
     "benchmark_markdown",
+    "finite_or_none",
     "generate_episode",
+    "load_in_order",
+    "parse_variants",
+    "planner_report",
     "run_benchmark",
+    "run_planner_eval",
     "select_episodes",
+    "write_benchmark",
+    "write_planner_eval",
 ]
 
 DATASETS = ("synth", "grab", "arctic", "h2o")
 SPLITS = ("seen", "unseen", "all")
-SIDES = ("left", "right")
 SYNTH_SPLITS = {"seen": "test_held_out_phrasing", "unseen": "test_unseen_objects", "all": "test"}
 # Guo et al.: 300 Diversity pairs (fewer when there are fewer samples).
 DIVERSITY_PAIRS = 300
 R_PRECISION_POOL = 32
-# Frames per segment of the raw-parameter FID (segments are resampled to one length).
-RAW_FID_FRAMES = 30
-# GenerateConfig fields recorded with the results.
+# Feature statistics (FID's covariance, Diversity's pairs) need two prompts at least.
+MIN_FEATURE_PROMPTS = 2
+# GenerateConfig fields recorded with the results (see `_generate_settings`).
 GENERATE_SETTINGS = (
     "sampler",
     "steps",
@@ -146,11 +177,20 @@ ABLATION_VARIANTS = (
 )
 
 
+def parse_variants(variants: str | None = None, *, ablate: bool = False) -> tuple[str, ...]:
+    """Table rows from a comma list (it wins), else "full" plus the ablations if `ablate`."""
+    if variants:
+        return tuple(v.strip() for v in variants.split(",") if v.strip())
+    return ("full", *ABLATION_VARIANTS) if ablate else ("full",)
+
+
 @dataclass(frozen=True)
 class BenchmarkConfig:
     """What `run_benchmark` samples and how.
 
-    data: episode folder (SynthHOI with splits.json, or a prepared real dataset).
+    data: episode folder (SynthHOI with splits.json, or a prepared real dataset); None for
+        `synth`: the cached SynthHOI test set (`openhoi.synth.eval_split`), generated on
+        first use.
     dataset: "synth", "grab", "arctic" or "h2o" (how `split` selects episodes).
     split: "seen", "unseen" or "all".
     repeats: samplings of the whole split with seeds `seed`, `seed + 1`, ...
@@ -162,7 +202,7 @@ class BenchmarkConfig:
     generate: the remaining `GenerateConfig` fields (steps, sampler, device, ...).
     """
 
-    data: str
+    data: str | None = None
     dataset: str = "synth"
     split: str = "unseen"
     repeats: int = 20
@@ -185,7 +225,12 @@ class BenchmarkConfig:
         unknown = [v for v in self.variants if v not in VARIANTS]
         if unknown or not self.variants:
             raise InputError(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
-        if not Path(self.data).is_dir():
+        if self.data is None and self.dataset != "synth":
+            raise InputError(
+                f"dataset {self.dataset!r} needs a data folder (--data DIR, written by "
+                f"`openhoi data prepare {self.dataset}`); only synth is generated on demand"
+            )
+        if self.data is not None and not Path(self.data).is_dir():
             raise MissingFileError(f"data folder {self.data!r} does not exist")
 
 
@@ -228,6 +273,19 @@ def load_in_order(folder: str | Path, ids: Sequence[str]) -> list:
     return [loaded[i] for i in ids]
 
 
+def _data_folder(config: BenchmarkConfig, progress: bool) -> tuple[Path, dict | None]:
+    """The episode folder to score and, for a cached SynthHOI test set, its provenance."""
+    if config.data is not None:
+        return Path(config.data), None
+    from openhoi.synth import EvalSplitSpec, eval_split_folder, eval_split_manifest
+
+    spec = EvalSplitSpec(test_set=SYNTH_SPLITS[config.split])
+    folder = eval_split_folder(spec, config.limit, progress=progress)
+    manifest = eval_split_manifest(folder)
+    keys = ("test_set", "seed", "num_episodes", "objects", "data_version")
+    return folder, {key: manifest[key] for key in keys}
+
+
 # ----------------------------------------------------------------------------------------
 # Generation
 
@@ -261,125 +319,27 @@ def generate_episode(pipeline, config, obj, episode, seed: int, *, affordance_co
 
 
 # ----------------------------------------------------------------------------------------
-# Measurement helpers (shared with tools/ablate_refine.py)
-
-
-def active_sides(sequence) -> list[str]:
-    """The hands that act in some frame."""
-    return [side for k, side in enumerate(SIDES) if sequence.active_hands[:, k].any()]
-
-
-def acting_sides(hands: str) -> list[str]:
-    """The sides that `hands` ("left", "right" or "both") names."""
-    return list(SIDES) if hands == "both" else [hands]
-
-
-def keypoints(sequence, sides, hands) -> np.ndarray:
-    """`(T, H, 21, 3)` keypoints of `sides`."""
-    return np.stack([sequence.hand_joints(side, hands[side]) for side in sides], axis=1)
-
-
-def canonical(sequence, hands):
-    """The sequence moved so that its first object pose is the identity (model frame)."""
-    from openhoi.data.transforms import transform_sequence
-
-    pose = sequence.object_transforms()[0].astype(np.float64)
-    if np.allclose(pose, np.eye(4), atol=1e-7):
-        return sequence
-    rotation = pose[:3, :3].T
-    return transform_sequence(sequence, rotation, -rotation @ pose[:3, 3], hands)
-
-
-def union_mask(episode) -> np.ndarray | None:
-    """Per-point maximum of the episode's ground-truth segment masks (None without masks)."""
-    masks = [np.asarray(s.affordance, np.float32).max(axis=0) for s in episode.segments
-             if s.affordance is not None]  # fmt: skip
-    return np.max(masks, axis=0) if masks else None
-
-
-def segment_accuracy(episode, segments, hands) -> tuple[list[float], list[float], list[float]]:
-    """Per segment: MPJPE (mm), root-aligned MPJPE (mm), FOL (m), in the canonical frame."""
-    from openhoi.eval.motion_metrics import (
-        final_object_location_error,
-        mpjpe_mm,
-        root_aligned_mpjpe_mm,
-    )
-
-    mpjpe, aligned, fol = [], [], []
-    for subtask, generated, truth in zip(episode.plan, segments, episode.segments, strict=True):
-        sides = acting_sides(subtask.hands)
-        target = canonical(truth, hands)[: generated.num_frames]
-        mine = canonical(generated, hands)
-        predicted, expected = keypoints(mine, sides, hands), keypoints(target, sides, hands)
-        mpjpe.append(mpjpe_mm(predicted, expected))
-        aligned.append(root_aligned_mpjpe_mm(predicted, expected))
-        fol.append(
-            final_object_location_error(mine.object_translation(), target.object_translation())
-        )
-    return mpjpe, aligned, fol
-
-
-def episode_physics(sequence, obj, episode, hands) -> dict[str, float]:
-    """`sequence_physics(...).summary()` on the acting hands and the episode's union mask."""
-    from openhoi.eval.physics import sequence_physics
-
-    sides = active_sides(sequence) or list(SIDES)
-    report = sequence_physics(
-        sequence, obj, {side: hands[side] for side in sides}, affordance_mask=union_mask(episode)
-    )
-    return {k: v for k, v in report.summary().items() if isinstance(v, (int, float))}
-
-
-def join_features(sequence, hands) -> tuple[np.ndarray, list[int]]:
-    """`(T, 126)` both hands' keypoints and the frames where a new segment starts."""
-    positions = keypoints(sequence, list(SIDES), hands).reshape(sequence.num_frames, -1)
-    return positions, [start for start, _ in sequence.segment_ranges[1:]]
-
-
-def raw_frames(segments, hands, num_frames: int = RAW_FID_FRAMES) -> np.ndarray:
-    """`(N, num_frames, 208)`: each canonical segment at `num_frames` evenly spaced frames.
-
-    The raw-parameter FID needs one length; segments differ, so each is sampled at the same
-    relative instants (nearest frame), after moving it to the canonical frame.
-    """
-    out = []
-    for segment in segments:
-        frames = canonical(segment, hands).frames
-        picks = np.linspace(0, len(frames) - 1, num_frames).round().astype(int)
-        out.append(np.asarray(frames, np.float64)[picks])
-    return np.stack(out)
-
-
-def transition_metrics(sequences, hands) -> dict[str, float]:
-    """SmoothRate and boundary jerk over the joins of a set of composed sequences."""
-    from openhoi.eval.motion_metrics import (
-        DEFAULT_BOUNDARY_WINDOW_FRAMES,
-        boundary_jerk,
-        smooth_rate,
-    )
-
-    features, boundaries, jerks = [], [], []
-    for sequence in sequences:
-        positions, starts = join_features(sequence, hands)
-        features.append(positions)
-        boundaries.append(starts)
-        if starts:
-            jerk = boundary_jerk(positions.reshape(len(positions), -1, 3), starts, sequence.fps)
-            jerks.append(jerk.max_jerk_m_s3)
-    fps = float(sequences[0].fps)
-    fits = any(
-        b - DEFAULT_BOUNDARY_WINDOW_FRAMES >= 0 and b + DEFAULT_BOUNDARY_WINDOW_FRAMES < len(f)
-        for f, starts in zip(features, boundaries, strict=True)
-        for b in starts
-    )
-    return {
-        "smooth_rate": smooth_rate(features, boundaries, fps).smooth_rate if fits else math.nan,
-        "boundary_jerk_max_m_s3": float(np.mean(jerks)) if jerks else math.nan,
-    }
-
-
-# ----------------------------------------------------------------------------------------
 # Protocol
+
+# All that this module knows of `openhoi.api.GenerateConfig` is in these three helpers:
+# flat field names in, flat copies with changes, flat fields out.
+
+
+def _generate_config(config: BenchmarkConfig):
+    """The base `GenerateConfig`: the motion checkpoint and `config.generate`'s fields."""
+    from openhoi.api import GenerateConfig
+
+    return GenerateConfig(**{"motion_path": config.motion_path, **dict(config.generate)})
+
+
+def _with_changes(generate, changes: Mapping[str, Any]):
+    """A copy of a `GenerateConfig` with flat fields replaced."""
+    return replace(generate, **dict(changes))
+
+
+def _generate_settings(generate) -> dict[str, Any]:
+    """The `GENERATE_SETTINGS` fields of a `GenerateConfig`, recorded with the results."""
+    return {key: getattr(generate, key) for key in GENERATE_SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -452,7 +412,7 @@ def _run_variant(pipeline, base, config, name, episodes, objects, evaluator, ref
     from openhoi.eval.motion_metrics import fid, raw_parameter_fid
 
     variant = VARIANTS[name]
-    generate = replace(base, **dict(variant.changes))
+    generate = _with_changes(base, variant.changes)
     hands = pipeline.hands
     repeats, features = [], []
     for r in range(config.repeats):
@@ -474,7 +434,8 @@ def _run_variant(pipeline, base, config, name, episodes, objects, evaluator, ref
         metrics = _mean_over([{k: v for k, v in row.items() if k not in accuracy} for row in rows])
         for key in accuracy:  # over segments, not episodes
             metrics[key] = float(np.mean([v for row in rows for v in row[key]]))
-        metrics["raw_fid"] = raw_parameter_fid(reference.raw, raw_frames(generated, hands))
+        if len(generated) >= MIN_FEATURE_PROMPTS:
+            metrics["raw_fid"] = raw_parameter_fid(reference.raw, raw_frames(generated, hands))
         metrics.update(transition_metrics(composed, hands))
         metrics["seconds_per_prompt"] = seconds / len(generated)
         if evaluator is not None:
@@ -536,27 +497,44 @@ def _load_evaluator(config: BenchmarkConfig, device: str):
     return None
 
 
-def run_benchmark(config: BenchmarkConfig, *, log=print) -> dict[str, Any]:
-    """Sample and measure the split once per repeat and variant; JSON-ready results."""
-    from openhoi.api import GenerateConfig, Pipeline
+def run_benchmark(config: BenchmarkConfig, *, log=print, progress: bool = False) -> dict[str, Any]:
+    """Sample and measure the split once per repeat and variant; JSON-ready results.
+
+    Args:
+        config: what to sample and how.
+        log: called with one line per repeat (and notes).
+        progress: show a progress bar while a SynthHOI test set is generated for the cache.
+    """
+    from openhoi.api import Pipeline
     from openhoi.data.episodes import load_episode_object
     from openhoi.eval.statistics import mean_confidence_interval
 
-    base = GenerateConfig(**{"motion_path": config.motion_path, **dict(config.generate)})
-    episodes = select_episodes(config.data, config.dataset, config.split, config.limit)
-    objects = [load_episode_object(config.data, e.object) for e in episodes]
-    evaluator = _load_evaluator(config, base.device)
-    if evaluator is None:
-        log(
-            f"no motion evaluator for {config.dataset!r}: FID, Diversity, MModality and "
-            "R-precision are left out (train one with `openhoi train evaluator data=DIR "
-            "out=DIR` and pass --evaluator)"
-        )
-    pipeline = Pipeline.from_config(base)
+    base = _generate_config(config)
+    if config.data is None:
+        log(f"SynthHOI {SYNTH_SPLITS[config.split]}: the cached test set (generated if needed)")
+    folder, provenance = _data_folder(config, progress)
+    episodes = select_episodes(folder, config.dataset, config.split, config.limit)
+    objects = [load_episode_object(folder, e.object) for e in episodes]
     num_prompts = sum(len(e.plan) for e in episodes)
+    evaluator = None
+    if num_prompts < MIN_FEATURE_PROMPTS:
+        log(
+            f"{num_prompts} prompt: FID, raw FID, Diversity, MModality and R-precision need "
+            f"at least {MIN_FEATURE_PROMPTS} and are left out (raise --limit)"
+        )
+    else:
+        evaluator = _load_evaluator(config, _generate_settings(base)["device"])
+        if evaluator is None:
+            log(
+                f"no motion evaluator for {config.dataset!r}: FID, Diversity, MModality and "
+                "R-precision are left out (train one with `openhoi train evaluator data=DIR "
+                "out=DIR` and pass --evaluator)"
+            )
+    pipeline = Pipeline.from_config(base)
     log(f"{len(episodes)} episodes, {num_prompts} prompts, {config.repeats} repeats")
     # Untimed warm-up: kernel compilation and per-object distance structures.
-    generate_episode(pipeline, replace(base, steps=2), objects[0], episodes[0], config.seed)
+    warm_up = _with_changes(base, {"steps": 2})
+    generate_episode(pipeline, warm_up, objects[0], episodes[0], config.seed)
 
     reference = _Reference.build(episodes, evaluator, pipeline.hands)
     rows: dict[str, Any] = {}
@@ -575,16 +553,16 @@ def run_benchmark(config: BenchmarkConfig, *, log=print) -> dict[str, Any]:
     truth = _ground_truth(episodes, objects, reference, pipeline.hands, config.seed)
     return {
         "settings": {
-            "data": str(config.data),
+            "data": str(folder),
+            "data_provenance": provenance,
             "dataset": config.dataset,
             "split": config.split,
             "repeats": config.repeats,
             "limit": config.limit,
             "seed": config.seed,
             "motion": config.motion_path or "shipped",
-            "evaluator": config.evaluator_path
-            or ("shipped synthhoi" if evaluator is not None else None),
-            "generate": {key: getattr(base, key) for key in GENERATE_SETTINGS},
+            "evaluator": None if evaluator is None else config.evaluator_path or "shipped synthhoi",
+            "generate": _generate_settings(base),
             "num_episodes": len(episodes),
             "num_prompts": num_prompts,
             "episodes": [e.episode_id for e in episodes],
@@ -595,7 +573,7 @@ def run_benchmark(config: BenchmarkConfig, *, log=print) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------------
-# Tables
+# Tables and files
 
 MAIN_COLUMNS = (
     ("mpjpe_mm", "MPJPE (mm) ↓", "{:.1f}"),
@@ -650,8 +628,15 @@ def benchmark_markdown(results: Mapping[str, Any]) -> str:
     """The paper-style table and the physics/transition table of `run_benchmark` results."""
     s = results["settings"]
     g = s["generate"]
+    source = f"`{s['data']}`"
+    if s.get("data_provenance"):
+        p = s["data_provenance"]
+        source = (
+            f"the cached SynthHOI set (seed {p['seed']}, {p['num_episodes']} episodes, data "
+            f"{p['data_version']}: the test episodes of outputs/synthhoi-default)"
+        )
     header = (
-        f"`{s['dataset']}` {s['split']} split of `{s['data']}`: {s['num_episodes']} episodes, "
+        f"`{s['dataset']}` {s['split']} split of {source}: {s['num_episodes']} episodes, "
         f"{s['num_prompts']} prompts, {s['repeats']} repeats (seeds {s['seed']}.."
         f"{s['seed'] + s['repeats'] - 1}); {g['sampler'].upper()}-{g['steps']}, CFG "
         f"{g['guidance_scale']}, refinement {'on' if g['refine'] else 'off'}, bridges "
@@ -665,3 +650,138 @@ def benchmark_markdown(results: Mapping[str, Any]) -> str:
     if described:
         lines += ["", *[f"- {n}: {VARIANTS[n].description}" for n in described]]
     return "\n".join(lines) + "\n"
+
+
+def finite_or_none(value):
+    """JSON-safe copy: NaN/inf → None, numpy scalars → Python numbers."""
+    if isinstance(value, dict):
+        return {key: finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(item) for item in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _write_pair(stem: Path, data: Mapping[str, Any], text: str) -> tuple[Path, Path]:
+    """`<stem>.json` (NaN → null) and `<stem>.md`, each written atomically."""
+    from openhoi._io import atomic_open, save_json_atomic
+
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    save_json_atomic(stem.with_suffix(".json"), finite_or_none(dict(data)))
+    with atomic_open(stem.with_suffix(".md")) as handle:
+        handle.write(text.encode("utf-8"))
+    return stem.with_suffix(".json"), stem.with_suffix(".md")
+
+
+def write_benchmark(results: Mapping[str, Any], out: str | Path) -> tuple[Path, Path]:
+    """`<out>/benchmark_<dataset>_<split>.json` (every repeat) and `.md` (the tables)."""
+    s = results["settings"]
+    stem = Path(out) / f"benchmark_{s['dataset']}_{s['split']}"
+    return _write_pair(stem, results, benchmark_markdown(results))
+
+
+# ----------------------------------------------------------------------------------------
+# Planner
+
+PLANNER_SPLITS = ("unseen", "seen")
+PHRASINGS = ("held_out", "train")
+
+
+@dataclass(frozen=True)
+class PlannerEvalConfig:
+    """What `run_planner_eval` scores.
+
+    checkpoint: planner folder (None: the shipped planner).
+    split: "unseen" (SynthHOI's HELD_OUT_OBJECTS, never seen in training) or "seen"
+        (the training objects).
+    phrasing: SynthHOI instruction templates, "held_out" or "train".
+    num_scenes / num_coarse / max_scene_objects / seed / hand_cues: `evaluate_planner`'s.
+    device: "cpu" or "cuda[:k]".
+    """
+
+    checkpoint: str | None = None
+    split: str = "unseen"
+    phrasing: str = "held_out"
+    num_scenes: int = 60
+    num_coarse: int = 60
+    max_scene_objects: int = 2
+    seed: int = 0
+    device: str = "cpu"
+    hand_cues: bool = True
+
+    def __post_init__(self) -> None:
+        if self.split not in PLANNER_SPLITS:
+            raise InputError(f"split must be one of {list(PLANNER_SPLITS)}, got {self.split!r}")
+        if self.phrasing not in PHRASINGS:
+            raise InputError(f"phrasing must be one of {list(PHRASINGS)}, got {self.phrasing!r}")
+
+
+def run_planner_eval(config: PlannerEvalConfig) -> dict[str, Any]:
+    """Score the planner (see the module docstring); JSON-ready results.
+
+    The result holds `PlannerEvaluation.as_dict()`'s keys plus "settings" and "seconds".
+    """
+    from openhoi.mllm import load_planner
+    from openhoi.mllm.evaluation import evaluate_planner
+    from openhoi.mllm.training import training_objects
+    from openhoi.synth.tasks import HELD_OUT_OBJECTS
+
+    objects = tuple(HELD_OUT_OBJECTS) if config.split == "unseen" else tuple(training_objects())
+    planner = load_planner(config.checkpoint, device=config.device)
+    started = time.perf_counter()
+    result = evaluate_planner(
+        planner.model,
+        objects=objects,
+        phrasing=config.phrasing,
+        num_scenes=config.num_scenes,
+        num_coarse=config.num_coarse,
+        max_scene_objects=config.max_scene_objects,
+        seed=config.seed,
+        hand_cues=config.hand_cues,
+    )
+    settings = {**asdict(config), "checkpoint": config.checkpoint or "shipped"}
+    return {"settings": settings, **result.as_dict(), "seconds": time.perf_counter() - started}
+
+
+def planner_report(results: Mapping[str, Any], *, show_errors: bool = False) -> str:
+    """The scores of `run_planner_eval` as text (and every wrong plan, if `show_errors`)."""
+    s = results["settings"]
+    cues = "hand cues" if s["hand_cues"] else "no hand cues"
+    lines = [
+        f"planner {s['checkpoint']}, split {s['split']} objects {', '.join(results['objects'])}; "
+        f"phrasing {s['phrasing']}; {cues}; seed {s['seed']}"
+    ]
+    for name in ("plan_affordance", "coarse_affordance"):
+        m = results[name]
+        lines.append(
+            f"{name:18s} AUC {m['auc']:.3f}  aIoU {m['aiou']:.3f}  SIM {m['sim']:.3f}  "
+            f"MAE {m['mae']:.3f}  (n={m['n']})"
+        )
+    named = results["hand_named_accuracy"]
+    lines.append(
+        f"plans ({results['num_scenes']} scenes): exact {results['exact_match']:.3f}  step "
+        f"{results['step_accuracy']:.3f}  step w/o hand {results['step_accuracy_hand_free']:.3f}"
+        f"  hand (named) {'n/a' if math.isnan(named) else f'{named:.3f}'}"
+    )
+    fields = "  ".join(f"{k} {v:.3f}" for k, v in results["field_accuracy"].items())
+    lines.append(f"fields: {fields}; constrained retries {results['num_constrained']}")
+    if show_errors:
+        for error in results["errors"]:
+            lines += [
+                "",
+                f"[{error['target_object']}] objects {error['objects']}: {error['instruction']}",
+                f"  want {[tuple(step) for step in error['want']]}",
+                f"  got  {[tuple(step) for step in error['got']]}",
+            ]
+    lines.append(f"evaluated in {results['seconds']:.0f}s")
+    return "\n".join(lines) + "\n"
+
+
+def write_planner_eval(results: Mapping[str, Any], out: str | Path) -> tuple[Path, Path]:
+    """`<out>/planner_<split>_<phrasing>.json` (scores, every wrong plan) and `.md`."""
+    s = results["settings"]
+    stem = Path(out) / f"planner_{s['split']}_{s['phrasing']}"
+    return _write_pair(stem, results, planner_report(results, show_errors=True))
