@@ -100,19 +100,22 @@ def objects_show(
         )
 
 
-@train_app.command(
-    "diffusion",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-)
-def train_diffusion(
+_TRAIN_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
+_RESUME_HELP = "Continue from the run's last checkpoint exactly (same as resume=true)."
+_QUIET_HELP = "No progress bar (same as quiet=true)."
+
+
+@train_app.command("motion", context_settings=_TRAIN_CONTEXT)
+def train_motion(
     overrides: Annotated[
         list[str] | None,
         typer.Argument(
-            help="configs/train_diffusion.yaml overrides, e.g. data=DIR out=DIR model=paper"
+            help="configs/train_diffusion.yaml overrides, e.g. data=DIR out=DIR steps=20000 "
+            "model=paper"
         ),
     ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from out/checkpoint.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help=_RESUME_HELP)] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_QUIET_HELP)] = False,
 ) -> None:
     """Train the motion diffusion model (multi-GPU: `accelerate launch -m openhoi.cli ...`)."""
     from openhoi.motion.training import run_train_diffusion
@@ -125,64 +128,77 @@ def train_diffusion(
         )
 
 
-@train_app.command(
-    "mllm",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-)
-def train_mllm(
+@train_app.command("planner", context_settings=_TRAIN_CONTEXT)
+def train_planner(
     overrides: Annotated[
         list[str] | None,
         typer.Argument(
             help="stage=coarse|fine and configs/mllm/*.yaml overrides, e.g. "
-            "stage=coarse out_dir=runs/coarse num_steps=500 device=cuda"
+            "stage=coarse out=runs/coarse steps=500 device=cuda"
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-step log.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help=_RESUME_HELP)] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_QUIET_HELP)] = False,
 ) -> None:
     """Train the 3D MLLM planner, one stage at a time (coarse: object affordance; fine: plans)."""
     from openhoi.mllm.training import run_train_mllm
 
-    console = _console()
-
-    def progress(step: int, record: dict) -> None:
-        console.print(
-            f"step {step}: loss {record['loss']:.4f} (task {record['task_loss']:.4f}, "
-            f"aff {record['aff_loss']:.4f}), {record['elapsed_s']:.0f} s"
-        )
-
-    final = run_train_mllm(list(overrides or []), progress=None if quiet else progress)
-    console.print(f"checkpoint: {final}")
+    final = run_train_mllm(list(overrides or []), resume=resume, quiet=quiet)
+    _console().print(f"checkpoint: {final}")
 
 
-@train_app.command(
-    "evaluator",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-)
+@train_app.command("evaluator", context_settings=_TRAIN_CONTEXT)
 def train_evaluator(
     overrides: Annotated[
         list[str] | None,
         typer.Argument(
-            help="configs/train_evaluator.yaml overrides, e.g. data=DIR out=DIR num_steps=1500"
+            help="configs/train_evaluator.yaml overrides, e.g. data=DIR out=DIR steps=1500"
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-step log.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help=_RESUME_HELP)] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_QUIET_HELP)] = False,
 ) -> None:
     """Train the motion evaluator (text–motion encoders) whose features FID/R-precision use."""
     from openhoi.eval.evaluator_training import run_train_evaluator
 
+    report = run_train_evaluator(list(overrides or []), resume=resume, quiet=quiet)
     console = _console()
-
-    def progress(step: int, record: dict) -> None:
-        if "loss" in record:
-            console.print(f"step {step}: loss {record['loss']:.4f}, {record['elapsed_s']:.0f} s")
-        else:
-            console.print(
-                f"step {step}: val R-precision top-1 {record['val_top_1']:.3f}, "
-                f"top-3 {record['val_top_3']:.3f}, matching {record['val_matching_score']:.3f}"
-            )
-
-    report = run_train_evaluator(list(overrides or []), progress=None if quiet else progress)
     console.print(f"evaluator: {report.out} ({report.num_steps} steps, {report.seconds:.0f} s)")
+    if report.validation:
+        val = report.validation
+        console.print(
+            f"validation R-precision top-1 {val['top_1']:.3f}, top-3 {val['top_3']:.3f}, "
+            f"matching score {val['matching_score']:.3f}"
+        )
+
+
+def _deprecated_verb(old: str, new: str) -> None:
+    print(
+        f"openhoi: `openhoi train {old}` is deprecated; use `openhoi train {new}` (same arguments)",
+        file=sys.stderr,
+    )
+
+
+@train_app.command("diffusion", context_settings=_TRAIN_CONTEXT)
+def train_diffusion(
+    overrides: Annotated[list[str] | None, typer.Argument(help="As `train motion`.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help=_RESUME_HELP)] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_QUIET_HELP)] = False,
+) -> None:
+    """Deprecated alias of `openhoi train motion`."""
+    _deprecated_verb("diffusion", "motion")
+    train_motion(overrides, resume=resume, quiet=quiet)
+
+
+@train_app.command("mllm", context_settings=_TRAIN_CONTEXT)
+def train_mllm(
+    overrides: Annotated[list[str] | None, typer.Argument(help="As `train planner`.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help=_RESUME_HELP)] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_QUIET_HELP)] = False,
+) -> None:
+    """Deprecated alias of `openhoi train planner`."""
+    _deprecated_verb("mllm", "planner")
+    train_planner(overrides, resume=resume, quiet=quiet)
 
 
 @data_app.command("synth")

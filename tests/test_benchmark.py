@@ -110,7 +110,7 @@ def test_prepared_h2o_fixture_with_and_without_an_evaluator(h2o_folder, tmp_path
     # An evaluator trained on the prepared folder (a few steps) fills the feature columns.
     evaluator = tmp_path / "evaluator"
     run_train_evaluator(
-        [f"data={h2o_folder}", f"out={evaluator}", "num_steps=3", "batch_size=4",
+        [f"data={h2o_folder}", f"out={evaluator}", "steps=3", "batch_size=4",
          "model.hidden_size=16", "model.num_layers=1", "model.num_heads=2", "model.ff_size=32",
          "model.embedding_dim=8", "validation_interval=100", "log_interval=100"]
     )  # fmt: skip

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             "model=small",
             "seed=0",
             f"batch_size={args.batch_size}",
-            f"num_steps={args.steps + 1}",
+            f"steps={args.steps + 1}",
             "warmup_steps=1",
             f"log_interval={args.steps + 1}",
             "validation_interval=100000",
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             *(f"{key}={value}" for key, value in changes.items()),
         ]
         config = compose_config("train_diffusion", TrainConfig, overrides)
-        config.use_progress_bar = False
+        config.quiet = True
         with tempfile.TemporaryDirectory() as out:
             # One untimed step (allocator warm-up), then the timed ones from a resume.
             train_on_datasets(config, train_set, None, collate_segments, mean, std, out,

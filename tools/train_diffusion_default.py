@@ -13,7 +13,7 @@
 3. Write the EMA weights, config.json, normalisation stats and metrics.json to --out.
 
 Same seed, same data and same device → same weights. Multi-GPU: launch step 2 with
-`accelerate launch -m openhoi.cli train diffusion data=... out=...`.
+`accelerate launch -m openhoi.cli train motion data=... out=...`.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if args.smoke:
         recipe += [
-            "num_steps=30",
+            "steps=30",
             "batch_size=8",
             "warmup_steps=5",
             "log_interval=5",
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.finetune is not None:
         recipe += [
             f"init_from={args.finetune}",
-            "num_steps=3000",
+            "steps=3000",
             "batch_size=64",
             "learning_rate=1e-4",
             "warmup_steps=100",
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
     else:
         recipe += [
-            "num_steps=8000",
+            "steps=8000",
             "batch_size=64",
             "learning_rate=3e-4",
             "warmup_steps=500",
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             "checkpoint_interval=1000",
         ]
     config = compose_config("train_diffusion", TrainConfig, recipe + list(args.overrides))
-    config.use_progress_bar = not args.quiet
+    config.quiet = args.quiet
     config.validate()
 
     # 1. Data.
@@ -147,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     report = train_diffusion(
         config, args.data, args.work, resume=args.resume, stop_at_step=args.stop_at_step
     )
-    if report.num_steps < config.num_steps and not args.ship_stopped:
-        print(f"stopped at step {report.num_steps}/{config.num_steps}; continue with --resume")
+    if report.num_steps < config.steps and not args.ship_stopped:
+        print(f"stopped at step {report.num_steps}/{config.steps}; continue with --resume")
         return 0
 
     # 3. Ship.
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         "num_episodes": num_episodes,
         "data_seed": args.data_seed,
         "steps": report.num_steps,
-        "schedule_steps": config.num_steps,
+        "schedule_steps": config.steps,
         "train_seconds": round(report.seconds, 1),
         "seconds_per_step": round(report.seconds_per_step, 4),
         "data_seconds": round(data_seconds, 1),
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _logged_curves(work: Path) -> dict[str, list[list[float]]]:
     """{kind: [[step, total loss], ...]} of the run's log (latest entry per step and kind)."""
-    from openhoi.motion.training import LOG_FILE
+    from openhoi.training import LOG_FILE
 
     path = work / LOG_FILE
     if not path.is_file():

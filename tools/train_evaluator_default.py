@@ -2,13 +2,15 @@
 
     python tools/train_evaluator_default.py                # ~8 minutes on one CPU thread
     python tools/train_evaluator_default.py --steps 50     # a quick check that it runs
+    python tools/train_evaluator_default.py --resume       # continue a killed run from --work
 
 Trains `openhoi/configs/train_evaluator.yaml` (a text–motion contrastive encoder pair, Guo et
 al. style) on the train split of `outputs/synthhoi-default` (the SynthHOI set that
 `tools/train_diffusion_default.py` synthesizes; only its stats.json may be written), with
 a fixed seed, then prints the validation R-precision (top-1/2/3 in pools of 32; chance top-1
 is 1/32 ≈ 0.03) and matching score that are stored in the evaluator's config.json.
-Same seed, data and thread count → same weights.
+Same seed, data and thread count → same weights. Checkpoints and log.jsonl go to --work
+(outside the shipped folder).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO / "outputs" / "synthhoi-default")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--work", type=Path, default=REPO / "outputs" / "train-evaluator-default")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --work")
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--quiet", action="store_true")
@@ -43,11 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     overrides = [
         f"data={args.data}",
         f"out={args.out}",
-        f"num_steps={args.steps}",
+        f"work={args.work}",
+        f"steps={args.steps}",
         "dataset=synthhoi",
         "seed=0",
         "log_interval=100",
         "validation_interval=500",
+        f"resume={str(args.resume).lower()}",
+        "quiet=true",  # this script prints its own progress lines
         *args.overrides,
     ]
     config = compose_config("train_evaluator", EvaluatorTrainConfig, overrides)

@@ -2,7 +2,7 @@
 
     python tools/train_planner_default.py [--preset cpu|gpu] [--work-dir runs/planner_default]
         [--out openhoi/assets/planner] [--coarse-steps N] [--fine-steps N] [--device cuda]
-        [--resume] [--episodes-dir DIR] [--max-scene-objects N]
+        [--resume] [--data DIR] [--max-scene-objects N]
     python tools/train_planner_default.py --tune-masks CHECKPOINT [--mask-steps N] ...
 
 `--preset cpu` is a reduced model that trains on a 2-core CPU in ~40 minutes (the shipped
@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--coarse-steps", type=int, default=None)
     parser.add_argument("--fine-steps", type=int, default=None)
     parser.add_argument("--device", default=None, help="cuda / cpu (default: cuda if available)")
-    parser.add_argument("--episodes-dir", default=None)
+    parser.add_argument(
+        "--data", "--episodes-dir", default=None, help="prepared episodes folder (train split)"
+    )
     parser.add_argument(
         "--max-scene-objects", type=int, default=None, help="objects per fine-stage scene, 1..N"
     )
@@ -81,10 +83,15 @@ def main(argv: list[str] | None = None) -> int:
         model=preset["model"],
         seed=args.seed,
         resume=args.resume,
-        log_every=25,
+        log_interval=25,
         device=device,
-        save_every=100,
+        checkpoint_interval=100,
+        quiet=True,  # report() prints the progress lines
     )
+
+    def warmup(steps: int) -> int:
+        # The schedule these weights were trained with: warm-up over 2% of the steps.
+        return max(1, int(steps * 0.02))
 
     def report(step: int, record: dict) -> None:
         print(
@@ -102,32 +109,37 @@ def main(argv: list[str] | None = None) -> int:
     if args.tune_masks:
         tuned = PlannerTrainConfig(
             stage="fine",
-            out_dir=f"{args.work_dir}/masks",
+            out=f"{args.work_dir}/masks",
             init_from=args.tune_masks,
-            num_steps=args.mask_steps,
+            steps=args.mask_steps,
+            warmup_steps=warmup(args.mask_steps),
             learning_rate=5e-4,
-            episodes_dir=args.episodes_dir,
+            data=args.data,
             trainable="mask_head",
             **common,
         )
         ship(train_planner(tuned, progress=report))
         print(f"mask head tuned in {time.time() - started:.0f}s; shipped checkpoint: {args.out}")
         return 0
+    coarse_steps = args.coarse_steps or preset["coarse_steps"]
+    fine_steps = args.fine_steps or preset["fine_steps"]
     coarse = PlannerTrainConfig(
         stage="coarse",
-        out_dir=f"{args.work_dir}/coarse",
-        num_steps=args.coarse_steps or preset["coarse_steps"],
+        out=f"{args.work_dir}/coarse",
+        steps=coarse_steps,
+        warmup_steps=warmup(coarse_steps),
         learning_rate=1e-3,
         **common,
     )
     coarse_final = train_planner(coarse, progress=report)
     fine = PlannerTrainConfig(
         stage="fine",
-        out_dir=f"{args.work_dir}/fine",
+        out=f"{args.work_dir}/fine",
         init_from=str(coarse_final),
-        num_steps=args.fine_steps or preset["fine_steps"],
+        steps=fine_steps,
+        warmup_steps=warmup(fine_steps),
         learning_rate=1e-3,
-        episodes_dir=args.episodes_dir,
+        data=args.data,
         **common,
     )
     ship(train_planner(fine, progress=report))

@@ -432,7 +432,7 @@ def save_evaluator(
     from safetensors.torch import save
 
     from openhoi._io import save_json_atomic
-    from openhoi.motion.checkpoint import write_folder_atomic
+    from openhoi.training import write_folder_atomic
 
     folder = Path(folder)
     payload = {

@@ -8,15 +8,20 @@ phrasing of the same sub-task (`episode.metadata["subtask_paraphrases"]`).
 
 Loss: symmetric InfoNCE (CLIP-style) on L2-normalised embeddings, where in-batch pairs
 describing the same sub-task are masked out of the negatives (see :func:`contrastive_loss`).
-AdamW, linear warm-up then cosine decay. At the end, validation R-precision (top-1..3,
-pools of 32) and matching score go into the evaluator's config.json. Same seed, data and
-device → same weights.
+AdamW, linear warm-up then cosine decay (`openhoi.training.warmup_cosine`). At the end,
+validation R-precision (top-1..3, pools of 32) and matching score go into the evaluator's
+config.json. Same seed, data and device → same weights.
+
+The run folder `work` (default `<out>.train`, beside the evaluator folder, which stays as
+it is shipped) holds `log.jsonl` and `checkpoint/` (every `checkpoint_interval` steps and
+at the end: weights, optimizer, schedule, RNG and data position); `resume=true` continues
+from it exactly. One process, on `device`: the loss takes its negatives from the batch, so
+splitting a batch over GPUs would change what it computes.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from openhoi._io import save_json_atomic
 from openhoi.errors import InputError, MissingFileError
 from openhoi.eval.evaluator import (
     DEFAULT_POOL_SIZE,
@@ -35,6 +41,15 @@ from openhoi.eval.evaluator import (
     MotionEvaluator,
     r_precision,
     save_evaluator,
+)
+from openhoi.training import (
+    RunLog,
+    Runtime,
+    capture_train_state,
+    find_resume_point,
+    restore_train_state,
+    save_train_checkpoint,
+    warmup_cosine_scheduler,
 )
 
 __all__ = [
@@ -50,15 +65,25 @@ logger = logging.getLogger(__name__)
 # Validation R-precision is averaged over this many reshuffles of the pools (the val split
 # is small; Guo et al. repeat their evaluation 20 times).
 VALIDATION_REPEATS = 10
+# In the run folder: the training checkpoint, and its weights file.
+CHECKPOINT_FOLDER = "checkpoint"
+CHECKPOINT_WEIGHTS = "model.safetensors"
 
 
 @dataclass
 class EvaluatorTrainConfig:
-    """`openhoi train evaluator`: data, network, optimisation and logging."""
+    """`openhoi train evaluator`: data, network, optimisation, logging and checkpoints.
+
+    The shared keys (`data`, `out`, `resume`, `steps`, `batch_size`, `log_interval`,
+    `checkpoint_interval`, `warmup_steps`, `quiet`) are spelled as in the other trainers
+    (`openhoi.training.config`; `num_steps` is a deprecated alias of `steps`).
+    """
 
     # Episode folder (index.json + splits.json) and the evaluator folder to write.
     data: str | None = None
     out: str | None = None
+    # Run folder (log.jsonl, checkpoint/); None = "<out>.train" beside `out`.
+    work: str | None = None
     # Name saved in config.json; None = the folder's generator ("synthhoi") or source.
     dataset: str | None = None
     model: EvaluatorConfig = field(default_factory=EvaluatorConfig)
@@ -68,19 +93,30 @@ class EvaluatorTrainConfig:
     text_embedding_cache: str | None = None
     # Optimisation.
     batch_size: int = 64
-    num_steps: int = 3000
+    steps: int = 3000
     learning_rate: float = 1e-3
     weight_decay: float = 0.01
     warmup_steps: int = 100
     grad_clip: float = 1.0
     seed: int = 0
     device: str = "cpu"
-    # Logging and validation (R-precision on the val split), in steps.
+    # Logging, validation (R-precision on the val split) and checkpoints, in steps.
     log_interval: int = 100
     validation_interval: int = 1000
+    checkpoint_interval: int = 500
+    # Continue from the run folder's checkpoint exactly; no progress bar.
+    resume: bool = False
+    quiet: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "num_steps", "log_interval", "validation_interval"):
+        names = (
+            "batch_size",
+            "steps",
+            "log_interval",
+            "validation_interval",
+            "checkpoint_interval",
+        )
+        for name in names:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise InputError(f"{name} must be an integer >= 1, got {value!r}")
@@ -108,14 +144,22 @@ class EvaluatorTrainConfig:
         if not self.device.startswith(("cpu", "cuda")):
             raise InputError(f"device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
 
+    def run_folder(self) -> Path:
+        """Where log.jsonl and checkpoint/ go: `work`, or `<out>.train` beside `out`."""
+        if self.work:
+            return Path(self.work)
+        out = Path(str(self.out))
+        return out.with_name(out.name + ".train")
+
 
 @dataclass(frozen=True)
 class EvaluatorTrainReport:
     """What a training run did.
 
-    losses: (step, training loss) every `log_interval` steps.
+    losses: (step, training loss) every `log_interval` steps (this run's steps only).
     validation: the final validation metrics (empty when the folder has no val segments).
     history: (step, validation metrics) every `validation_interval` steps and at the end.
+    start_step: the step the run resumed from (0 for a fresh run).
     """
 
     out: Path
@@ -126,6 +170,7 @@ class EvaluatorTrainReport:
     losses: list[tuple[int, float]]
     validation: dict[str, float]
     history: list[tuple[int, dict[str, float]]]
+    start_step: int = 0
 
 
 def contrastive_loss(
@@ -275,7 +320,7 @@ def train_evaluator(
 
     Raises:
         MissingFileError: no data folder, or not an episode folder.
-        InputError: bad config or data.
+        InputError: bad config or data, or a corrupted checkpoint.
     """
     from openhoi.data.torch_dataset import SPLITS_FILE, SegmentDataset
 
@@ -320,7 +365,7 @@ def train_evaluator(
     # 2. Model, optimiser, schedule; everything seeded.
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    device = torch.device(config.device)
+    device = Runtime(device=config.device, use_accelerate=False).device
     stats = train_set.stats
     model = MotionEvaluator(
         model_config,
@@ -331,53 +376,93 @@ def train_evaluator(
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_factor(config))
+    scheduler = warmup_cosine_scheduler(
+        optimizer, warmup_steps=config.warmup_steps, total_steps=config.steps
+    )
     text_table = text_table.to(device)
     batch_size = min(config.batch_size, len(train.frames))
+    order = rng.permutation(len(train.frames))
+    position = 0
 
-    # 3. Loop over shuffled epochs.
+    # 3. Resume: weights, optimiser, schedule, every RNG and the epoch's order and position.
+    work = config.run_folder()
+    checkpoint_dir = work / CHECKPOINT_FOLDER
+    resumed = find_resume_point(checkpoint_dir, config.resume)
+    start_step = 0
+    if resumed is not None:
+        found, state = resumed
+        _load_weights(model, found / CHECKPOINT_WEIGHTS)
+        restore_train_state(state, optimizer, scheduler, generators={"data": rng})
+        order, position = state.data["order"].numpy(), int(state.data["position"])
+        start_step = state.step
+
+    def checkpoint(step: int) -> None:
+        from safetensors.torch import save_file
+
+        def write_model(target: Path) -> None:
+            weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+            save_file(weights, str(target / CHECKPOINT_WEIGHTS))
+            save_json_atomic(target / "train_config.json", asdict(config))
+
+        data = {"order": torch.from_numpy(np.asarray(order, np.int64)), "position": position}
+        state = capture_train_state(step, optimizer, scheduler, generators={"data": rng}, data=data)
+        save_train_checkpoint(checkpoint_dir, state, write_model)
+
+    # 4. Loop over shuffled epochs.
     start = time.perf_counter()
     losses: list[tuple[int, float]] = []
     history: list[tuple[int, dict[str, float]]] = []
-    order = rng.permutation(len(train.frames))
-    position = 0
-    model.train()
-    for step in range(1, config.num_steps + 1):
-        if position + batch_size > len(order):
-            order, position = rng.permutation(len(train.frames)), 0
-        indices = order[position : position + batch_size]
-        position += batch_size
-        frames, mask, rows, groups = _batch(train, indices, rng, model_config.frame_stride)
-        motion = model.encode_motion(frames.to(device), mask.to(device))
-        text = model.encode_text(text_table[torch.from_numpy(rows).to(device)])
-        loss = contrastive_loss(motion, text, groups.to(device), model_config.temperature)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if config.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        scheduler.step()
-        if step % config.log_interval == 0 or step == config.num_steps:
+    log = RunLog(
+        work,
+        total_steps=config.steps,
+        start_step=start_step,
+        resume=resumed is not None,
+        quiet=config.quiet,
+        label="evaluator",
+    )
+    with log:
+        model.train()
+        for step in range(start_step + 1, config.steps + 1):
+            if position + batch_size > len(order):
+                order, position = rng.permutation(len(train.frames)), 0
+            indices = order[position : position + batch_size]
+            position += batch_size
+            frames, mask, rows, groups = _batch(train, indices, rng, model_config.frame_stride)
+            motion = model.encode_motion(frames.to(device), mask.to(device))
+            text = model.encode_text(text_table[torch.from_numpy(rows).to(device)])
+            loss = contrastive_loss(motion, text, groups.to(device), model_config.temperature)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            scheduler.step()
             value = float(loss.detach())
-            losses.append((step, value))
-            record = {
-                "loss": value,
-                "lr": float(scheduler.get_last_lr()[0]),
-                "elapsed_s": time.perf_counter() - start,
-            }
-            logger.info("evaluator step %d: loss %.4f", step, value)
-            if progress is not None:
-                progress(step, record)
-        if step % config.validation_interval == 0 or step == config.num_steps:
-            metrics = _validate(model, val_set, text_encoder)
-            history.append((step, metrics))
-            if metrics:
-                logger.info("evaluator step %d: validation %s", step, metrics)
+            if step % config.log_interval == 0 or step == config.steps:
+                losses.append((step, value))
+                record = {
+                    "loss": value,
+                    "lr": float(scheduler.get_last_lr()[0]),
+                    "elapsed_s": time.perf_counter() - start,
+                }
+                log.log(step, record)
+                logger.info("evaluator step %d: loss %.4f", step, value)
                 if progress is not None:
-                    progress(step, {f"val_{k}": v for k, v in metrics.items()})
+                    progress(step, record)
+            if step % config.validation_interval == 0 or step == config.steps:
+                metrics = _validate(model, val_set, text_encoder)
+                history.append((step, metrics))
+                if metrics:
+                    log.log(step, metrics, kind="val")
+                    logger.info("evaluator step %d: validation %s", step, metrics)
+                    if progress is not None:
+                        progress(step, {f"val_{k}": v for k, v in metrics.items()})
+            if step % config.checkpoint_interval == 0 or step == config.steps:
+                checkpoint(step)
+            log.advance(step, {"loss": value})
     seconds = time.perf_counter() - start
 
-    # 4. Save with the final validation metrics.
+    # 5. Save with the final validation metrics.
     model.eval()
     model.validation = history[-1][1] if history else {}
     training = {
@@ -392,14 +477,28 @@ def train_evaluator(
     out = save_evaluator(model.cpu(), config.out, training=training)
     return EvaluatorTrainReport(
         out=out,
-        num_steps=config.num_steps,
+        num_steps=config.steps,
         seconds=seconds,
         num_train_segments=len(train.frames),
         num_val_segments=len(val_set),
         losses=losses,
         validation=model.validation,
         history=history,
+        start_step=start_step,
     )
+
+
+def _load_weights(model: MotionEvaluator, path: Path) -> None:
+    """The checkpoint's weights into `model` (InputError when they are corrupted or differ)."""
+    from safetensors.torch import load_file
+
+    try:
+        model.load_state_dict(load_file(str(path)))
+    except Exception as exc:  # safetensors and load_state_dict raise several types
+        raise InputError(
+            f"checkpoint weights {path} are corrupted or do not match the model ({exc}); "
+            "delete the checkpoint folder or start fresh"
+        ) from exc
 
 
 def _validate(model: MotionEvaluator, val_set: Any, text_encoder: Any) -> dict[str, float]:
@@ -427,18 +526,6 @@ def _validate(model: MotionEvaluator, val_set: Any, text_encoder: Any) -> dict[s
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}
 
 
-def _lr_factor(config: EvaluatorTrainConfig) -> Callable[[int], float]:
-    warmup, total = config.warmup_steps, config.num_steps
-
-    def factor(step: int) -> float:
-        if warmup and step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(total - warmup, 1)
-        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-
-    return factor
-
-
 def _text_encoder(config: EvaluatorTrainConfig) -> Any:
     from openhoi.motion.text_encoder import PrecomputedTextEncoder, load_text_encoder
 
@@ -453,11 +540,19 @@ def _text_encoder(config: EvaluatorTrainConfig) -> Any:
 def run_train_evaluator(
     overrides: Sequence[str] = (),
     *,
+    resume: bool = False,
+    quiet: bool = False,
     progress: Callable[[int, dict[str, float]], None] | None = None,
 ) -> EvaluatorTrainReport:
-    """`openhoi train evaluator KEY=VALUE ...`: compose `train_evaluator.yaml`, validate, train."""
-    from openhoi.config import compose_config
+    """`openhoi train evaluator KEY=VALUE ...`: compose `train_evaluator.yaml`, validate, train.
 
-    config = compose_config("train_evaluator", EvaluatorTrainConfig, list(overrides))
+    `resume` and `quiet` (the CLI's `--resume`, `--quiet`) set the config keys of those names.
+    Deprecated key spellings (`num_steps=`, ...) are renamed with a warning.
+    """
+    from openhoi.training import compose_train_config
+
+    config = compose_train_config("train_evaluator", EvaluatorTrainConfig, list(overrides))
+    config.resume = config.resume or resume
+    config.quiet = config.quiet or quiet
     config.validate()
     return train_evaluator(config, progress=progress)

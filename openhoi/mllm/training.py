@@ -9,8 +9,9 @@
   the plan's object index points at it; where it only implies it, no distractor affords
   the same kind of task, so the scene has one right answer), masks = the touched region's
   affordance on the target (restricted to the region's part); plus prepared GRAB/ARCTIC
-  episodes when `episodes_dir` is given (masks from hand contact, `segment.affordance`);
-  plus a share of coarse questions so the affordance prior is kept.
+  episodes when `data` names a prepared episodes folder (its train split only, never the
+  test episodes; masks from hand contact, `segment.affordance`); plus a share of coarse
+  questions so the affordance prior is kept.
 
 - Both stages: a share `rename_probability` of scenes shows its objects under stand-in
   names (`ALIAS_NAMES`, consistently in the object list, instruction and target texts), so
@@ -20,21 +21,20 @@
   request, and a scene whose dominant hand is not the default (right) says so
   (`openhoi.mllm.phrasing`: why both).
 
-Loss (Eq. 3): λ_task·CE + λ_aff·(Dice + BCE). AdamW, cosine schedule with linear warm-up,
-gradient clipping. `accelerate` is used when installed and `use_accelerate` is on
-(multi-GPU: launch with `accelerate launch`). Checkpoints are atomic folders
-(`checkpoint.save_checkpoint`) with `trainer_state.pt` (optimizer, scheduler, step, RNG);
-`resume=true` continues from `out_dir/last`.
+Loss (Eq. 3): λ_task·CE + λ_aff·(Dice + BCE). AdamW, cosine schedule with linear warm-up
+(`openhoi.training.warmup_cosine`), gradient clipping. With `use_accelerate`, `accelerate`
+is used when installed (multi-GPU: `accelerate launch -m openhoi.cli train planner ...`).
+Checkpoints are atomic folders (`checkpoint.save_checkpoint` files plus `train_state.pt`:
+optimizer, scheduler, step, every RNG) in `out/last` every `checkpoint_interval` steps;
+`resume=true` continues from there exactly. `out/log.jsonl` logs every `log_interval` steps.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import io
 import json
 import logging
-import math
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -140,26 +140,36 @@ COARSE_QUESTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 
 @dataclass
 class PlannerTrainConfig:
-    """`openhoi train mllm stage=coarse|fine ...` (configs/mllm/train.yaml)."""
+    """`openhoi train planner stage=coarse|fine ...` (configs/mllm/train.yaml).
+
+    The shared keys (`data`, `out`, `resume`, `steps`, `batch_size`, `log_interval`,
+    `checkpoint_interval`, `warmup_steps`, `quiet`) are spelled as in the other trainers
+    (`openhoi.training.config`: `out_dir`, `num_steps`, `episodes_dir`, `log_every`,
+    `save_every` and `warmup_fraction` are deprecated aliases).
+    """
 
     stage: str = "fine"
-    # Where checkpoints go (`out_dir/last`, `out_dir/final`); init from a previous stage.
-    out_dir: str = "runs/planner"
+    # Where checkpoints go (`out/last`, `out/final`) and `log.jsonl`; init from a previous stage.
+    out: str = "runs/planner"
     init_from: str | None = None
+    # Continue from `out/last` exactly (weights, optimizer, schedule, RNG).
     resume: bool = False
     # Optimisation.
-    num_steps: int = 2000
+    steps: int = 2000
     batch_size: int = 8
     learning_rate: float = 5e-4
     weight_decay: float = 0.0
-    warmup_fraction: float = 0.02
+    # Linear warm-up steps (the former warmup_fraction 0.02 of 2000 steps).
+    warmup_steps: int = 40
     grad_clip: float = 1.0
     task_weight: float = 1.0
     aff_weight: float = 1.0
     # Weight of the object pointer's CE (model.object_pointer; ignored without it).
     pointer_weight: float = 1.0
-    save_every: int = 500
-    log_every: int = 50
+    checkpoint_interval: int = 500
+    log_interval: int = 50
+    # No progress bar.
+    quiet: bool = False
     seed: int = 0
     # Data: fine-stage scenes hold 1..max_scene_objects objects; share of coarse samples.
     max_scene_objects: int = 3
@@ -168,7 +178,9 @@ class PlannerTrainConfig:
     rename_probability: float = 0.5
     # Share of fine scenes given one of `phrasing.EXTRA_INSTRUCTIONS` instead of SynthHOI's.
     paraphrase_probability: float = 0.5
-    episodes_dir: str | None = None
+    # A prepared GRAB/ARCTIC (or SynthHOI) episodes folder for the fine stage; only the
+    # episodes of its splits.json "train" split are used.
+    data: str | None = None
     # Which weights learn: "all", or "mask_head" (`MASK_HEAD`: the affordance decoder and the
     # point encoder's per-point branch; with init_from, every plan the model decodes stays
     # bit-identical while its masks change).
@@ -188,12 +200,13 @@ class PlannerTrainConfig:
             self.model = PlannerModelConfig(**self.model)
         if self.stage not in ("coarse", "fine"):
             raise InputError(f"stage must be 'coarse' or 'fine', got {self.stage!r}")
-        if self.num_steps < 1 or self.batch_size < 1:
-            raise InputError(
-                f"num_steps and batch_size must be >= 1, got {self.num_steps}, {self.batch_size}"
-            )
-        if self.learning_rate <= 0 or not 0 <= self.warmup_fraction < 1:
-            raise InputError("learning_rate must be > 0 and warmup_fraction in [0, 1)")
+        for name in ("steps", "batch_size", "log_interval", "checkpoint_interval"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.learning_rate <= 0:
+            raise InputError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if self.warmup_steps < 0:
+            raise InputError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
         if not 1 <= self.max_scene_objects <= self.model.max_objects:
             raise InputError(
                 f"max_scene_objects must be 1..model.max_objects ({self.model.max_objects}), "
@@ -216,7 +229,7 @@ class PlannerTrainConfig:
         """Run-wide checks before any expensive setup."""
         if self.backbone == "pretrained" and not self.pretrained_path:
             raise InputError("backbone=pretrained needs pretrained_path=<local HF folder>")
-        for name in ("init_from", "episodes_dir"):
+        for name in ("init_from", "data"):
             value = getattr(self, name)
             if value is not None and not Path(value).exists():
                 raise MissingFileError(f"{name} {value!r} does not exist")
@@ -481,20 +494,34 @@ def _aff_index(name: str) -> int:
     return affordance_index(name)
 
 
-def episode_samples(folder: str, *, use_normals: bool = True) -> list[PlannerSample]:
-    """Prepared GRAB/ARCTIC (or SynthHOI) episodes as single-object planner samples.
+def episode_samples(
+    folder: str, *, use_normals: bool = True, split: str = "train"
+) -> list[PlannerSample]:
+    """The episodes of a split of a prepared GRAB/ARCTIC (or SynthHOI) folder as samples.
 
-    Masks come from `segment.affordance` `(1, 1024)` on `HOIObject.points`, carried to the
-    2048 normalised points by nearest neighbour; segments without masks fall back to the
+    `split` names a split of the folder's splits.json ("train" for training, so the unseen
+    objects and the held-out subject stay unseen); a folder without splits.json gives all
+    its episodes, with a warning. Each episode is a single-object planner sample. Masks
+    come from `segment.affordance` `(1, 1024)` on `HOIObject.points`, carried to the 2048
+    normalised points by nearest neighbour; segments without masks fall back to the
     sub-task's affordance label on the object.
+
+    Raises:
+        InputError: the split holds no episodes, or is not in splits.json.
     """
     from scipy.spatial import cKDTree
 
     from openhoi.data import load_episode_object, load_episodes
+    from openhoi.data.torch_dataset import SPLITS_FILE, split_episode_ids
 
+    if (Path(folder) / SPLITS_FILE).is_file():
+        episode_ids = split_episode_ids(folder, split)
+    else:
+        logger.warning("%s has no %s: the planner uses every episode", folder, SPLITS_FILE)
+        episode_ids = None
     samples = []
     objects: dict[str, object] = {}  # episodes share objects: load each once
-    for episode in load_episodes(folder):
+    for episode in load_episodes(folder, episode_ids):
         if episode.object not in objects:
             objects[episode.object] = load_episode_object(folder, episode.object)
         obj = objects[episode.object]
@@ -512,6 +539,8 @@ def episode_samples(folder: str, *, use_normals: bool = True) -> list[PlannerSam
         steps = tuple(generation_step(s, object_index=0) for s in episode.plan)
         name = _display_name(obj.name)
         samples.append(PlannerSample((cloud,), (name,), episode.instruction, steps, tuple(masks)))
+    if not samples:
+        raise InputError(f"the {split!r} split of {str(folder)!r} holds no episodes")
     return samples
 
 
@@ -532,8 +561,8 @@ def sample_stream(config: PlannerTrainConfig, rng: np.random.Generator) -> Itera
         paraphrase_probability=config.paraphrase_probability,
     )
     episodes = (
-        episode_samples(config.episodes_dir, use_normals=config.model.point_encoder.use_normals)
-        if config.episodes_dir
+        episode_samples(config.data, use_normals=config.model.point_encoder.use_normals)
+        if config.data
         else []
     )
     while True:
@@ -549,18 +578,6 @@ def sample_stream(config: PlannerTrainConfig, rng: np.random.Generator) -> Itera
 
 
 # --------------------------------------------------------------------------- training
-def _lr_lambda(num_steps: int, warmup_fraction: float) -> Callable[[int], float]:
-    warmup = max(1, int(num_steps * warmup_fraction))
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, num_steps - warmup)
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-    return factor
-
-
 def _build_model(config: PlannerTrainConfig) -> PlannerModel:
     from openhoi.mllm.checkpoint import build_planner_model, load_checkpoint
 
@@ -576,14 +593,18 @@ def _build_model(config: PlannerTrainConfig) -> PlannerModel:
 def run_train_mllm(
     overrides: Sequence[str] = (),
     *,
+    resume: bool = False,
+    quiet: bool = False,
     progress: Callable[[int, dict], None] | None = None,
 ) -> Path:
-    """`openhoi train mllm stage=coarse|fine KEY=VALUE ...`: compose the stage config, train.
+    """`openhoi train planner stage=coarse|fine KEY=VALUE ...`: compose the stage config, train.
 
     `stage=coarse` composes configs/mllm/coarse.yaml, `stage=fine` (the default)
-    configs/mllm/fine.yaml; the other overrides go on top. Returns `out_dir/final`.
+    configs/mllm/fine.yaml; the other overrides go on top (deprecated key spellings are
+    renamed with a warning). `resume` and `quiet` (the CLI's `--resume`, `--quiet`) set the
+    config keys of those names. Returns `out/final`.
     """
-    from openhoi.config import compose_config
+    from openhoi.training import compose_train_config
 
     overrides = list(overrides)
     stages = [o.split("=", 1)[1] for o in overrides if o.startswith("stage=")]
@@ -591,32 +612,44 @@ def run_train_mllm(
     if stage not in ("coarse", "fine"):
         raise InputError(f"stage must be 'coarse' or 'fine', got {stage!r}")
     rest = [o for o in overrides if not o.startswith("stage=")]
-    config = compose_config(f"mllm/{stage}", PlannerTrainConfig, rest)
+    config = compose_train_config(f"mllm/{stage}", PlannerTrainConfig, rest)
+    config.resume = config.resume or resume
+    config.quiet = config.quiet or quiet
     return train_planner(config, progress=progress)
 
 
 def train_planner(
     config: PlannerTrainConfig, *, progress: Callable[[int, dict], None] | None = None
 ) -> Path:
-    """Train one stage; returns the final checkpoint folder (`out_dir/final`)."""
+    """Train one stage; returns the final checkpoint folder (`out/final`).
+
+    `progress(step, record)` is called every `log_interval` steps and at the first step.
+    """
     from openhoi.mllm.checkpoint import load_checkpoint, save_checkpoint
+    from openhoi.training import (
+        RunLog,
+        Runtime,
+        capture_train_state,
+        find_resume_point,
+        restore_train_state,
+        save_train_checkpoint,
+        warmup_cosine_scheduler,
+    )
 
     config.validate()
     torch.manual_seed(config.seed)
-    out_dir = Path(config.out_dir)
-    last = out_dir / "last"
-    start_step = 0
-    state = None
-    if config.resume and (last / "trainer_state.pt").is_file():
-        model, _ = load_checkpoint(last)
+    out = Path(config.out)
+    last = out / "last"
+    runtime = Runtime(
+        device=config.device, use_accelerate=config.use_accelerate, mixed_precision=None
+    )
+    resumed = find_resume_point(last, config.resume)
+    if resumed is not None:
+        model, _ = load_checkpoint(resumed[0])
         model.train()
-        state = torch.load(last / "trainer_state.pt", weights_only=True)
-        start_step = int(state["step"])
-        logger.info("resuming from %s at step %d", last, start_step)
     else:
         model = _build_model(config)
-    if not config.use_accelerate:
-        model.to(config.device)
+    model.to(runtime.device)
     if config.trainable == "mask_head":
         # The plan never reads these weights, and nothing upstream of them needs a gradient:
         # the language model and the point encoder's patch transformer run as plain forwards.
@@ -626,79 +659,83 @@ def train_planner(
     optimizer = torch.optim.AdamW(
         parameters, lr=config.learning_rate, weight_decay=config.weight_decay
     )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _lr_lambda(config.num_steps, config.warmup_fraction)
+    scheduler = warmup_cosine_scheduler(
+        optimizer, warmup_steps=config.warmup_steps, total_steps=config.steps
     )
-    rng = np.random.default_rng(config.seed)
-    if state is not None:
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        rng.bit_generator.state = state["rng"]
-    accelerator = None
-    if config.use_accelerate:
-        from openhoi._deps import require
-
-        accelerate = require("accelerate", "multi-GPU planner training")
-        accelerator = accelerate.Accelerator()
-        model, optimizer = accelerator.prepare(model, optimizer)
-        rng = np.random.default_rng([config.seed, accelerator.process_index])
+    # Under accelerate each process draws its own scenes.
+    seed = config.seed if runtime.accelerator is None else [config.seed, runtime.process_index]
+    rng = np.random.default_rng(seed)
+    start_step = 0
+    if resumed is not None:
+        state = resumed[1]
+        restore_train_state(state, optimizer, scheduler, generators={"data": rng}, runtime=runtime)
+        start_step = state.step
+    model, optimizer = runtime.prepare(model, optimizer)
     stream = sample_stream(config, rng)
-    core = accelerator.unwrap_model(model) if accelerator else model
+    core = runtime.unwrap(model)
     backbone = config.backbone_spec()
+    settings = json.dumps(dataclasses.asdict(config), indent=2).encode()
+
+    def checkpoint(step: int) -> None:
+        if runtime.is_main:
+            state = capture_train_state(
+                step, optimizer, scheduler, generators={"data": rng}, runtime=runtime
+            )
+            save_train_checkpoint(
+                last,
+                state,
+                lambda folder: save_checkpoint(
+                    core, backbone, folder, extra_files={"train_config.json": settings}
+                ),
+            )
+        runtime.wait()
+
     history: list[dict] = []
     started = time.time()
-    for step in range(start_step, config.num_steps):
-        batch = [next(stream) for _ in range(config.batch_size)]
-        output = model(batch, config.task_weight, config.aff_weight, config.pointer_weight)
-        optimizer.zero_grad(set_to_none=True)
-        if accelerator:
-            accelerator.backward(output.loss)
-        else:
-            output.loss.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, config.grad_clip)
-        optimizer.step()
-        scheduler.step()
-        record = {
-            "step": step + 1,
-            "loss": output.loss.item(),
-            "task_loss": output.task_loss.item(),
-            "aff_loss": output.aff_loss.item(),
-            "pointer_loss": output.pointer_loss.item(),
-            "lr": scheduler.get_last_lr()[0],
-            "elapsed_s": round(time.time() - started, 1),
-        }
-        history.append(record)
-        if progress is not None and ((step + 1) % config.log_every == 0 or step == start_step):
-            progress(step + 1, record)
-        is_main = accelerator is None or accelerator.is_main_process
-        if is_main and ((step + 1) % config.save_every == 0 or step + 1 == config.num_steps):
-            buffer = io.BytesIO()
-            torch.save(
-                {
-                    "step": step + 1,
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "rng": rng.bit_generator.state,
-                },
-                buffer,
-            )
-            save_checkpoint(
-                core,
-                backbone,
-                last,
-                extra_files={
-                    "trainer_state.pt": buffer.getvalue(),
-                    "train_config.json": json.dumps(dataclasses.asdict(config), indent=2).encode(),
-                },
-            )
-    final = out_dir / "final"
-    if accelerator is None or accelerator.is_main_process:
+    log = RunLog(
+        out,
+        total_steps=config.steps,
+        start_step=start_step,
+        resume=resumed is not None,
+        quiet=config.quiet,
+        enabled=runtime.is_main,
+        label="planner",
+    )
+    with log:
+        for step in range(start_step, config.steps):
+            batch = [next(stream) for _ in range(config.batch_size)]
+            output = model(batch, config.task_weight, config.aff_weight, config.pointer_weight)
+            optimizer.zero_grad(set_to_none=True)
+            runtime.backward(output.loss)
+            runtime.clip(parameters, config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            done = step + 1
+            record = {
+                "step": done,
+                "loss": output.loss.item(),
+                "task_loss": output.task_loss.item(),
+                "aff_loss": output.aff_loss.item(),
+                "pointer_loss": output.pointer_loss.item(),
+                "lr": scheduler.get_last_lr()[0],
+                "elapsed_s": round(time.time() - started, 1),
+            }
+            history.append(record)
+            if done % config.log_interval == 0 or done == config.steps:
+                log.log(done, {k: v for k, v in record.items() if k != "step"})
+            if progress is not None and (done % config.log_interval == 0 or step == start_step):
+                progress(done, record)
+            if done % config.checkpoint_interval == 0 or done == config.steps:
+                checkpoint(done)
+            log.advance(done, {"loss": record["loss"]})
+    final = out / "final"
+    if runtime.is_main:
         save_checkpoint(
             core,
             backbone,
             final,
             extra_files={
-                "train_config.json": json.dumps(dataclasses.asdict(config), indent=2).encode(),
+                "train_config.json": settings,
                 "history.json": json.dumps(history[-200:]).encode(),
             },
         )

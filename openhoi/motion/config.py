@@ -167,7 +167,12 @@ class DDIMSamplerConfig:
 
 @dataclass
 class TrainConfig:
-    """`openhoi train diffusion`: data, model, optimisation, logging and checkpoints."""
+    """`openhoi train motion`: data, model, optimisation, logging and checkpoints.
+
+    The shared keys (`data`, `out`, `resume`, `steps`, `batch_size`, `log_interval`,
+    `checkpoint_interval`, `warmup_steps`, `quiet`) are spelled as in the other trainers
+    (`openhoi.training.config`; old spellings such as `num_steps` are deprecated aliases).
+    """
 
     # Model and noising process (hydra group `model`: small | paper).
     model: DenoiserConfig = field(default_factory=DenoiserConfig)
@@ -189,7 +194,7 @@ class TrainConfig:
     learning_rate: float = 2e-4
     weight_decay: float = 0.01
     warmup_steps: int = 200
-    num_steps: int = 20_000
+    steps: int = 20_000
     grad_clip: float = 1.0
     ema_decay: float = 0.999
     # Fraction of samples whose condition C is replaced by the learned null condition.
@@ -200,7 +205,7 @@ class TrainConfig:
     # start both the model and its EMA, and whose normalisation the data then uses. The
     # optimiser, LR schedule and step count start fresh. The model config must match.
     init_from: str | None = None
-    # Logging, validation, checkpoints.
+    # Logging, validation, checkpoints (under `out`: log.jsonl, checkpoint/).
     log_interval: int = 50
     validation_interval: int = 1000
     num_validation_batches: int = 4
@@ -208,8 +213,10 @@ class TrainConfig:
     # "no" | "bf16" | "fp16"; applied on GPU only (CPU always runs float32).
     mixed_precision: str = "bf16"
     seed: int = 0
+    # Continue from out/checkpoint (weights, optimizer, schedule, RNG, data position).
     resume: bool = False
-    use_progress_bar: bool = True
+    # No progress bar.
+    quiet: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_frames <= MAX_SEGMENT_FRAMES:
@@ -218,7 +225,7 @@ class TrainConfig:
             raise InputError(
                 f"max_frames ({self.max_frames}) exceeds model.max_frames ({self.model.max_frames})"
             )
-        for name in ("batch_size", "learning_rate", "num_steps", "log_interval"):
+        for name in ("batch_size", "learning_rate", "steps", "log_interval"):
             _positive(name, getattr(self, name))
         for name in ("validation_interval", "checkpoint_interval", "num_validation_batches"):
             _positive(name, getattr(self, name))
@@ -259,6 +266,10 @@ def config_from_dict(schema: type, data: dict[str, Any], source: str) -> Any:
     """Rebuild `schema` from `config_to_dict` output, rejecting unknown keys by name."""
     if not isinstance(data, dict):
         raise InputError(f"{source}: expected a JSON object for {schema.__name__}")
+    if schema is TrainConfig:
+        from openhoi.training.config import upgrade_config_dict
+
+        data = upgrade_config_dict(data)  # configs saved before the shared key names
     known = {f.name: f for f in dataclasses.fields(schema)}
     unknown = sorted(set(data) - set(known))
     if unknown:

@@ -4,9 +4,11 @@
 `out_dir/checkpoint/` (a model folder, see `openhoi.motion.checkpoint`, plus
 `train_state.pt`) every `checkpoint_interval` steps and at the end, atomically.
 `resume=True` continues exactly: weights, EMA, optimizer, LR scheduler, every RNG
-(torch, CUDA, numpy, Python, the loop's own generator) and the data position.
+(torch, CUDA, numpy, Python, the loop's own generator) and the data position. The
+schedule, checkpoints, logging and devices are `openhoi.training`'s, shared with the
+planner and the evaluator.
 
-Multi-GPU: `accelerate launch -m openhoi.cli train diffusion data=... out=...`; each
+Multi-GPU: `accelerate launch -m openhoi.cli train motion data=... out=...`; each
 process takes its slice of every global batch. Mixed precision (bf16/fp16 autocast) is
 used on GPU only. Logs: `out_dir/log.jsonl` always, TensorBoard events in `out_dir/tb/`
 when `tensorboard` is importable.
@@ -14,9 +16,7 @@ when `tensorboard` is importable.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import json
 import logging
 import math
 import random
@@ -30,19 +30,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from openhoi._io import atomic_open, save_json_atomic
+from openhoi._io import save_json_atomic
 from openhoi.errors import InputError, MissingFileError
 from openhoi.motion.checkpoint import (
     CONFIG_FILE,
     EMA_FILE,
     MODEL_FILE,
     STATS_FILE,
-    TRAIN_STATE_FILE,
     config_payload,
     load_weights_checked,
     read_model_folder,
-    resolve_checkpoint,
-    write_folder_atomic,
 )
 from openhoi.motion.config import TrainConfig, config_to_dict
 from openhoi.motion.denoiser import DenoiserCondition, MotionDenoiser
@@ -50,14 +47,25 @@ from openhoi.motion.losses import DiffusionLoss, LossOutput
 from openhoi.motion.representation import FrameCodec, affordance_anchor, default_wrist_pivot
 from openhoi.motion.schedule import NoiseSchedule
 from openhoi.motion.text_encoder import PrecomputedTextEncoder, TextEncoder, load_text_encoder
+from openhoi.training import (
+    RunLog,
+    Runtime,
+    TrainState,
+    capture_train_state,
+    find_resume_point,
+    restore_train_state,
+    save_train_checkpoint,
+    warmup_cosine_scheduler,
+)
 
 __all__ = ["TrainReport", "run_train_diffusion", "train_diffusion", "train_on_datasets"]
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_FOLDER = "checkpoint"
-LOG_FILE = "log.jsonl"
 VALIDATION_SEED = 12_345
+# The learning rate decays to this share of its peak at the last step (`warmup_cosine`).
+MIN_LR_FACTOR = 0.1
 # Batches per length-sorted window in bucketed batching (_BatchOrder).
 BUCKET_WINDOW = 16
 # Model-frame features whose train std is below this keep std 1 (as the datasets do).
@@ -81,79 +89,6 @@ class TrainReport:
     losses: list[tuple[int, float]] = field(default_factory=list)
     validation: list[tuple[int, float]] = field(default_factory=list)
     last_terms: dict[str, float] = field(default_factory=dict)
-
-
-# ------------------------------------------------------------------------- runtime
-class _Runtime:
-    """Device, processes and mixed precision: accelerate when installed, else plain torch."""
-
-    def __init__(self, mixed_precision: str) -> None:
-        self.accelerator = None
-        has_cuda = torch.cuda.is_available()
-        try:
-            from accelerate import Accelerator
-        except ImportError:
-            self.device = torch.device("cuda" if has_cuda else "cpu")
-            self.mixed_precision = mixed_precision if has_cuda else "no"
-            self.num_processes, self.process_index = 1, 0
-            return
-        self.accelerator = Accelerator(
-            mixed_precision=mixed_precision if has_cuda else "no", cpu=not has_cuda
-        )
-        self.device = self.accelerator.device
-        self.mixed_precision = self.accelerator.mixed_precision
-        self.num_processes = self.accelerator.num_processes
-        self.process_index = self.accelerator.process_index
-
-    @property
-    def is_main(self) -> bool:
-        return self.process_index == 0
-
-    def prepare(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer):
-        if self.accelerator is None:
-            return model, optimizer
-        return self.accelerator.prepare(model, optimizer)
-
-    def autocast(self):
-        if self.device.type != "cuda" or self.mixed_precision == "no":
-            return contextlib.nullcontext()
-        dtype = torch.bfloat16 if self.mixed_precision == "bf16" else torch.float16
-        return torch.autocast("cuda", dtype=dtype)
-
-    def backward(self, loss: Tensor) -> None:
-        if self.accelerator is None:
-            loss.backward()
-        else:
-            self.accelerator.backward(loss)
-
-    def clip(self, model: torch.nn.Module, max_norm: float) -> None:
-        if max_norm <= 0:
-            return
-        if self.accelerator is None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-        else:
-            self.accelerator.clip_grad_norm_(model.parameters(), max_norm)
-
-    def unwrap(self, model: torch.nn.Module) -> torch.nn.Module:
-        return model if self.accelerator is None else self.accelerator.unwrap_model(model)
-
-    def mean(self, value: Tensor) -> Tensor:
-        if self.accelerator is None or self.num_processes == 1:
-            return value
-        return self.accelerator.reduce(value.detach(), reduction="mean")
-
-    def wait(self) -> None:
-        if self.accelerator is not None:
-            self.accelerator.wait_for_everyone()
-
-    def scaler_state(self) -> dict[str, Any] | None:
-        scaler = getattr(self.accelerator, "scaler", None)
-        return None if scaler is None else scaler.state_dict()
-
-    def load_scaler_state(self, state: dict[str, Any] | None) -> None:
-        scaler = getattr(self.accelerator, "scaler", None)
-        if scaler is not None and state is not None:
-            scaler.load_state_dict(state)
 
 
 # ------------------------------------------------------------------------- data order
@@ -305,43 +240,6 @@ def _training_text_encoder(config: TrainConfig) -> TextEncoder:
     return load()
 
 
-def _lr_lambda(config: TrainConfig) -> Callable[[int], float]:
-    warmup, total = config.warmup_steps, config.num_steps
-
-    def factor(step: int) -> float:
-        if warmup and step < warmup:
-            return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total - warmup))
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
-
-    return factor
-
-
-def _rng_state(train_generator: torch.Generator) -> dict[str, Any]:
-    np_state = np.random.get_state()
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "train": train_generator.get_state(),
-        "numpy_keys": torch.from_numpy(np_state[1].astype(np.int64)),
-        "numpy_meta": [int(np_state[2]), int(np_state[3]), float(np_state[4])],
-        "python": torch.tensor(random.getstate()[1], dtype=torch.int64),
-        "python_gauss": [random.getstate()[2]],
-    }
-
-
-def _set_rng_state(state: dict[str, Any], train_generator: torch.Generator) -> None:
-    torch.set_rng_state(state["torch"])
-    if torch.cuda.is_available() and state["cuda"]:
-        torch.cuda.set_rng_state_all(state["cuda"])
-    train_generator.set_state(state["train"])
-    pos, has_gauss, cached = state["numpy_meta"]
-    np.random.set_state(
-        ("MT19937", state["numpy_keys"].numpy().astype(np.uint32), pos, has_gauss, cached)
-    )
-    random.setstate((3, tuple(int(v) for v in state["python"].tolist()), state["python_gauss"][0]))
-
-
 def _init_weights(
     folder: str, model: torch.nn.Module, ema: torch.nn.Module, mean: Tensor, std: Tensor
 ) -> None:
@@ -363,35 +261,6 @@ def _update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> N
             ema_p.lerp_(p.detach().to(ema_p.dtype), 1 - decay)
 
 
-class _Logger:
-    """JSONL always; TensorBoard scalars too when `tensorboard` imports."""
-
-    def __init__(self, out_dir: Path, enabled: bool) -> None:
-        self.enabled = enabled
-        self.path = out_dir / LOG_FILE
-        self.writer = None
-        if enabled:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self.writer = SummaryWriter(str(out_dir / "tb"))
-            except ImportError:
-                logger.info("tensorboard not installed; logging to %s only", self.path)
-
-    def log(self, step: int, values: dict[str, float], kind: str) -> None:
-        if not self.enabled:
-            return
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"kind": kind, "step": step, **values}) + "\n")
-        if self.writer is not None:
-            for key, value in values.items():
-                self.writer.add_scalar(f"{kind}/{key}", value, step)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
 # ------------------------------------------------------------------------- public
 def train_diffusion(
     config: TrainConfig,
@@ -408,14 +277,15 @@ def train_diffusion(
         config: the run (model, diffusion, loss and optimisation settings).
         data_folder: folder with `index.json` and shards.
         out_dir: where `checkpoint/`, `log.jsonl` (and `tb/`) go.
-        resume: continue from `out_dir/checkpoint` exactly.
+        resume: continue from `out_dir/checkpoint` exactly (from step 0, with a warning,
+            when there is none yet).
         stop_at_step: stop (after a checkpoint) at this step, as a kill would; the LR
-            schedule still follows `config.num_steps`. For time-boxed jobs and tests.
+            schedule still follows `config.steps`. For time-boxed jobs and tests.
         text_encoder: use this encoder instead of `config.text_encoder` (tests).
 
     Raises:
-        MissingFileError: no data folder, or `resume` without a checkpoint.
-        InputError: bad config or data.
+        MissingFileError: no data folder.
+        InputError: bad config or data, or a corrupted checkpoint.
     """
     from openhoi.data.torch_dataset import NormalisationStats, SegmentDataset, collate_segments
 
@@ -457,14 +327,16 @@ def train_diffusion(
 def run_train_diffusion(
     overrides: Sequence[str] = (), *, resume: bool = False, quiet: bool = False
 ) -> TrainReport:
-    """`openhoi train diffusion KEY=VALUE ...`: compose `train_diffusion.yaml`, validate, train."""
-    from openhoi.config import compose_config
+    """`openhoi train motion KEY=VALUE ...`: compose `train_diffusion.yaml`, validate, train.
 
-    config = compose_config("train_diffusion", TrainConfig, list(overrides))
-    if resume:
-        config.resume = True
-    if quiet:
-        config.use_progress_bar = False
+    `resume` and `quiet` (the CLI's `--resume`, `--quiet`) set the config keys of those names.
+    Deprecated key spellings (`num_steps=`, ...) are renamed with a warning.
+    """
+    from openhoi.training import compose_train_config
+
+    config = compose_train_config("train_diffusion", TrainConfig, list(overrides))
+    config.resume = config.resume or resume
+    config.quiet = config.quiet or quiet
     config.validate()
     return train_diffusion(config, config.data, config.out, resume=config.resume)
 
@@ -501,7 +373,7 @@ def train_on_datasets(
     """
     out_dir = Path(out_dir)
     checkpoint_dir = out_dir / CHECKPOINT_FOLDER
-    runtime = _Runtime(config.mixed_precision)
+    runtime = Runtime(mixed_precision=config.mixed_precision)
     device = runtime.device
     encoder = text_encoder or _training_text_encoder(config)
     if encoder.dim != config.model.text_dim:
@@ -532,30 +404,29 @@ def train_on_datasets(
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config))
+    scheduler = warmup_cosine_scheduler(
+        optimizer,
+        warmup_steps=config.warmup_steps,
+        total_steps=config.steps,
+        min_factor=MIN_LR_FACTOR,
+    )
     train_generator = torch.Generator().manual_seed(config.seed * 7919 + runtime.process_index)
     lengths = getattr(train_set, "lengths", None) if config.bucket_by_length else None
     order = _BatchOrder(
         len(train_set), config.batch_size * runtime.num_processes, config.seed, lengths
     )
     step, epoch, batch_index = 0, 0, 0
-    if config.init_from and not resume:
+    resumed = find_resume_point(checkpoint_dir, resume)
+    if config.init_from and resumed is None:
         _init_weights(config.init_from, model, ema, mean, std)
 
     # 2. Resume.
-    if resume:
-        found = resolve_checkpoint(checkpoint_dir)
-        if found is None or not (found / TRAIN_STATE_FILE).is_file():
-            raise MissingFileError(
-                f"resume: no checkpoint with {TRAIN_STATE_FILE} in {checkpoint_dir}"
-            )
+    if resumed is not None:
         step, epoch, batch_index = _load_train_state(
-            found, model, ema, optimizer, scheduler, train_generator, runtime
+            *resumed, model, ema, optimizer, scheduler, train_generator, runtime
         )
-        logger.info("resumed from %s at step %d", found, step)
     model, optimizer = runtime.prepare(model, optimizer)
 
-    log = _Logger(out_dir, runtime.is_main)
     if runtime.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
         save_json_atomic(out_dir / "train_config.json", config_to_dict(config))
@@ -572,16 +443,21 @@ def train_on_datasets(
         runtime.wait()
 
     # 3. Loop.
-    end_step = config.num_steps if stop_at_step is None else min(stop_at_step, config.num_steps)
+    end_step = config.steps if stop_at_step is None else min(stop_at_step, config.steps)
     losses: list[tuple[int, float]] = []
     validation: list[tuple[int, float]] = []
     last_terms: dict[str, float] = {}
     start_step, started = step, time.perf_counter()
-    progress = _progress(config.use_progress_bar and runtime.is_main, start_step, end_step)
-    with progress as bar:
-        task = (
-            bar.add_task("train", total=end_step, completed=start_step, losses="") if bar else None
-        )
+    log = RunLog(
+        out_dir,
+        total_steps=end_step,
+        start_step=start_step,
+        resume=resumed is not None,
+        quiet=config.quiet,
+        enabled=runtime.is_main,
+        label="motion",
+    )
+    with log:
         model.train()
         while step < end_step:
             indices = order.indices(epoch, batch_index)
@@ -609,10 +485,7 @@ def train_on_datasets(
                 log.log(step, {"total": value}, "val")
             if step % config.checkpoint_interval == 0 or step == end_step:
                 checkpoint()
-            if bar is not None:
-                text = " ".join(f"{k}={v:.4f}" for k, v in last_terms.items())
-                bar.update(task, completed=step, losses=text)
-    log.close()
+            log.advance(step, last_terms)
     seconds = time.perf_counter() - started
     done = max(1, step - start_step)
     return TrainReport(
@@ -628,27 +501,6 @@ def train_on_datasets(
     )
 
 
-def _progress(enabled: bool, start: int, end: int):
-    if not enabled:
-        return contextlib.nullcontext(None)
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("[bold]train"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[losses]}"),
-        transient=False,
-    )
-
-
 def _train_step(
     model: torch.nn.Module,
     loss_fn: DiffusionLoss,
@@ -658,7 +510,7 @@ def _train_step(
     encoder: TextEncoder,
     config: TrainConfig,
     generator: torch.Generator,
-    runtime: _Runtime,
+    runtime: Runtime,
 ) -> dict[str, Tensor]:
     device = runtime.device
     x0, anchor = frames.model_frames(batch, device)
@@ -733,32 +585,30 @@ def _save_checkpoint(
     optimizer: torch.optim.Optimizer,
     scheduler: Any,
     train_generator: torch.Generator,
-    runtime: _Runtime,
+    runtime: Runtime,
     step: int,
     epoch: int,
     batch_index: int,
 ) -> None:
+    """A model folder (weights, EMA, stats, config.json) + train_state.pt, atomically."""
     from safetensors.torch import save_file
 
-    def write(folder: Path) -> None:
+    def write_model(folder: Path) -> None:
         save_file(_cpu_state(model), str(folder / MODEL_FILE))
         save_file(_cpu_state(ema), str(folder / EMA_FILE))
         save_file({"mean": mean.float().cpu().contiguous(), "std": std.float().cpu().contiguous()},
                   str(folder / STATS_FILE))  # fmt: skip
         save_json_atomic(folder / CONFIG_FILE, config_payload(config, num_points))
-        state = {
-            "step": step,
-            "epoch": epoch,
-            "batch_index": batch_index,
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "scaler": runtime.scaler_state(),
-            "rng": _rng_state(train_generator),
-        }
-        with atomic_open(folder / TRAIN_STATE_FILE) as handle:
-            torch.save(state, handle)
 
-    write_folder_atomic(target, write)
+    state = capture_train_state(
+        step,
+        optimizer,
+        scheduler,
+        generators={"train": train_generator},
+        data={"epoch": epoch, "batch_index": batch_index},
+        runtime=runtime,
+    )
+    save_train_checkpoint(target, state, write_model)
 
 
 def _cpu_state(module: torch.nn.Module) -> dict[str, Tensor]:
@@ -767,35 +617,27 @@ def _cpu_state(module: torch.nn.Module) -> dict[str, Tensor]:
 
 def _load_train_state(
     folder: Path,
+    state: TrainState,
     model: torch.nn.Module,
     ema: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     scheduler: Any,
     train_generator: torch.Generator,
-    runtime: _Runtime,
+    runtime: Runtime,
 ) -> tuple[int, int, int]:
+    """Weights and EMA from `folder`, the rest from `state`; returns (step, epoch, batch)."""
     from safetensors.torch import load_file
 
     try:
         load_weights_checked(model, load_file(str(folder / MODEL_FILE)), folder / MODEL_FILE)
         load_weights_checked(ema, load_file(str(folder / EMA_FILE)), folder / EMA_FILE)
-        state = torch.load(folder / TRAIN_STATE_FILE, map_location="cpu", weights_only=True)
     except InputError:
         raise
     except Exception as exc:
         raise InputError(
             f"checkpoint {folder} is corrupted ({exc}); delete it or start fresh"
         ) from exc
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    runtime.load_scaler_state(state.get("scaler"))
-    _set_rng_state(state["rng"], train_generator)
-    step = int(state["step"])
-    if runtime.process_index > 0:
-        # The checkpoint holds rank 0's noise generator; other ranks must not replay it.
-        # Multi-GPU resume is therefore deterministic but not bit-identical to an
-        # uninterrupted run (single-process resume is).
-        train_generator.manual_seed(
-            hash((train_generator.initial_seed(), runtime.process_index, step))
-        )
-    return step, int(state["epoch"]), int(state["batch_index"])
+    restore_train_state(
+        state, optimizer, scheduler, generators={"train": train_generator}, runtime=runtime
+    )
+    return state.step, int(state.data["epoch"]), int(state.data["batch_index"])

@@ -157,3 +157,23 @@ def test_export_and_render_a_saved_sequence(tmp_path):
     assert (tmp_path / "preview.mp4").stat().st_size > 0
     assert_user_error(run_cli("export", str(path), "--format", "fbx"), "fbx")
     assert_user_error(run_cli("render", str(tmp_path / "missing.npz")), "missing.npz")
+
+
+def test_train_verbs_share_one_grammar_and_the_old_verbs_still_run(tmp_path):
+    missing, out = tmp_path / "missing", tmp_path / "out"
+    for verb in ("motion", "planner stage=coarse", "evaluator"):
+        args = (*verb.split(), f"data={missing}", f"out={out}", "--resume", "--quiet")
+        result = run_cli("train", *args)
+        assert_user_error(result, str(missing), "does not exist")
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+    # The old verbs say what replaced them, then run it (old keys warn the same way).
+    result = run_cli("train", "diffusion", f"data={missing}", f"out={out}", "num_steps=5")
+    assert_user_error(
+        result,
+        "`openhoi train diffusion` is deprecated; use `openhoi train motion`",
+        "'num_steps' is deprecated; use 'steps'",
+        "does not exist",
+    )
+    result = run_cli("train", "mllm", "stage=coarse", "steps=0")
+    assert_user_error(result, "use `openhoi train planner`", "steps must be >= 1")

@@ -67,7 +67,7 @@ def trained(episode_folder, tmp_path_factory):
         out=str(out),
         model=tiny_config(),
         batch_size=8,
-        num_steps=30,
+        steps=30,
         learning_rate=3e-3,
         warmup_steps=0,
         log_interval=1,
@@ -95,7 +95,7 @@ def test_training_is_deterministic(episode_folder, tmp_path):
         out=str(tmp_path / "again"),
         model=tiny_config(),
         batch_size=8,
-        num_steps=3,
+        steps=3,
         learning_rate=3e-3,
         log_interval=1,
     )
@@ -103,6 +103,43 @@ def test_training_is_deterministic(episode_folder, tmp_path):
     config.out = str(tmp_path / "again2")
     second = train_evaluator(config, text_encoder=HashTextEncoder())
     assert first.losses == second.losses
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_a_killed_run_resumes_exactly(episode_folder, tmp_path):
+    from safetensors.torch import load_file
+
+    def config(name: str, **changes) -> EvaluatorTrainConfig:
+        return EvaluatorTrainConfig(
+            data=str(episode_folder), out=str(tmp_path / name), model=tiny_config(),
+            batch_size=4, steps=4, learning_rate=3e-3, warmup_steps=1, log_interval=1,
+            validation_interval=100, checkpoint_interval=2, quiet=True, **changes,
+        )  # fmt: skip
+
+    full = train_evaluator(config("full"), text_encoder=HashTextEncoder())
+
+    def kill_at_step_3(step: int, record: dict) -> None:
+        if step == 3:  # after the step-2 checkpoint, before the step-3 one
+            raise _Killed
+
+    with pytest.raises(_Killed):
+        train_evaluator(config("split"), text_encoder=HashTextEncoder(), progress=kill_at_step_3)
+    assert not (tmp_path / "split").exists()
+    resumed = train_evaluator(config("split", resume=True), text_encoder=HashTextEncoder())
+    assert resumed.start_step == 2 and [s for s, _ in resumed.losses] == [3, 4]
+    assert resumed.losses == full.losses[2:]
+    a = load_file(str(full.out / "model.safetensors"))
+    b = load_file(str(resumed.out / "model.safetensors"))
+    assert all(torch.equal(a[key], b[key]) for key in a)
+    # The run folder beside the evaluator holds the log (one record per step) and checkpoint.
+    work = tmp_path / "split.train"
+    log = [json.loads(line) for line in (work / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if r["kind"] == "train"] == [1, 2, 3, 4]
+    assert (work / "checkpoint" / "train_state.pt").is_file()
+    assert sorted(p.name for p in full.out.iterdir()) == ["config.json", "model.safetensors"]
 
 
 def test_folder_without_splits_trains_on_everything(episode_folder, tmp_path):
@@ -113,7 +150,7 @@ def test_folder_without_splits_trains_on_everything(episode_folder, tmp_path):
     (folder / "splits.json").unlink()
     (folder / "stats.json").unlink(missing_ok=True)
     config = EvaluatorTrainConfig(
-        data=str(folder), out=str(tmp_path / "out"), model=tiny_config(), num_steps=2
+        data=str(folder), out=str(tmp_path / "out"), model=tiny_config(), steps=2
     )
     report = train_evaluator(config, text_encoder=HashTextEncoder())
     assert report.validation == {} and report.num_val_segments == 0

@@ -1,4 +1,5 @@
-"""`openhoi train mllm`: stage configs compose, a tiny planner trains, resume continues."""
+"""`openhoi train planner`: stage configs compose, a tiny planner trains, resume continues,
+and a prepared episodes folder lends only its train split."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from openhoi.mllm.training import MASK_HEAD, run_train_mllm
 
 # A tiny planner (random backbone without MiniLM) so a step takes well under a second.
 TINY = [
+    "quiet=true",
     "batch_size=2",
     "max_scene_objects=1",
     "model.num_points=256",
@@ -44,32 +46,33 @@ def history(folder) -> list[dict]:
 
 
 def test_coarse_then_fine_stage_and_resume(tmp_path):
-    coarse = run_train_mllm(
-        ["stage=coarse", f"out_dir={tmp_path / 'coarse'}", "num_steps=2", *TINY]
-    )
+    coarse = run_train_mllm(["stage=coarse", f"out={tmp_path / 'coarse'}", "steps=2", *TINY])
     assert json.loads((coarse / "train_config.json").read_text())["stage"] == "coarse"
     _model, backbone = load_checkpoint(coarse)
     assert backbone["kind"] == "default"
 
     fine_dir = tmp_path / "fine"
-    common = [f"out_dir={fine_dir}", f"init_from={coarse}", "save_every=1", *TINY]
-    first = run_train_mllm(["stage=fine", "num_steps=2", *common])
+    common = [f"out={fine_dir}", f"init_from={coarse}", "checkpoint_interval=1", "log_interval=1"]
+    common += TINY
+    first = run_train_mllm(["stage=fine", "steps=2", *common])
     assert [r["step"] for r in history(first)] == [1, 2]
-    # Resume from out_dir/last: steps 3 and 4 only, not a fresh start.
-    resumed = run_train_mllm(["stage=fine", "num_steps=4", "resume=true", *common])
+    # Resume from out/last: steps 3 and 4 only, not a fresh start.
+    resumed = run_train_mllm(["stage=fine", "steps=4", *common], resume=True)
     assert [r["step"] for r in history(resumed)] == [3, 4]
     config = json.loads((resumed / "train_config.json").read_text())
-    assert config["stage"] == "fine" and config["num_steps"] == 4
+    assert config["stage"] == "fine" and config["steps"] == 4
+    log = [json.loads(line) for line in (fine_dir / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3, 4] and "aff_loss" in log[0]
 
 
 def test_mask_head_tuning_leaves_every_weight_a_plan_reads_unchanged(tmp_path):
-    base = run_train_mllm(["stage=coarse", f"out_dir={tmp_path / 'base'}", "num_steps=1", *TINY])
+    base = run_train_mllm(["stage=coarse", f"out={tmp_path / 'base'}", "steps=1", *TINY])
     tuned = run_train_mllm(
         [
             "stage=fine",
-            f"out_dir={tmp_path / 'tuned'}",
+            f"out={tmp_path / 'tuned'}",
             f"init_from={base}",
-            "num_steps=2",
+            "steps=2",
             "learning_rate=1e-2",
             "trainable=mask_head",
             *TINY,
@@ -95,14 +98,14 @@ def test_unknown_stage_and_key_are_clear_errors(tmp_path):
 
 def test_cli_bad_override_exits_2_with_one_line():
     result = subprocess.run(
-        [sys.executable, "-m", "openhoi.cli", "train", "mllm", "stage=coarse", "num_steps=0"],
+        [sys.executable, "-m", "openhoi.cli", "train", "planner", "stage=coarse", "steps=0"],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
-    assert "num_steps" in result.stderr
+    assert "steps must be >= 1" in result.stderr
 
 
 def test_renamed_scene_shows_stand_in_names_consistently():
@@ -131,3 +134,44 @@ def test_renamed_scene_shows_stand_in_names_consistently():
     # Stand-ins never give away an evaluation object, nor pass one object off as another.
     assert not set(ALIAS_NAMES) & set(HELD_OUT_OBJECTS)
     assert not set(ALIAS_NAMES) & {name.replace("_", " ") for name in list_objects()}
+
+
+def test_a_prepared_folder_lends_the_planner_only_its_train_split(tmp_path):
+    """data=FOLDER: the fine stage draws the train split's episodes, never a held-out one."""
+    import dataclasses
+    from pathlib import Path
+
+    from openhoi.data import EpisodeWriter, load_episodes, read_index
+    from openhoi.data.prepare import prepare_dataset
+    from openhoi.mllm.training import PlannerTrainConfig, sample_stream
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
+    from fixtures_h2o import write_h2o_dataset
+
+    folder = tmp_path / "prepared"
+    prepare_dataset("h2o", write_h2o_dataset(tmp_path / "raw").root, folder, progress=False)
+    (seen,) = load_episodes(folder)
+    index = read_index(folder)
+    held_out = dataclasses.replace(
+        seen, episode_id="held_out_subject", instruction="A held-out subject's request."
+    )
+    with EpisodeWriter(folder, source=index["source"], info=index.get("info", {})) as writer:
+        writer.add(held_out)
+    splits = {"train": [seen.episode_id], "val": [], "test_seen": [held_out.episode_id],
+              "test_unseen_objects": [], "test": [held_out.episode_id]}  # fmt: skip
+    (folder / "splits.json").write_text(json.dumps({"splits": splits}))
+
+    config = PlannerTrainConfig(
+        stage="fine", data=str(folder), coarse_fraction=0.0, rename_probability=0.0,
+        paraphrase_probability=0.0, max_scene_objects=1,
+    )  # fmt: skip
+    stream = sample_stream(config, np.random.default_rng(0))
+    instructions = {next(stream).instruction for _ in range(24)}
+    assert seen.instruction in instructions
+    assert held_out.instruction not in instructions
+
+    # A folder whose train split holds nothing is refused rather than silently ignored.
+    splits["train"] = []
+    (folder / "splits.json").write_text(json.dumps({"splits": splits}))
+    with pytest.raises(InputError, match="'train' split"):
+        next(sample_stream(config, np.random.default_rng(0)))

@@ -119,13 +119,13 @@ def tiny_train_config(**changes) -> TrainConfig:
         batch_size=2,
         learning_rate=1e-3,
         warmup_steps=2,
-        num_steps=6,
+        steps=6,
         log_interval=1,
         validation_interval=3,
         num_validation_batches=1,
         checkpoint_interval=2,
         mixed_precision="no",
-        use_progress_bar=False,
+        quiet=True,
     )
     base.update(changes)
     return TrainConfig(**base)

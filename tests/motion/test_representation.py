@@ -188,7 +188,7 @@ def test_fine_tuning_keeps_the_initial_representation(tmp_path):
 def test_sampling_continues_from_given_start_frames(tmp_path, sampler):
     from openhoi.motion.generator import MotionCondition, load_generator
 
-    _train_object_centric(tmp_path / "run", num_steps=2)
+    _train_object_centric(tmp_path / "run", steps=2)
     generator = load_generator(tmp_path / "run/checkpoint", device="cpu",
                                text_encoder=HashTextEncoder())  # fmt: skip
     generator.num_points = NUM_POINTS
