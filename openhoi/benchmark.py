@@ -62,7 +62,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -107,16 +107,6 @@ DIVERSITY_PAIRS = 300
 R_PRECISION_POOL = 32
 # Feature statistics (FID's covariance, Diversity's pairs) need two prompts at least.
 MIN_FEATURE_PROMPTS = 2
-# GenerateConfig fields recorded with the results (see `_generate_settings`).
-GENERATE_SETTINGS = (
-    "sampler",
-    "steps",
-    "guidance_scale",
-    "refine",
-    "bridge",
-    "bridge_frames",
-    "device",
-)
 
 
 @dataclass(frozen=True)
@@ -199,7 +189,9 @@ class BenchmarkConfig:
     evaluator_path: motion evaluator (None: the shipped SynthHOI one for `synth`, else none,
         and the evaluator metrics are left out).
     variants: names out of `VARIANTS`.
-    generate: the remaining `GenerateConfig` fields (steps, sampler, device, ...).
+    device: "cpu" or "cuda[:k]" (motion model and evaluator).
+    generate: `GenerateConfig.from_options` names (steps, sampler, guidance_scale, bridge,
+        ...); unset sampling fields take the motion folder's defaults.
     """
 
     data: str | None = None
@@ -211,6 +203,7 @@ class BenchmarkConfig:
     motion_path: str | None = None
     evaluator_path: str | None = None
     variants: tuple[str, ...] = ("full",)
+    device: str = "cpu"
     generate: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -321,25 +314,43 @@ def generate_episode(pipeline, config, obj, episode, seed: int, *, affordance_co
 # ----------------------------------------------------------------------------------------
 # Protocol
 
-# All that this module knows of `openhoi.api.GenerateConfig` is in these three helpers:
-# flat field names in, flat copies with changes, flat fields out.
+# All that this module knows of `openhoi.api` is in these helpers: a `GenerateConfig` from
+# flat option names and copies with options changed, the pipeline, the settings recorded.
 
 
 def _generate_config(config: BenchmarkConfig):
-    """The base `GenerateConfig`: the motion checkpoint and `config.generate`'s fields."""
+    """The base `GenerateConfig` from `config.generate` (an unknown name is an InputError)."""
     from openhoi.api import GenerateConfig
 
-    return GenerateConfig(**{"motion_path": config.motion_path, **dict(config.generate)})
+    return GenerateConfig.from_options(**dict(config.generate))
 
 
 def _with_changes(generate, changes: Mapping[str, Any]):
-    """A copy of a `GenerateConfig` with flat fields replaced."""
-    return replace(generate, **dict(changes))
+    """A copy of a `GenerateConfig` with flat options (a variant's changes) replaced."""
+    return generate.with_options(**dict(changes))
 
 
-def _generate_settings(generate) -> dict[str, Any]:
-    """The `GENERATE_SETTINGS` fields of a `GenerateConfig`, recorded with the results."""
-    return {key: getattr(generate, key) for key in GENERATE_SETTINGS}
+def _load_pipeline(config: BenchmarkConfig):
+    """The motion model `config.motion_path` (None: shipped), hands, on `config.device`."""
+    from openhoi.api import Pipeline
+
+    return Pipeline.from_pretrained(motion=config.motion_path, device=config.device)
+
+
+def _generate_settings(pipeline, generate, device: str) -> dict[str, Any]:
+    """What the base generation ran with, flat (the tables read it) and in full."""
+    sampling = pipeline.generator.resolve_sampling(generate.sampling)
+    return {
+        "sampler": sampling.sampler,
+        "steps": sampling.steps,
+        "eta": sampling.eta,
+        "guidance_scale": sampling.guidance_scale,
+        "refine": generate.refine.use_guidance,
+        "bridge": generate.refine.bridge,
+        "bridge_frames": generate.refine.bridge_frames,
+        "device": device,
+        "config": {"sampling": asdict(sampling), "refine": asdict(generate.refine)},
+    }
 
 
 @dataclass(frozen=True)
@@ -505,7 +516,6 @@ def run_benchmark(config: BenchmarkConfig, *, log=print, progress: bool = False)
         log: called with one line per repeat (and notes).
         progress: show a progress bar while a SynthHOI test set is generated for the cache.
     """
-    from openhoi.api import Pipeline
     from openhoi.data.episodes import load_episode_object
     from openhoi.eval.statistics import mean_confidence_interval
 
@@ -523,14 +533,14 @@ def run_benchmark(config: BenchmarkConfig, *, log=print, progress: bool = False)
             f"at least {MIN_FEATURE_PROMPTS} and are left out (raise --limit)"
         )
     else:
-        evaluator = _load_evaluator(config, _generate_settings(base)["device"])
+        evaluator = _load_evaluator(config, config.device)
         if evaluator is None:
             log(
                 f"no motion evaluator for {config.dataset!r}: FID, Diversity, MModality and "
                 "R-precision are left out (train one with `openhoi train evaluator data=DIR "
                 "out=DIR` and pass --evaluator)"
             )
-    pipeline = Pipeline.from_config(base)
+    pipeline = _load_pipeline(config)
     log(f"{len(episodes)} episodes, {num_prompts} prompts, {config.repeats} repeats")
     # Untimed warm-up: kernel compilation and per-object distance structures.
     warm_up = _with_changes(base, {"steps": 2})
@@ -562,7 +572,8 @@ def run_benchmark(config: BenchmarkConfig, *, log=print, progress: bool = False)
             "seed": config.seed,
             "motion": config.motion_path or "shipped",
             "evaluator": None if evaluator is None else config.evaluator_path or "shipped synthhoi",
-            "generate": _generate_settings(base),
+            "generate": _generate_settings(pipeline, base, config.device),
+            "provenance": dict(pipeline.provenance),
             "num_episodes": len(episodes),
             "num_prompts": num_prompts,
             "episodes": [e.episode_id for e in episodes],

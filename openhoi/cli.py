@@ -533,11 +533,17 @@ def eval_motion(
     variants: Annotated[
         str | None, typer.Option(help="Comma list of table rows (overrides --ablate).")
     ] = None,
-    sampler: Annotated[str, typer.Option(help="ddim or ddpm.")] = "ddim",
-    steps: Annotated[
-        int | None, typer.Option(help="Sampler steps (default: 30 DDIM, 1000 DDPM).")
+    sampler: Annotated[
+        str | None,
+        typer.Option(help="ddim (fast) or ddpm (the paper's); default: the model folder's."),
     ] = None,
-    guidance_scale: Annotated[float, typer.Option(help="Classifier-free guidance scale.")] = 2.5,
+    steps: Annotated[
+        int | None,
+        typer.Option(help="Sampler steps (default: the model folder's for DDIM, all for DDPM)."),
+    ] = None,
+    guidance_scale: Annotated[
+        float | None, typer.Option(help="Classifier-free guidance scale (default: the model's).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="First sampling seed.")] = 0,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the tables only.")] = False,
@@ -561,12 +567,8 @@ def eval_motion(
         motion_path=checkpoint,
         evaluator_path=evaluator,
         variants=parse_variants(variants, ablate=ablate),
-        generate={
-            "sampler": sampler,
-            "steps": steps or (30 if sampler == "ddim" else 1000),
-            "guidance_scale": guidance_scale,
-            "device": device,
-        },
+        device=device,
+        generate={"sampler": sampler, "steps": steps, "guidance_scale": guidance_scale},
     )
     console = _console()
     log = (lambda _: None) if quiet else console.print

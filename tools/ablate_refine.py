@@ -95,11 +95,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def run_variant(pipeline, base_config, obj, episode, name: str, seed: int):
     """Generated canonical segments and the composed episode; wall time of both."""
-    from dataclasses import replace
-
     from openhoi.benchmark import generate_episode
 
-    config = replace(base_config, **VARIANT_CHANGES[name])
+    config = base_config.with_options(**VARIANT_CHANGES[name])
     return generate_episode(pipeline, config, obj, episode, seed)
 
 
@@ -215,8 +213,6 @@ def markdown(summary: dict, variants: list[str], args, num_episodes: int) -> str
 
 
 def main(argv: list[str] | None = None) -> int:
-    from dataclasses import replace
-
     from openhoi.api import GenerateConfig, Pipeline
     from openhoi.benchmark import load_in_order
     from openhoi.data.torch_dataset import split_episode_ids
@@ -230,15 +226,15 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(args.data)
     episodes = load_in_order(data, split_episode_ids(data, args.split)[: args.limit])
 
-    config = GenerateConfig(steps=args.steps, seed=args.seed, device=args.device)
-    pipeline = Pipeline.from_config(config)
+    config = GenerateConfig.from_options(steps=args.steps, seed=args.seed)
+    pipeline = Pipeline.from_pretrained(device=args.device)
     rows: list[dict] = []
     for number, episode in enumerate(episodes, 1):
         obj = load_object(episode.object)
         gt_motion = ground_truth_motion(episode, pipeline.hands)
         # Untimed warm-up (kernel compilation, per-object distance structures), so that
         # the first variant of an episode does not pay the one-off set-up costs.
-        run_variant(pipeline, replace(config, steps=2), obj, episode, "full", args.seed)
+        run_variant(pipeline, config.with_options(steps=2), obj, episode, "full", args.seed)
         for name in variants:
             segments, sequence, seconds = run_variant(
                 pipeline, config, obj, episode, name, args.seed

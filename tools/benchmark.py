@@ -40,9 +40,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--variants", default=None, help=f"comma list out of {list(VARIANTS)} (overrides --ablate)"
     )
-    parser.add_argument("--sampler", choices=("ddim", "ddpm"), default="ddim")
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--guidance-scale", type=float, default=2.5)
+    parser.add_argument(
+        "--sampler", choices=("ddim", "ddpm"), default=None, help="default: model's"
+    )
+    parser.add_argument("--steps", type=int, default=None, help="default: the model folder's")
+    parser.add_argument("--guidance-scale", type=float, default=None, help="default: model's")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:k]")
     parser.add_argument("--quiet", action="store_true", help="print the tables only")
@@ -71,11 +73,11 @@ def main(argv: list[str] | None = None) -> int:
             motion_path=args.checkpoint,
             evaluator_path=args.evaluator,
             variants=parse_variants(args.variants, ablate=args.ablate),
+            device=args.device,
             generate={
                 "sampler": args.sampler,
                 "steps": args.steps,
                 "guidance_scale": args.guidance_scale,
-                "device": args.device,
             },
         )
         log = (lambda _: None) if args.quiet else print
