@@ -134,13 +134,14 @@ def measure(pipeline, obj, episode, segments, sequence) -> dict[str, float | Non
     sides = active_sides(sequence) or list(SIDES)
     positions = keypoints(sequence, sides, hands)
     boundaries = [start for start, _ in sequence.segment_ranges[1:]]
-    jerk = boundary_jerk(positions, boundaries, float(sequence.fps))
+    # A one-segment episode has no boundary: its boundary columns are NaN.
+    jerk = boundary_jerk(positions, boundaries, float(sequence.fps)) if boundaries else None
     steps = [np.linalg.norm(positions[b] - positions[b - 1], axis=-1).max() for b in boundaries]
     mpjpe, _, fol = segment_accuracy(episode, segments, hands)
     return {
         **episode_physics(sequence, obj, episode, hands),
-        "boundary_jerk_max_m_s3": jerk.max_jerk_m_s3,
-        "boundary_jerk_mean_m_s3": jerk.mean_jerk_m_s3,
+        "boundary_jerk_max_m_s3": jerk.max_jerk_m_s3 if jerk else float("nan"),
+        "boundary_jerk_mean_m_s3": jerk.mean_jerk_m_s3 if jerk else float("nan"),
         "boundary_step_max_mm": float(max(steps)) * 1000.0 if steps else float("nan"),
         "mpjpe_mm": float(np.mean(mpjpe)),
         "fol_m": float(np.mean(fol)),
@@ -172,14 +173,14 @@ def summarise(rows: list[dict], variants: list[str]) -> dict:
     summary: dict[str, dict] = {}
     for name in variants:
         mine = [r for r in rows if r["variant"] == name]
-        summary[name] = {key: interval([r[key] for r in mine]) for key, _, _ in COLUMNS}
+        summary[name] = {key: interval([r.get(key) for r in mine]) for key, _, _ in COLUMNS}
     base = summary.get("no_guidance", {}).get("time_s")
     for name in variants:
         own = summary[name]["time_s"]
         summary[name]["overhead_x"] = own[0] / base[0] if base and own else None
     gt_rows = {r["episode"]: r for r in rows}
     summary["ground_truth"] = {
-        key: interval([r[key] for r in gt_rows.values()]) for key, _, _ in GT_COLUMNS
+        key: interval([r.get(key) for r in gt_rows.values()]) for key, _, _ in GT_COLUMNS
     }
     return summary
 
