@@ -56,6 +56,7 @@ def finite(stats) -> bool:
     return stats is not None and math.isfinite(stats["mean"])
 
 
+@pytest.mark.slow  # ~2 min on 2 cores: physics and SmoothRate of 2 variants x 2 repeats
 def test_synth_benchmark_reports_every_metric_per_repeat(synth_folder):
     config = BenchmarkConfig(
         data=str(synth_folder),
