@@ -38,6 +38,26 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from openhoi import __version__
+
+        print(f"openhoi {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Open-world 3D hand-object interaction synthesis."""
+
+
 def _console():
     from rich.console import Console
 
@@ -285,7 +305,11 @@ def generate(
     instruction: Annotated[str | None, typer.Option(help="What the hands should do.")] = None,
     object: Annotated[
         list[str] | None,
-        typer.Option("--object", help="Built-in object name or mesh path (repeatable)."),
+        typer.Option(
+            "--object",
+            help="Built-in object (name or name@scale), mesh file or object reference "
+            "(repeatable; objects not manipulated stand beside the one that is).",
+        ),
     ] = None,
     prompts: Annotated[
         str | None,
@@ -294,12 +318,16 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed; same seed → same output.")] = 0,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     sampler: Annotated[
-        str, typer.Option(help="ddim (fast) or ddpm (the paper's 1000 steps).")
-    ] = "ddim",
-    steps: Annotated[
-        int | None, typer.Option(help="Sampler steps (default: 30 DDIM, 1000 DDPM).")
+        str | None,
+        typer.Option(help="ddim (fast) or ddpm (the paper's); default: the model folder's."),
     ] = None,
-    guidance_scale: Annotated[float, typer.Option(help="Classifier-free guidance scale.")] = 2.5,
+    steps: Annotated[
+        int | None,
+        typer.Option(help="Sampler steps (default: the model folder's for DDIM, all for DDPM)."),
+    ] = None,
+    guidance_scale: Annotated[
+        float | None, typer.Option(help="Classifier-free guidance scale (default: the model's).")
+    ] = None,
     refine: Annotated[
         bool, typer.Option("--refine/--no-refine", help="DSG physical refinement while sampling.")
     ] = True,
@@ -307,6 +335,9 @@ def generate(
         str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
     ] = None,
     render: Annotated[bool, typer.Option("--render/--no-render", help="Write preview.mp4.")] = True,
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Measure penetration and contact.")
+    ] = True,
     bridge: Annotated[
         str, typer.Option(help="Transitions: interpolation (default) or model (the paper's).")
     ] = "interpolation",
@@ -317,6 +348,10 @@ def generate(
     batch_size: Annotated[
         int, typer.Option(help="Batch mode: most sub-task segments per sampler call.")
     ] = 64,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output folder whole.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Per-stage timings.")] = False,
 ) -> None:
     """Instruction + object(s) → plan, HOI sequence, glb/bvh/meshes, preview and report.
@@ -327,8 +362,9 @@ def generate(
     import time
     from pathlib import Path
 
-    from openhoi.api import GenerateConfig, Pipeline, check_output_folder, write_generation
+    from openhoi.api import GenerateConfig, Pipeline
     from openhoi.errors import InputError, OpenHOIError
+    from openhoi.export.run_folder import check_output_folder, fresh_folder, write_generation_files
     from openhoi.mllm import read_plan_requests
     from openhoi.mllm.api import check_instruction
     from openhoi.objects import load_object
@@ -344,57 +380,108 @@ def generate(
             raise InputError("--instruction needs at least one --object")
         # Cheap checks first, so a bad input fails before any model loads.
         check_instruction(instruction)
-        for name in object:
-            load_object(name)
-        requests = [(instruction, list(object))]
-    check_output_folder(out)
-    default_steps = 30 if sampler == "ddim" else 1000
-    config = GenerateConfig(
-        sampler=sampler,
-        steps=steps or default_steps,
-        guidance_scale=guidance_scale,
+        requests = [(instruction, [load_object(name) for name in object])]
+    check_output_folder(out, overwrite=overwrite)
+    config = GenerateConfig.from_options(
         seed=seed,
-        device=device,
+        sampler=sampler,
+        steps=steps,
+        guidance_scale=guidance_scale,
         refine=refine,
-        mano_dir=mano_dir,
-        planner_path=planner,
-        motion_path=motion,
         bridge=bridge,
+        report=report,
     )
     console = _console()
-    clock = time.perf_counter()
-    pipeline = Pipeline.from_config(config)
-    load_s = time.perf_counter() - clock
-    if prompts is not None:
-        results = pipeline.generate_many(requests, config, batch_size=batch_size)
-    else:
-        results = [pipeline(instruction, list(object), config)]
-    failures = 0
-    for index, result in enumerate(results):
-        folder = Path(out) / f"prompt_{index:04d}" if prompts is not None else Path(out)
-        try:
-            if isinstance(result, OpenHOIError):
-                raise result
-            written = write_generation(result, folder, hands=pipeline.hands, render=render)
-        except OpenHOIError as exc:
-            if prompts is None:
-                raise
-            failures += 1
-            console.print(f"[red]prompt {index} failed[/red]: {exc}")
-            continue
-        physics = result.report["physics"]
-        console.print(
-            f"{folder}: {result.sequence.num_frames} frames, "
-            f"{len(result.plan.subtasks)} sub-tasks; penetration max "
-            f"{physics['penetration_depth_max_mm']:.1f} mm, contact ratio "
-            f"{physics['contact_ratio']:.2f}; {len(written)} files"
-        )
-        if verbose:
-            timings = {"load_s": load_s, **result.report["timings"]}
-            console.print("  " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
+    with _StageProgress(console, quiet) as progress:
+        clock = time.perf_counter()
+        progress("load", 0, 1)
+        pipeline = Pipeline.from_pretrained(planner, motion, device=device, mano_dir=mano_dir)
+        progress("load", 1, 1)
+        load_s = time.perf_counter() - clock
+        results = pipeline.generate_many(requests, config, batch_size=batch_size, progress=progress)
+        if prompts is None and isinstance(results[0], OpenHOIError):
+            raise results[0]
+        lines, failures = [], 0
+        with fresh_folder(out, overwrite=overwrite) as temp:
+            for index, result in enumerate(results):
+                name = f"prompt_{index:04d}" if prompts is not None else ""
+                if isinstance(result, OpenHOIError):
+                    failures += 1
+                    lines.append(f"[red]prompt {index} failed[/red]: {result}")
+                    continue
+                (temp / name).mkdir(exist_ok=True)
+                written = write_generation_files(
+                    result, temp / name, hands=pipeline.hands, render=render
+                )
+                progress("write", index + 1, len(results))
+                lines.append(_result_line(Path(out) / name, result, len(written)))
+                if verbose:
+                    timings = {"load_s": load_s, **result.timings}
+                    lines.append("  " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
+    for line in lines:
+        console.print(line)
     if failures:
         console.print(f"{failures} of {len(requests)} prompts failed; the others were written")
         raise typer.Exit(EXIT_USER_ERROR)
+
+
+def _result_line(folder, result, num_files: int) -> str:
+    """One summary line of a written run."""
+    text = f"{folder}: {result.sequence.num_frames} frames, {len(result.plan.subtasks)} sub-tasks"
+    if result.physics is not None:
+        physics = result.physics.summary()
+        text += (
+            f"; penetration max {physics['penetration_depth_max_mm']:.1f} mm, contact ratio "
+            f"{physics['contact_ratio']:.2f}"
+        )
+    if result.weak_masks:
+        text += f"; low-confidence masks (top region used): sub-tasks {list(result.weak_masks)}"
+    return f"{text}; {num_files} files"
+
+
+class _StageProgress:
+    """A rich progress display with one bar per stage; a no-op when quiet.
+
+    Called as `progress(stage, done, total)` (`openhoi.api.Progress`).
+    """
+
+    def __init__(self, console, quiet: bool) -> None:
+        self.quiet = quiet
+        self.console = console
+        self.tasks: dict[str, int] = {}
+        self.bar = None
+
+    def __enter__(self):
+        if not self.quiet:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("{task.description:>8}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=False,
+            )
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc_info)
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.bar is None:
+            return
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(stage, total=max(total, 1))
+        self.bar.update(self.tasks[stage], completed=done, total=max(total, 1))
 
 
 @app.command("plan")
@@ -654,7 +741,7 @@ def doctor(
     """Report versions, compute devices and whether real MANO files are configured."""
     from rich.table import Table
 
-    from openhoi.api import diagnose
+    from openhoi.provenance import diagnose
 
     report = diagnose(mano_dir=mano_dir)
     table = Table(title="openhoi doctor", show_header=False)
@@ -697,16 +784,32 @@ def demo(
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, turning user errors into exit code 2."""
+    import signal
+
     from openhoi.errors import OpenHOIError
 
+    # Ctrl-C raises `_Interrupted`, which click lets through: it would turn a
+    # KeyboardInterrupt into "Aborted!" and exit code 1. Work in progress is dropped by the
+    # writers' `except BaseException` clean-ups, so nothing half-written stays.
+    previous = signal.signal(signal.SIGINT, _raise_interrupted)
     try:
         app(args=argv, standalone_mode=True)
     except OpenHOIError as exc:
         print(f"openhoi: error: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_USER_ERROR) from None
-    except KeyboardInterrupt:
+    except (_Interrupted, KeyboardInterrupt):
         print("openhoi: interrupted", file=sys.stderr)
         raise SystemExit(EXIT_INTERRUPTED) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C, raised by our SIGINT handler (not a KeyboardInterrupt, which click eats)."""
+
+
+def _raise_interrupted(signum, frame) -> None:
+    raise _Interrupted
 
 
 if __name__ == "__main__":
