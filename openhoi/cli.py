@@ -37,6 +37,19 @@ app.add_typer(eval_app, name="eval")
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
+# Sampling options shared by `generate` and `eval motion` (None: the model folder's own).
+SamplerOption = Annotated[
+    str | None,
+    typer.Option(help="ddim (fast) or ddpm (the paper's); default: the model folder's."),
+]
+StepsOption = Annotated[
+    int | None,
+    typer.Option(help="Sampler steps (default: the model folder's for DDIM, all for DDPM)."),
+]
+GuidanceScaleOption = Annotated[
+    float | None, typer.Option(help="Classifier-free guidance scale (default: the model's).")
+]
+
 
 def _print_version(value: bool) -> None:
     if value:
@@ -317,17 +330,9 @@ def generate(
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed → same output.")] = 0,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
-    sampler: Annotated[
-        str | None,
-        typer.Option(help="ddim (fast) or ddpm (the paper's); default: the model folder's."),
-    ] = None,
-    steps: Annotated[
-        int | None,
-        typer.Option(help="Sampler steps (default: the model folder's for DDIM, all for DDPM)."),
-    ] = None,
-    guidance_scale: Annotated[
-        float | None, typer.Option(help="Classifier-free guidance scale (default: the model's).")
-    ] = None,
+    sampler: SamplerOption = None,
+    steps: StepsOption = None,
+    guidance_scale: GuidanceScaleOption = None,
     refine: Annotated[
         bool, typer.Option("--refine/--no-refine", help="DSG physical refinement while sampling.")
     ] = True,
@@ -620,17 +625,9 @@ def eval_motion(
     variants: Annotated[
         str | None, typer.Option(help="Comma list of table rows (overrides --ablate).")
     ] = None,
-    sampler: Annotated[
-        str | None,
-        typer.Option(help="ddim (fast) or ddpm (the paper's); default: the model folder's."),
-    ] = None,
-    steps: Annotated[
-        int | None,
-        typer.Option(help="Sampler steps (default: the model folder's for DDIM, all for DDPM)."),
-    ] = None,
-    guidance_scale: Annotated[
-        float | None, typer.Option(help="Classifier-free guidance scale (default: the model's).")
-    ] = None,
+    sampler: SamplerOption = None,
+    steps: StepsOption = None,
+    guidance_scale: GuidanceScaleOption = None,
     seed: Annotated[int, typer.Option(help="First sampling seed.")] = 0,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the tables only.")] = False,
