@@ -277,3 +277,20 @@ def test_version():
 
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"openhoi {__version__}"
+
+
+def test_a_reference_whose_mesh_changed_is_one_clear_error(tmp_path):
+    from openhoi.objects import load_object
+
+    mesh_path = _user_can(tmp_path)
+    reference = str(load_object(mesh_path).ref)
+    with open(mesh_path, "a") as handle:
+        handle.write("# edited after the reference was taken\n")
+    out = tmp_path / "run"
+    result = run_cli(
+        "generate", "--instruction", "lift the can", "--object", reference, "--out", str(out),
+        *FAST,
+    )  # fmt: skip
+    assert_user_error(result, mesh_path, reference.split("sha256=")[1][:12])
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
