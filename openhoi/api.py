@@ -4,7 +4,8 @@ A `Pipeline` is loaded once (`Pipeline.from_pretrained`) and called per prompt; 
 reads as the method does: plan -> conditions -> sample -> compose -> score. Each stage owns
 its settings: `openhoi.motion.SamplingConfig` (sampler, steps, eta, CFG, smoothing; None
 fields from the model folder), `openhoi.refine.RefineConfig` (DSG, loss weights, bridges,
-continuation); `GenerateConfig` only groups them with the seed and the report switch.
+continuation); `openhoi.config.GenerateConfig` groups them with the seed and the report
+switch.
 """
 
 from __future__ import annotations
@@ -12,16 +13,15 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from openhoi.config import GenerateConfig
 from openhoi.data import HAND_SIDES as SIDES
 from openhoi.data import HOISequence
 from openhoi.errors import InputError, OpenHOIError
-from openhoi.motion.segments import SamplingConfig
-from openhoi.refine.config import RefineConfig
 from openhoi.vocab import SEGMENT_FRAMES
 
 __all__ = [
@@ -34,54 +34,6 @@ __all__ = [
 DEFAULT_BATCH_SIZE = 64  # segments per sampler call in `Pipeline.generate_many`
 # Progress hook: (stage, done, total), stages "plan", "sample", "compose", "report".
 Progress = Callable[[str, int, int], None]
-# Older flat option names, kept working.
-_OPTION_ALIASES = {"guidance_interval": "interval", "guidance_active_fraction": "active_fraction"}
-_SAMPLING_FIELDS = tuple(f.name for f in dataclasses.fields(SamplingConfig))
-_REFINE_FIELDS = tuple(f.name for f in dataclasses.fields(RefineConfig))
-
-
-@dataclass(frozen=True)
-class GenerateConfig:
-    """Call-time settings of one generation: seed, each stage's config, the report switch."""
-
-    seed: int = 0
-    sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    refine: RefineConfig = field(default_factory=RefineConfig)
-    # Measure penetration / contact / holding of the result (about half a warm run).
-    report: bool = True
-
-    @classmethod
-    def from_options(cls, **options: Any) -> GenerateConfig:
-        """From flat names: any `SamplingConfig` or `RefineConfig` field, `seed`, `report`,
-        and `refine` (bool) for `use_guidance`. Unknown names are an InputError."""
-        return cls().with_options(**options)
-
-    def with_options(self, **options: Any) -> GenerateConfig:
-        """A copy with flat options changed (see `from_options`)."""
-        sampling, refining, top = {}, {}, {}
-        for name, value in options.items():
-            name = _OPTION_ALIASES.get(name, name)
-            if name == "refine" and isinstance(value, bool):
-                refining["use_guidance"] = value
-            elif name in _SAMPLING_FIELDS:
-                sampling[name] = value
-            elif name in _REFINE_FIELDS:
-                refining[name] = value
-            elif name in ("seed", "report"):
-                top[name] = value
-            else:
-                known = sorted({"seed", "report", "refine", *_SAMPLING_FIELDS, *_REFINE_FIELDS})
-                raise InputError(f"unknown generate option {name!r}; known: {', '.join(known)}")
-        return dataclasses.replace(
-            self,
-            sampling=dataclasses.replace(self.sampling, **sampling),
-            refine=dataclasses.replace(self.refine, **refining),
-            **top,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready nested fields."""
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -423,4 +375,3 @@ def generate(instruction: str, objects, seed: int = 0, **options) -> GenerateRes
             mano_dir=load["mano_dir"],
         )  # fmt: skip
     return _PIPELINES[key](instruction, objects, config)
-
