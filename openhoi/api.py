@@ -4,8 +4,8 @@ A `Pipeline` is loaded once (`Pipeline.from_pretrained`) and called per prompt; 
 reads as the method does: plan -> conditions -> sample -> compose -> score. Each stage owns
 its settings: `openhoi.motion.SamplingConfig` (sampler, steps, eta, CFG, smoothing; None
 fields from the model folder), `openhoi.refine.RefineConfig` (DSG, loss weights, bridges,
-continuation); `openhoi.config.GenerateConfig` groups them with the seed and the report
-switch.
+continuation); `GenerateConfig` (openhoi/generate_config.py) groups them with the seed
+and the report switch.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from openhoi.config import GenerateConfig
 from openhoi.data import HAND_SIDES as SIDES
 from openhoi.data import HOISequence
 from openhoi.errors import InputError, OpenHOIError
+from openhoi.generate_config import GenerateConfig
 from openhoi.vocab import SEGMENT_FRAMES
 
 __all__ = [

@@ -8,68 +8,15 @@ the dataclass, whose `__post_init__` checks values.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
 from openhoi.errors import InputError
-from openhoi.motion.segments import SamplingConfig
-from openhoi.refine.config import RefineConfig
 
-__all__ = ["DemoConfig", "GenerateConfig", "compose_config"]
+__all__ = ["DemoConfig", "compose_config"]
 
 ConfigT = TypeVar("ConfigT")
-
-
-# Older flat option names, kept working.
-_OPTION_ALIASES = {"guidance_interval": "interval", "guidance_active_fraction": "active_fraction"}
-_SAMPLING_FIELDS = tuple(f.name for f in dataclasses.fields(SamplingConfig))
-_REFINE_FIELDS = tuple(f.name for f in dataclasses.fields(RefineConfig))
-
-
-@dataclass(frozen=True)
-class GenerateConfig:
-    """Call-time settings of one generation: seed, each stage's config, the report switch."""
-
-    seed: int = 0
-    sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    refine: RefineConfig = field(default_factory=RefineConfig)
-    # Measure penetration / contact / holding of the result (about half a warm run).
-    report: bool = True
-
-    @classmethod
-    def from_options(cls, **options: Any) -> GenerateConfig:
-        """From flat names: any `SamplingConfig` or `RefineConfig` field, `seed`, `report`,
-        and `refine` (bool) for `use_guidance`. Unknown names are an InputError."""
-        return cls().with_options(**options)
-
-    def with_options(self, **options: Any) -> GenerateConfig:
-        """A copy with flat options changed (see `from_options`)."""
-        sampling, refining, top = {}, {}, {}
-        for name, value in options.items():
-            name = _OPTION_ALIASES.get(name, name)
-            if name == "refine" and isinstance(value, bool):
-                refining["use_guidance"] = value
-            elif name in _SAMPLING_FIELDS:
-                sampling[name] = value
-            elif name in _REFINE_FIELDS:
-                refining[name] = value
-            elif name in ("seed", "report"):
-                top[name] = value
-            else:
-                known = sorted({"seed", "report", "refine", *_SAMPLING_FIELDS, *_REFINE_FIELDS})
-                raise InputError(f"unknown generate option {name!r}; known: {', '.join(known)}")
-        return dataclasses.replace(
-            self,
-            sampling=dataclasses.replace(self.sampling, **sampling),
-            refine=dataclasses.replace(self.refine, **refining),
-            **top,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready nested fields."""
-        return dataclasses.asdict(self)
 
 
 @dataclass

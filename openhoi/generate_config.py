@@ -1,0 +1,67 @@
+"""`GenerateConfig`: the call-time settings of one generation, one field per stage.
+
+It only groups the stages' own configs (`openhoi.motion.SamplingConfig`,
+`openhoi.refine.RefineConfig`) with the seed and the report switch, and reads the flat
+option names of `openhoi.generate(..., steps=10, bridge="model")` into them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from openhoi.errors import InputError
+from openhoi.motion.segments import SamplingConfig
+from openhoi.refine.config import RefineConfig
+
+__all__ = ["GenerateConfig"]
+
+# Older flat option names, kept working.
+_OPTION_ALIASES = {"guidance_interval": "interval", "guidance_active_fraction": "active_fraction"}
+_SAMPLING_FIELDS = tuple(f.name for f in dataclasses.fields(SamplingConfig))
+_REFINE_FIELDS = tuple(f.name for f in dataclasses.fields(RefineConfig))
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """Call-time settings of one generation: seed, each stage's config, the report switch."""
+
+    seed: int = 0
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    refine: RefineConfig = field(default_factory=RefineConfig)
+    # Measure penetration / contact / holding of the result (about half a warm run).
+    report: bool = True
+
+    @classmethod
+    def from_options(cls, **options: Any) -> GenerateConfig:
+        """From flat names: any `SamplingConfig` or `RefineConfig` field, `seed`, `report`,
+        and `refine` (bool) for `use_guidance`. Unknown names are an InputError."""
+        return cls().with_options(**options)
+
+    def with_options(self, **options: Any) -> GenerateConfig:
+        """A copy with flat options changed (see `from_options`)."""
+        sampling, refining, top = {}, {}, {}
+        for name, value in options.items():
+            name = _OPTION_ALIASES.get(name, name)
+            if name == "refine" and isinstance(value, bool):
+                refining["use_guidance"] = value
+            elif name in _SAMPLING_FIELDS:
+                sampling[name] = value
+            elif name in _REFINE_FIELDS:
+                refining[name] = value
+            elif name in ("seed", "report"):
+                top[name] = value
+            else:
+                known = sorted({"seed", "report", "refine", *_SAMPLING_FIELDS, *_REFINE_FIELDS})
+                raise InputError(f"unknown generate option {name!r}; known: {', '.join(known)}")
+        return dataclasses.replace(
+            self,
+            sampling=dataclasses.replace(self.sampling, **sampling),
+            refine=dataclasses.replace(self.refine, **refining),
+            **top,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready nested fields."""
+        return dataclasses.asdict(self)
