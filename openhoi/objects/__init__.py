@@ -8,7 +8,7 @@ name, `name@scale`, or a mesh / stored object plus content hash, see
 """
 
 from openhoi.objects.affordance import AFFORDANCE_TYPES, affordance_index
-from openhoi.objects.library import list_objects, load_object
+from openhoi.objects.library import list_objects, load_object, object_ref
 from openhoi.objects.mesh_io import MESH_SUFFIXES, load_mesh_file
 from openhoi.objects.object import (
     Articulation,
@@ -17,7 +17,7 @@ from openhoi.objects.object import (
     ObjectPart,
     ObjectPoints,
 )
-from openhoi.objects.reference import ObjectRef, object_ref
+from openhoi.objects.reference import ObjectRef
 
 __all__ = [
     "AFFORDANCE_TYPES",

@@ -1,18 +1,31 @@
-"""Look objects up by reference, built-in name or mesh path: `list_objects`, `load_object`."""
+"""Look objects up by reference, built-in name or mesh path: `list_objects`, `load_object`.
+
+Loading an `ObjectRef` lives here, above every kind of object it can name (built-ins,
+mesh files, stored objects); `openhoi.objects.reference` only describes references.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from pathlib import Path
 
-from openhoi.errors import InputError
+from openhoi.errors import InputError, MissingFileError
 from openhoi.objects.builtin import BUILTIN_BUILDERS
-from openhoi.objects.mesh_io import DEFAULT_MAX_FACES, MESH_SUFFIXES, load_mesh_file
-from openhoi.objects.object import MAX_SCALE, MIN_SCALE, SCALE_SEPARATOR, HOIObject
-from openhoi.objects.reference import ObjectRef, is_file_reference
+from openhoi.objects.mesh_io import DEFAULT_MAX_FACES, MESH_SUFFIXES, load_mesh_file, sidecar_path
+from openhoi.objects.object import HOIObject
+from openhoi.objects.reference import (
+    MAX_SCALE,
+    MIN_SCALE,
+    SCALE_SEPARATOR,
+    ObjectRef,
+    file_sha256,
+    is_file_reference,
+)
+from openhoi.objects.store import OBJECT_FILE, load_stored_object, stored_object_sha256
 
-__all__ = ["builtin_object", "list_objects", "load_object", "split_scaled_name"]
+__all__ = ["builtin_object", "list_objects", "load_object", "object_ref", "split_scaled_name"]
 
 
 def list_objects() -> list[str]:
@@ -91,7 +104,7 @@ def load_object(
                 f"reference {str(name_or_path)!r} already records how to load its file"
             )
         ref = name_or_path if isinstance(name_or_path, ObjectRef) else ObjectRef.parse(name_or_path)
-        return ref.resolve()
+        return _load_ref(ref)
     if isinstance(name_or_path, str) and name_or_path in BUILTIN_BUILDERS:
         if not defaults:
             raise InputError(
@@ -123,3 +136,70 @@ def load_object(
         "(mesh:/abs/file#sha256=HEX, stored:/abs/folder/objects/NAME#sha256=HEX); an object "
         "of a prepared dataset folder loads with openhoi.data.load_episode_object(folder, name)"
     )
+
+
+def object_ref(obj: HOIObject) -> ObjectRef:
+    """The reference of a loaded object; InputError for one built in memory."""
+    if obj.ref is None:
+        raise InputError(
+            f"object {obj.name!r} was built in memory and has no reference to load it again; "
+            "save it as a mesh file and load it with openhoi.objects.load_object"
+        )
+    return obj.ref
+
+
+def _load_ref(ref: ObjectRef) -> HOIObject:
+    """The object `ref` names, after checking its files are unchanged."""
+    if ref.kind == "builtin":
+        return builtin_object(ref.target, ref.scale)
+    if ref.kind == "mesh":
+        path = Path(ref.target)
+        _check("mesh file", path, path.is_file() and file_sha256(path), ref.sha256)
+        sidecar = sidecar_path(path)
+        found = "none" if sidecar is None else file_sha256(sidecar)
+        expected = ref.affordance_sha256 or "none"
+        _check("affordance sidecar of mesh file", sidecar or path, found, expected)
+    else:
+        path = Path(ref.target)
+        try:
+            found = (path / OBJECT_FILE).is_file() and stored_object_sha256(path)
+        except MissingFileError as exc:  # object.json lists a part file that is gone
+            raise MissingFileError(
+                f"referenced stored object {path} is incomplete ({exc}); the reference "
+                f"expects sha256 {ref.sha256}"
+            ) from None
+        _check("stored object", path, found, ref.sha256)
+    return _load_checked(dataclasses.replace(ref, scale=1.0)).scaled(ref.scale)
+
+
+def _check(what: str, path: Path, found: str | bool, expected: str) -> None:
+    """Raise unless the file(s) at `path` exist (`found` not False) and hash to `expected`."""
+    if found is False:
+        raise MissingFileError(
+            f"referenced {what} {path} does not exist (the reference expects sha256 "
+            f"{expected}); restore it or load the object again to take a new reference"
+        )
+    if found != expected:
+        raise InputError(
+            f"referenced {what} {path} has changed since the reference was taken (expected "
+            f"sha256 {expected}, found {found}); restore it or load the object again to take "
+            "a new reference"
+        )
+
+
+@functools.lru_cache(maxsize=32)
+def _load_checked(ref: ObjectRef) -> HOIObject:
+    """Load an unscaled file reference whose hash was just checked (objects are immutable)."""
+    if ref.kind == "stored":
+        folder = Path(ref.target)
+        obj = load_stored_object(folder.parent.parent, folder.name)
+    else:
+        obj = load_mesh_file(
+            ref.target,
+            scale=ref.unit,
+            max_faces=DEFAULT_MAX_FACES if ref.max_faces is None else ref.max_faces,
+            use_gltf_y_up=ref.gltf_y_up,
+        )
+    found = obj.ref.sha256 if obj.ref is not None else ""
+    _check(f"{ref.kind} object", Path(ref.target), found, ref.sha256)  # replaced meanwhile?
+    return obj

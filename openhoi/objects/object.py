@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,9 +21,13 @@ import trimesh
 from openhoi.errors import InputError
 from openhoi.geometry.sampling import farthest_point_sampling
 from openhoi.objects.affordance import AFFORDANCE_TYPES, NUM_AFFORDANCES, affordance_index
-
-if TYPE_CHECKING:
-    from openhoi.objects.reference import ObjectRef
+from openhoi.objects.reference import (
+    MAX_SCALE,
+    MIN_SCALE,
+    SCALE_SEPARATOR,
+    ObjectRef,
+    format_scale,
+)
 
 __all__ = [
     "NUM_DENSE_SAMPLES",
@@ -42,10 +46,6 @@ NUM_MLLM_POINTS = 2048  # unit-sphere points for the MLLM / affordance decoder (
 # Dense area-weighted surface sample that FPS draws from; fixed seed → same points every run.
 NUM_DENSE_SAMPLES = 20_000
 DENSE_SAMPLE_SEED = 0
-# `name@factor` names a scaled object (`HOIObject.scaled`); factors outside this range
-# are refused (a 4x mug or a 0.25x kettle is no longer the object the labels describe).
-SCALE_SEPARATOR = "@"
-MIN_SCALE, MAX_SCALE = 0.25, 4.0
 # How far (metres) a mesh may sit off the canonical frame before we refuse it.
 _CANONICAL_TOLERANCE_M = 1e-5
 
@@ -458,8 +458,6 @@ class HOIObject:
         `name@total` and `ref` scales too (scales multiply: `scaled(a).scaled(b)` is `@a*b`).
         The surface sample uses the same seed, so `scaled(f).points.points == f * points.points`.
         """
-        from openhoi.objects.reference import format_scale
-
         factor = float(factor)
         if not np.isfinite(factor) or not MIN_SCALE <= factor <= MAX_SCALE:
             raise InputError(

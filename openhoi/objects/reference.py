@@ -24,37 +24,39 @@ Any form may end in `@<factor>`, a uniform scale applied after loading (`HOIObje
 A stored object's hash is the sha256 of its `object.json` bytes followed by the bytes of
 each part file in the order `object.json` lists them.
 
-`resolve()` checks the hash before loading: a missing file raises `MissingFileError`, a
-changed one `InputError`, each naming the path and the hash expected. A mesh reference
-always loads its mesh, even when the file stem is a built-in name.
+This module only describes references (it imports nothing else from `openhoi.objects`);
+`openhoi.objects.load_object(ref)` loads one, checking the hash first: a missing file
+raises `MissingFileError`, a changed one `InputError`, each naming the path and the hash
+expected. A mesh reference always loads its mesh, even when the file stem is a built-in name.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import math
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from openhoi.errors import InputError, MissingFileError
-from openhoi.objects.object import MAX_SCALE, MIN_SCALE, SCALE_SEPARATOR
-
-if TYPE_CHECKING:
-    from openhoi.objects.object import HOIObject
+from openhoi.errors import InputError
 
 __all__ = [
+    "MAX_SCALE",
     "MESH_PREFIX",
+    "MIN_SCALE",
+    "SCALE_SEPARATOR",
     "STORED_PREFIX",
     "ObjectRef",
     "file_sha256",
     "format_scale",
     "is_file_reference",
-    "object_ref",
 ]
+
+# `name@factor` names a scaled object (`HOIObject.scaled`); factors outside this range
+# are refused (a 4x mug or a 0.25x kettle is no longer the object the labels describe).
+SCALE_SEPARATOR = "@"
+MIN_SCALE, MAX_SCALE = 0.25, 4.0
 
 MESH_PREFIX = "mesh:"
 STORED_PREFIX = "stored:"
@@ -221,87 +223,9 @@ class ObjectRef:
         """This reference with its scale multiplied by `factor`."""
         return dataclasses.replace(self, scale=self.scale * float(factor))
 
-    # ------------------------------------------------------------------ loading
-
-    def resolve(self) -> HOIObject:
-        """The object this reference names, after checking its files are unchanged."""
-        if self.kind == "builtin":
-            from openhoi.objects.library import builtin_object
-
-            return builtin_object(self.target, self.scale)
-        if self.kind == "mesh":
-            from openhoi.objects.mesh_io import sidecar_path
-
-            path = Path(self.target)
-            _check("mesh file", path, path.is_file() and file_sha256(path), self.sha256)
-            sidecar = sidecar_path(path)
-            found = "none" if sidecar is None else file_sha256(sidecar)
-            expected = self.affordance_sha256 or "none"
-            _check("affordance sidecar of mesh file", sidecar or path, found, expected)
-        else:
-            from openhoi.objects.store import OBJECT_FILE, stored_object_sha256
-
-            path = Path(self.target)
-            try:
-                found = (path / OBJECT_FILE).is_file() and stored_object_sha256(path)
-            except MissingFileError as exc:  # object.json lists a part file that is gone
-                raise MissingFileError(
-                    f"referenced stored object {path} is incomplete ({exc}); the reference "
-                    f"expects sha256 {self.sha256}"
-                ) from None
-            _check("stored object", path, found, self.sha256)
-        return _load_checked(dataclasses.replace(self, scale=1.0)).scaled(self.scale)
-
-
-def _check(what: str, path: Path, found: str | bool, expected: str) -> None:
-    """Raise unless the file(s) at `path` exist (`found` not False) and hash to `expected`."""
-    if found is False:
-        raise MissingFileError(
-            f"referenced {what} {path} does not exist (the reference expects sha256 "
-            f"{expected}); restore it or load the object again to take a new reference"
-        )
-    if found != expected:
-        raise InputError(
-            f"referenced {what} {path} has changed since the reference was taken (expected "
-            f"sha256 {expected}, found {found}); restore it or load the object again to take "
-            "a new reference"
-        )
-
 
 def _parse_number(text: str, what: str, where: str) -> float:
     try:
         return float(text)
     except ValueError:
         raise InputError(f"object reference {where!r}: {what} {text!r} is not a number") from None
-
-
-@functools.lru_cache(maxsize=32)
-def _load_checked(ref: ObjectRef) -> HOIObject:
-    """Load an unscaled file reference whose hash was just checked (objects are immutable)."""
-    if ref.kind == "stored":
-        from openhoi.objects.store import load_stored_object
-
-        folder = Path(ref.target)
-        obj = load_stored_object(folder.parent.parent, folder.name)
-    else:
-        from openhoi.objects.mesh_io import DEFAULT_MAX_FACES, load_mesh_file
-
-        obj = load_mesh_file(
-            ref.target,
-            scale=ref.unit,
-            max_faces=DEFAULT_MAX_FACES if ref.max_faces is None else ref.max_faces,
-            use_gltf_y_up=ref.gltf_y_up,
-        )
-    found = obj.ref.sha256 if obj.ref is not None else ""
-    _check(f"{ref.kind} object", Path(ref.target), found, ref.sha256)  # replaced meanwhile?
-    return obj
-
-
-def object_ref(obj: HOIObject) -> ObjectRef:
-    """The reference of a loaded object; InputError for one built in memory."""
-    if obj.ref is None:
-        raise InputError(
-            f"object {obj.name!r} was built in memory and has no reference to load it again; "
-            "save it as a mesh file and load it with openhoi.objects.load_object"
-        )
-    return obj.ref

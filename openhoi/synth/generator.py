@@ -84,7 +84,7 @@ class GeneratorConfig:
     scales: tuple[float, ...] = (0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15)
 
     def __post_init__(self) -> None:
-        from openhoi.objects.object import MAX_SCALE, MIN_SCALE
+        from openhoi.objects.reference import MAX_SCALE, MIN_SCALE
 
         if self.max_segment_attempts < 1 or self.max_episode_attempts < 1:
             raise InputError("max_segment_attempts and max_episode_attempts must be >= 1")
