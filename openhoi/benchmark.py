@@ -223,8 +223,13 @@ class BenchmarkConfig:
                 f"dataset {self.dataset!r} needs a data folder (--data DIR, written by "
                 f"`openhoi data prepare {self.dataset}`); only synth is generated on demand"
             )
-        if self.data is not None and not Path(self.data).is_dir():
-            raise MissingFileError(f"data folder {self.data!r} does not exist")
+        for name, folder in (
+            ("data", self.data),
+            ("motion model", self.motion_path),
+            ("evaluator", self.evaluator_path),
+        ):
+            if folder is not None and not Path(folder).is_dir():
+                raise MissingFileError(f"{name} folder {str(folder)!r} does not exist")
 
 
 # ----------------------------------------------------------------------------------------
@@ -526,20 +531,20 @@ def run_benchmark(config: BenchmarkConfig, *, log=print, progress: bool = False)
     episodes = select_episodes(folder, config.dataset, config.split, config.limit)
     objects = [load_episode_object(folder, e.object) for e in episodes]
     num_prompts = sum(len(e.plan) for e in episodes)
-    evaluator = None
+    # Loaded (so a bad --evaluator is an error) even when too few prompts leave it unused.
+    evaluator = _load_evaluator(config, config.device)
     if num_prompts < MIN_FEATURE_PROMPTS:
+        evaluator = None
         log(
             f"{num_prompts} prompt: FID, raw FID, Diversity, MModality and R-precision need "
             f"at least {MIN_FEATURE_PROMPTS} and are left out (raise --limit)"
         )
-    else:
-        evaluator = _load_evaluator(config, config.device)
-        if evaluator is None:
-            log(
-                f"no motion evaluator for {config.dataset!r}: FID, Diversity, MModality and "
-                "R-precision are left out (train one with `openhoi train evaluator data=DIR "
-                "out=DIR` and pass --evaluator)"
-            )
+    elif evaluator is None:
+        log(
+            f"no motion evaluator for {config.dataset!r}: FID, Diversity, MModality and "
+            "R-precision are left out (train one with `openhoi train evaluator data=DIR "
+            "out=DIR` and pass --evaluator)"
+        )
     pipeline = _load_pipeline(config)
     log(f"{len(episodes)} episodes, {num_prompts} prompts, {config.repeats} repeats")
     # Untimed warm-up: kernel compilation and per-object distance structures.

@@ -54,6 +54,8 @@ def test_eval_motion_needs_no_prepared_folder(tmp_path):
         (("--dataset", "kinect"), "dataset must be one of"),
         (("--dataset", "grab"), "needs a data folder"),
         (("--data", "/nonexistent/episodes"), "/nonexistent/episodes"),
+        (("--evaluator", "/nonexistent/evaluator"), "/nonexistent/evaluator"),
+        (("--checkpoint", "/nonexistent/motion"), "/nonexistent/motion"),
         (("--limit", "0"), "limit must be >= 1"),
         (("--repeats", "0"), "repeats must be >= 1"),
         (("--variants", "full,no_such_row"), "no_such_row"),
