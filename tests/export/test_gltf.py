@@ -200,8 +200,8 @@ def test_glb_rejects_wrong_suffix(tmp_path, sequence):
         export_sequence(sequence, tmp_path / "x.fbx", "fbx")
 
 
-@pytest.mark.slow
-def test_glb_passes_khronos_validator(tmp_path, sequence):
+def _khronos_validator():
+    """tools/validate_gltf.py as a module; skips when Node.js or the validator is missing."""
     import importlib.util
     from pathlib import Path
 
@@ -215,6 +215,12 @@ def test_glb_passes_khronos_validator(tmp_path, sequence):
         module.find_validator()
     except module.ValidatorUnavailable as exc:
         pytest.skip(str(exc))
+    return module
+
+
+@pytest.mark.slow
+def test_glb_passes_khronos_validator(tmp_path, sequence):
+    module = _khronos_validator()
     report = module.validate(write_glb(tmp_path / "sequence.glb", sequence))
     issues = report["issues"]
     assert issues["numErrors"] == 0 and issues["numWarnings"] == 0, issues["messages"]
@@ -223,19 +229,7 @@ def test_glb_passes_khronos_validator(tmp_path, sequence):
 
 @pytest.mark.slow
 def test_glb_with_static_objects_passes_khronos_validator(tmp_path, static_objects):
-    import importlib.util
-    from pathlib import Path
-
-    tool = Path(__file__).resolve().parents[2] / "tools" / "validate_gltf.py"
-    spec = importlib.util.spec_from_file_location("validate_gltf", tool)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if shutil.which("node") is None:
-        pytest.skip("Node.js is not installed")
-    try:
-        module.find_validator()
-    except module.ValidatorUnavailable as exc:
-        pytest.skip(str(exc))
+    module = _khronos_validator()
     sequence = random_sequence("mug", num_frames=4)
     path = write_glb(tmp_path / "scene.glb", sequence, static_objects=static_objects)
     issues = module.validate(path)["issues"]
