@@ -693,8 +693,18 @@ def eval_planner(
         bool, typer.Option("--show-errors", help="List every scene whose plan is wrong.")
     ] = False,
     out: Annotated[str, typer.Option(help="Folder for the JSON + Markdown.")] = "outputs/benchmark",
+    requests: Annotated[
+        str | None,
+        typer.Option(
+            help="Score the frozen held-out requests instead (heldout_v1); report once per "
+            "shipped model, never tune on it."
+        ),
+    ] = None,
 ) -> None:
     """Evaluate the planner: affordance AUC / aIoU / SIM / MAE and plan accuracy."""
+    if requests is not None:
+        _eval_heldout(checkpoint, requests, device, show_errors, out)
+        return
     from openhoi.benchmark import (
         PlannerEvalConfig,
         planner_report,
@@ -716,6 +726,25 @@ def eval_planner(
     results = run_planner_eval(config)
     print(planner_report(results, show_errors=show_errors), end="")
     json_path, md_path = write_planner_eval(results, out)
+    _console().print(f"wrote {json_path} and {md_path}")
+
+
+def _eval_heldout(checkpoint, name: str, device: str, show_errors: bool, out: str) -> None:
+    """`eval planner --requests NAME`: the frozen held-out requests (`openhoi.mllm.heldout`)."""
+    import json
+    from pathlib import Path
+
+    from openhoi.mllm import load_planner
+    from openhoi.mllm.heldout import evaluate_heldout, heldout_report
+
+    result = evaluate_heldout(load_planner(checkpoint, device=device), name)
+    report = heldout_report(result, show_errors=show_errors)
+    print(report, end="")
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = folder / f"planner_{name}.json", folder / f"planner_{name}.md"
+    json_path.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+    md_path.write_text(heldout_report(result, show_errors=True))
     _console().print(f"wrote {json_path} and {md_path}")
 
 
