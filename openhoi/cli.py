@@ -731,20 +731,19 @@ def eval_planner(
 
 def _eval_heldout(checkpoint, name: str, device: str, show_errors: bool, out: str) -> None:
     """`eval planner --requests NAME`: the frozen held-out requests (`openhoi.mllm.heldout`)."""
-    import json
     from pathlib import Path
 
+    from openhoi._io import atomic_open, save_json_atomic
     from openhoi.mllm import load_planner
     from openhoi.mllm.heldout import evaluate_heldout, heldout_report
 
     result = evaluate_heldout(load_planner(checkpoint, device=device), name)
-    report = heldout_report(result, show_errors=show_errors)
-    print(report, end="")
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = folder / f"planner_{name}.json", folder / f"planner_{name}.md"
-    json_path.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
-    md_path.write_text(heldout_report(result, show_errors=True))
+    print(heldout_report(result, show_errors=show_errors), end="")
+    json_path = Path(out) / f"planner_{name}.json"
+    md_path = json_path.with_suffix(".md")
+    save_json_atomic(json_path, result.as_dict())
+    with atomic_open(md_path) as handle:
+        handle.write(heldout_report(result, show_errors=True).encode())
     _console().print(f"wrote {json_path} and {md_path}")
 
 
