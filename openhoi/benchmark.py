@@ -801,3 +801,22 @@ def write_planner_eval(results: Mapping[str, Any], out: str | Path) -> tuple[Pat
     s = results["settings"]
     stem = Path(out) / f"planner_{s['split']}_{s['phrasing']}"
     return _write_pair(stem, results, planner_report(results, show_errors=True))
+
+
+def run_heldout_eval(checkpoint: str | None, name: str, device: str = "cpu"):
+    """A planner (None: shipped) on a frozen held-out request set (`openhoi.mllm.heldout`),
+    scored separately on SynthHOI's seen and unseen objects."""
+    from openhoi.mllm import load_planner
+    from openhoi.mllm.heldout import evaluate_heldout
+    from openhoi.synth.tasks import HELD_OUT_OBJECTS
+
+    planner = load_planner(checkpoint, device=device)
+    return evaluate_heldout(planner, name, unseen_objects=HELD_OUT_OBJECTS)
+
+
+def write_heldout_eval(result, out: str | Path) -> tuple[Path, Path]:
+    """`<out>/planner_<set>.json` (scores, every request) and `.md` (tables, wrong plans)."""
+    from openhoi.mllm.heldout import heldout_report
+
+    stem = Path(out) / f"planner_{result.name}"
+    return _write_pair(stem, result.as_dict(), heldout_report(result, show_errors=True))

@@ -730,20 +730,13 @@ def eval_planner(
 
 
 def _eval_heldout(checkpoint, name: str, device: str, show_errors: bool, out: str) -> None:
-    """`eval planner --requests NAME`: the frozen held-out requests (`openhoi.mllm.heldout`)."""
-    from pathlib import Path
+    """`eval planner --requests NAME`: the frozen held-out requests (`openhoi.benchmark`)."""
+    from openhoi.benchmark import run_heldout_eval, write_heldout_eval
+    from openhoi.mllm.heldout import heldout_report
 
-    from openhoi._io import atomic_open, save_json_atomic
-    from openhoi.mllm import load_planner
-    from openhoi.mllm.heldout import evaluate_heldout, heldout_report
-
-    result = evaluate_heldout(load_planner(checkpoint, device=device), name)
+    result = run_heldout_eval(checkpoint, name, device)
     print(heldout_report(result, show_errors=show_errors), end="")
-    json_path = Path(out) / f"planner_{name}.json"
-    md_path = json_path.with_suffix(".md")
-    save_json_atomic(json_path, result.as_dict())
-    with atomic_open(md_path) as handle:
-        handle.write(heldout_report(result, show_errors=True).encode())
+    json_path, md_path = write_heldout_eval(result, out)
     _console().print(f"wrote {json_path} and {md_path}")
 
 

@@ -103,18 +103,20 @@ def write_generation_files(result, folder: Path, *, hands=None, render: bool = T
     for fmt in ("meshes", "glb", "bvh") + (("mp4",) if render else ()):
         options = {"static_objects": static} if fmt != "bvh" else {}
         export_sequence(result.sequence, folder, fmt, obj=result.object, hands=hands, **options)
-    save_json_atomic(folder / "config.json", run_config(result))
-    save_json_atomic(folder / "report.json", result.summary())
+    report = result.summary()
+    save_json_atomic(folder / "config.json", run_config(result, report["objects"]))
+    save_json_atomic(folder / "report.json", report)
     return sorted(p.name for p in folder.iterdir())
 
 
-def run_config(result) -> dict:
-    """config.json: the resolved config, seed, objects, model ids, version, hand model."""
+def run_config(result, objects: list[str]) -> dict:
+    """config.json: the resolved config, seed, `objects` (references), model ids, version,
+    hand model."""
     return {
         "format": "openhoi-run",
         "version": 1,
         "instruction": result.plan.instruction,
-        "objects": result.summary()["objects"],
+        "objects": objects,
         "config": result.config.to_dict(),
         **result.provenance,
     }

@@ -7,8 +7,7 @@ imported lazily, so `import openhoi.mllm` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from openhoi._lazy import lazy_attributes
 
 _LAZY = {
     "Plan": "openhoi.mllm.plan",
@@ -29,9 +28,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'openhoi.mllm' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

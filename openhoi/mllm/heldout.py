@@ -27,7 +27,7 @@ Everything is reported overall and for seen / unseen target objects (SynthHOI's
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -115,10 +115,15 @@ def _score(records: Sequence[dict]) -> dict[str, float]:
     }
 
 
-def evaluate_heldout(planner: object, name: str = "heldout_v1") -> HeldoutEvaluation:
-    """Score a `Planner` (`openhoi.mllm.load_planner`) on a held-out set (module docstring)."""
-    from openhoi.synth.tasks import HELD_OUT_OBJECTS
+def evaluate_heldout(
+    planner: object, name: str = "heldout_v1", *, unseen_objects: Collection[str]
+) -> HeldoutEvaluation:
+    """Score a `Planner` (`openhoi.mllm.load_planner`) on a held-out set (module docstring).
 
+    `unseen_objects`: the objects the planner never trained on (SynthHOI's
+    `HELD_OUT_OBJECTS`; `openhoi.benchmark.run_heldout_eval` passes them), for the
+    seen / unseen split of the scores.
+    """
     records = []
     for request in load_heldout_requests(name):
         plan = planner.plan(request.instruction, list(request.objects))
@@ -135,7 +140,7 @@ def evaluate_heldout(planner: object, name: str = "heldout_v1") -> HeldoutEvalua
                 "instruction": request.instruction,
                 "objects": list(request.objects),
                 "target_object": target,
-                "unseen": request.objects[target] in HELD_OUT_OBJECTS,
+                "unseen": request.objects[target] in unseen_objects,
                 "style": request.style,
                 "want": list(request.steps),
                 "got": got,

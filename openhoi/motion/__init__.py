@@ -5,8 +5,7 @@ Public names are imported lazily (STYLE §2.7), so importing `openhoi.motion` lo
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from openhoi._lazy import lazy_attributes
 
 __all__ = [
     "ClassifierFreeGuidance",
@@ -85,13 +84,6 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'openhoi.motion' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"openhoi.motion.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes(
+    __name__, {name: f"{__name__}.{module}" for name, module in _WHERE.items()}
+)

@@ -15,8 +15,7 @@ share. Names are imported lazily, so `openhoi.training.config` stays free of tor
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from openhoi._lazy import lazy_attributes
 
 _LAZY = {
     "DEPRECATED_KEYS": "openhoi.training.config",
@@ -45,9 +44,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'openhoi.training' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

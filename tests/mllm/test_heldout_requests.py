@@ -135,7 +135,7 @@ def test_only_the_evaluation_reads_the_heldout_file():
         text = path.read_text()
         if re.search(READS_HELDOUT, text):
             readers.append(path.relative_to(ROOT).as_posix())
-    assert readers == ["openhoi/cli.py", "openhoi/mllm/heldout.py"], readers
+    assert readers == ["openhoi/benchmark.py", "openhoi/cli.py", "openhoi/mllm/heldout.py"], readers
     cli = (ROOT / "openhoi/cli.py").read_text()
     # The CLI only names the set and calls the evaluation.
     assert "planner_requests" not in cli and "assets" not in cli
@@ -146,11 +146,12 @@ def test_only_the_evaluation_reads_the_heldout_file():
                          "style"}  # fmt: skip
 
 
-def test_evaluation_scores_a_stub_planner():
+def test_scores_of_scripted_planners_with_known_answers():
     from types import SimpleNamespace
 
     from openhoi.errors import InputError
     from openhoi.mllm.heldout import evaluate_heldout, heldout_report
+    from openhoi.synth.tasks import HELD_OUT_OBJECTS
 
     requests = {r.instruction: r for r in load_heldout_requests("heldout_v1")}
 
@@ -162,7 +163,7 @@ def test_evaluation_scores_a_stub_planner():
                      for p in r.steps]  # fmt: skip
             return SimpleNamespace(subtasks=steps)
 
-    result = evaluate_heldout(Perfect())
+    result = evaluate_heldout(Perfect(), unseen_objects=HELD_OUT_OBJECTS)
     for group in ("all", "seen", "unseen"):
         scores = result.groups[group]
         assert scores["exact_plan"] == scores["step_accuracy"] == scores["right_object"] == 1
@@ -177,7 +178,7 @@ def test_evaluation_scores_a_stub_planner():
                 s.object_index = s.object_index + 1
             return SimpleNamespace(subtasks=plan.subtasks[:-1])
 
-    scores = evaluate_heldout(WrongObject()).groups["all"]
+    scores = evaluate_heldout(WrongObject(), unseen_objects=HELD_OUT_OBJECTS).groups["all"]
     assert scores["exact_plan"] == scores["step_accuracy"] == scores["right_object"] == 0
     with pytest.raises(InputError, match="unknown held-out set"):
         load_heldout_requests("heldout_v0")
