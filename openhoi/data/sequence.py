@@ -250,6 +250,25 @@ class HOISequence:
         """`(T, 21, 3)` world-frame keypoints of one hand (16 MANO joints, then 5 tips)."""
         return self._hand_output(side, hand_model).joints.numpy()
 
+    def wrist_transforms(self, side: str, hand_model: HandModel | None = None) -> np.ndarray:
+        """`(T, 4, 4)` float64 wrist frames: the global orientation at the wrist joint.
+
+        MANO turns the hand about its rest wrist joint J0(β) and then adds `transl`, so the
+        wrist sits at `transl + J0`; a rigid hand motion is a change of this frame.
+        """
+        import torch
+
+        from openhoi.geometry import rotation_6d_to_matrix
+
+        model = hand_model if hand_model is not None else _default_hand_model(side)
+        betas = torch.from_numpy(np.array(self.betas[HAND_SIDES.index(side)][None]))
+        wrist = model.rest_joints(betas.to(model.dtype))[0, 0].double().numpy()
+        orient = torch.from_numpy(np.array(self.hand_pose_6d(side)[:, 0], np.float64))
+        out = np.tile(np.eye(4), (self.num_frames, 1, 1))
+        out[:, :3, :3] = rotation_6d_to_matrix(orient).numpy()
+        out[:, :3, 3] = np.asarray(self.hand_translation(side), np.float64) + wrist
+        return out
+
     @property
     def object_ref(self) -> ObjectRef:
         """`object_name` parsed as an `ObjectRef`; InputError when empty or not a reference."""

@@ -61,13 +61,18 @@ _MIN_PHASE_FRAMES = 5
 
 @dataclass(frozen=True)
 class HoldPhase:
-    """Frames [start, end) in which `sides` hold the object body (`part` None) or a part."""
+    """Frames [start, end) in which `sides` hold the object body (`part` None) or a part.
+
+    `moves_from`: the first frame at which the hands move what they hold (None: `start`);
+    before it they hold it still (a grasp closing on an object that rests).
+    """
 
     start: int
     end: int
     sides: tuple[str, ...]
     part: str | None
     kind: str
+    moves_from: int | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.start < self.end:
@@ -76,6 +81,15 @@ class HoldPhase:
             raise InputError(f"hold phase sides must be 'left'/'right', got {self.sides}")
         if self.kind not in PHASE_KINDS:
             raise InputError(f"hold phase kind must be one of {PHASE_KINDS}, got {self.kind!r}")
+        if self.moves_from is not None and not self.start <= self.moves_from <= self.end:
+            raise InputError(
+                f"moves_from must lie in [{self.start}, {self.end}], got {self.moves_from}"
+            )
+
+    @property
+    def motion_start(self) -> int:
+        """The first frame at which the held object may move."""
+        return self.start if self.moves_from is None else self.moves_from
 
     @property
     def frames(self) -> range:
@@ -124,20 +138,22 @@ def holding_phases(
                 f"sub-task frames [{start}, {end}) lie outside the sequence's "
                 f"{sequence.num_frames} frames"
             )
-        phase = _subtask_phase(sequence, obj, primitive_behaviour(primitive),
+        phase = _subtask_phase(sequence, obj, hands, primitive_behaviour(primitive),
                                _sides(hand_choice), start, end)  # fmt: skip
         if phase is not None:
             runs.append(phase)
     return _join(runs)
 
 
-def _subtask_phase(sequence, obj, behaviour, sides, start, end) -> HoldPhase | None:
+def _subtask_phase(sequence, obj, hands, behaviour, sides, start, end) -> HoldPhase | None:
     """The held part of one sub-task's frames."""
     n = end - start
     if behaviour == "carry":
         return HoldPhase(start, end, sides, None, "carry")
     if behaviour == "approach":
-        return HoldPhase(max(start, end - min(_GRASP_HELD_FRAMES, n)), end, sides, None, "carry")
+        latest = max(start, end - min(_GRASP_HELD_FRAMES, n))
+        touch = min(_touch_start(sequence, obj, hands, sides, start, end), latest)
+        return HoldPhase(touch, end, sides, None, "carry", moves_from=end)
     speed = _object_speed(sequence, obj)[start:end]
     if behaviour == "place":
         moving = np.flatnonzero(speed > _MOVING_SPEED)
@@ -155,6 +171,34 @@ def _subtask_phase(sequence, obj, behaviour, sides, start, end) -> HoldPhase | N
     # press (and open/close on an object without a moving part): the middle of the reach.
     lo, hi = round(0.45 * n), max(round(0.65 * n), round(0.45 * n) + 1)
     return HoldPhase(start + lo, start + hi, sides[:1], None, "press")
+
+
+def _touch_start(sequence, obj, hands, sides, start, end) -> int:
+    """First frame of [start, end) from which every hand in `sides` stays within
+    `_ZONE_CONTACT_M` of the object (`end` when it never does): where a grasp closes."""
+    from openhoi.geometry import signed_distance_parts
+    from openhoi.hand import HandModel
+
+    clip = sequence[start:end]
+    poses = _part_poses(clip, obj)
+    near = np.ones(end - start, bool)
+    for side in sides:
+        model = (hands or {}).get(side) or HandModel(side=side)
+        verts = torch.from_numpy(clip.hand_vertices(side, model)[:, ::4])
+        sdf = signed_distance_parts(verts, obj.part_meshes(), poses).sdf
+        near &= (sdf.amin(dim=1) < _ZONE_CONTACT_M).numpy()
+    far = np.flatnonzero(~near)
+    return start + (int(far[-1]) + 1 if len(far) else 0)
+
+
+def _part_poses(sequence: HOISequence, obj) -> list[torch.Tensor]:
+    """Per part, `(T, 4, 4)` world poses."""
+    transforms = sequence.object_transforms().astype(np.float64)
+    angles = np.asarray(sequence.object_angle(), np.float64)
+    return [
+        torch.from_numpy(transforms @ np.asarray(obj.part_transform(p.name, angles))).float()
+        for p in obj.parts
+    ]
 
 
 def _moving_span(moving: np.ndarray, n: int, pad: int) -> tuple[int, int]:
@@ -187,7 +231,8 @@ def _join(runs: list[HoldPhase]) -> list[HoldPhase]:
             and last.part == phase.part
             and phase.start - last.end <= _JOIN_GAP_FRAMES
         ):
-            out[-1] = HoldPhase(last.start, max(last.end, phase.end), last.sides, None, "carry")
+            out[-1] = HoldPhase(last.start, max(last.end, phase.end), last.sides, None, "carry",
+                                moves_from=last.moves_from)  # fmt: skip
         elif last is not None and phase.start < last.end:
             # Overlap (two sub-tasks claiming the same frames): the later one starts after.
             if phase.end > last.end:
@@ -204,12 +249,8 @@ def _detected_phases(sequence, obj, hands) -> list[HoldPhase]:
 
     active = [s for k, s in enumerate(HAND_SIDES) if sequence.active_hands[:, k].any()]
     hands = {s: (hands or {}).get(s) or HandModel(side=s) for s in active}
-    transforms = sequence.object_transforms().astype(np.float64)
     angles = np.asarray(sequence.object_angle(), np.float64)
-    poses = [
-        torch.from_numpy(transforms @ np.asarray(obj.part_transform(p.name, angles))).float()
-        for p in obj.parts
-    ]
+    poses = _part_poses(sequence, obj)
     speed = _object_speed(sequence, obj)
     turning = np.abs(np.gradient(angles)) * sequence.fps if len(angles) > 1 else np.zeros(1)
     window = np.ones(11)

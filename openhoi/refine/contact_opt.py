@@ -1,0 +1,230 @@
+"""Contact optimisation after sampling: grasps that hold, objects that obey the scene.
+
+`optimise_contacts(sequence, obj)` runs on any sequence (a generated one, with the plan's
+sub-tasks; or any other, with its holding phases detected):
+
+1. find the holding phases (`refine.phases`);
+2. rewrite the object's trajectory under the scene rules (`refine.scene.object_track`:
+   at rest on the table unless held, carried rigidly, landed upright on release);
+3. per phase and holding hand, fit one grasp in the frame of what it holds
+   (`refine.grasp_fit.fit_grasp`: finger angles + a small wrist correction, from the
+   generated hand at a few frames of the phase): contact zones on the affordance region,
+   no penetration, joint limits kept;
+4. place the hands: each holding hand at its grasp throughout its phase (the object-in-hand
+   transform is constant), blended with the generated motion around it
+   (`refine.scene.retarget_hands`).
+
+`ContactConfig.optimise=False` keeps the generated hand (its pose at the middle of the
+phase) instead of fitting one; `kinematic_carry=False` keeps the generated object
+trajectory. Both exist for ablations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from openhoi.data import HAND_SIDES, HOISequence
+from openhoi.errors import InputError
+from openhoi.geometry import axis_angle_to_matrix, matrix_to_axis_angle
+from openhoi.refine.grasp_fit import GraspFitConfig, fit_grasp
+from openhoi.refine.losses import affordance_region
+from openhoi.refine.phases import HoldPhase, holding_phases
+from openhoi.refine.scene import _holder_frames, hand_frames, object_track, retarget_hands
+
+__all__ = ["ContactConfig", "ContactResult", "optimise_contacts"]
+
+# Starting poses tried per phase and hand (evenly spaced frames of the phase).
+_CANDIDATE_FRAMES = 4
+
+
+@dataclass(frozen=True)
+class ContactConfig:
+    """Settings of `optimise_contacts`."""
+
+    optimise: bool = True
+    kinematic_carry: bool = True
+    blend_frames: int = 12
+    fit: GraspFitConfig = field(default_factory=GraspFitConfig)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.blend_frames <= 60:
+            raise InputError(f"blend_frames must be 0..60, got {self.blend_frames}")
+
+
+@dataclass(frozen=True)
+class ContactResult:
+    """The rewritten sequence, its holding phases and what each grasp fit achieved."""
+
+    sequence: HOISequence
+    phases: tuple[HoldPhase, ...]
+    grasps: tuple[dict[str, Any], ...]
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready: per phase its frames, kind, hands and fitted grasps."""
+        return {
+            "phases": [
+                {**dataclasses.asdict(p), "sides": list(p.sides)} for p in self.phases
+            ],
+            "grasps": [dict(g) for g in self.grasps],
+        }
+
+
+def optimise_contacts(
+    sequence: HOISequence,
+    obj,
+    hands: Mapping | None = None,
+    *,
+    subtasks: Sequence[tuple[str, str, tuple[int, int] | None]] | None = None,
+    phases: Sequence[HoldPhase] | None = None,
+    config: ContactConfig | None = None,
+) -> ContactResult:
+    """Holding phases, scene-consistent object motion and fitted grasps (module docstring).
+
+    Args:
+        sequence: the motion; `sequence.affordance` (per segment) gives the regions.
+        obj: its object.
+        hands: side → `HandModel` (default: the embedded hand per side).
+        subtasks: the plan's `(primitive, hands, (start, end))` per generated sub-task;
+            None detects the phases from contact and motion.
+        phases: the phases to use (overrides `subtasks`).
+        config: settings.
+    """
+    from openhoi.hand import HandModel
+
+    config = config or ContactConfig()
+    hands = {side: (hands or {}).get(side) or HandModel(side=side) for side in HAND_SIDES}
+    if phases is None:
+        phases = holding_phases(sequence, obj, hands, subtasks=subtasks)
+    phases = tuple(phases)
+    if not phases:
+        return ContactResult(sequence, (), ())
+    if config.kinematic_carry:
+        track, angles = object_track(sequence, obj, phases)
+    else:
+        track = sequence.object_transforms().astype(np.float64)
+        angles = np.asarray(sequence.object_angle(), np.float64)
+    model_body = sequence.object_transforms().astype(np.float64)
+    model_angle = np.asarray(sequence.object_angle(), np.float64)
+    grasps, reports = {}, []
+    for index, phase in enumerate(phases):
+        for side in phase.sides:
+            hand = hands[side]
+            betas = np.array(sequence.betas[HAND_SIDES.index(side)], np.float64)
+            wrist = hand.rest_joints(torch.from_numpy(betas[None]).float())[0, 0].double().numpy()
+            wrist_frames, fingers = hand_frames(sequence, side, hand)
+            picks = np.unique(np.linspace(phase.start, phase.end - 1, _CANDIDATE_FRAMES).round())
+            picks = picks.astype(int)
+            holder = _holder_frames(obj, model_body[picks], model_angle[picks], phase.part)
+            relative = np.linalg.inv(holder) @ wrist_frames[picks]
+            angle = float(angles[phase.start])
+            if config.optimise:
+                fitted = _fit(obj, hand, phase, relative, fingers[picks], wrist, betas, angle,
+                              _phase_mask(sequence, phase), config.fit)  # fmt: skip
+                grasps[(index, side)], report = fitted
+                report["candidate_frame"] = int(picks[report.pop("candidate")])
+            else:
+                middle = len(picks) // 2
+                grasps[(index, side)] = (relative[middle], fingers[picks[middle]])
+                report = {"fitted": False}
+            reports.append({"phase": index, "side": side, **report})
+    out = retarget_hands(
+        sequence, obj, hands, track, angles, phases, grasps, blend_frames=config.blend_frames
+    )
+    return ContactResult(_push_out(out, obj, hands, phases), phases, tuple(reports))
+
+
+# Outside its phases a hand deeper than this is moved out along the surface normal.
+_FREE_DEPTH_M = 0.001
+_PUSH_ROUNDS = 3
+
+
+def _push_out(sequence: HOISequence, obj, hands, phases) -> HOISequence:
+    """Hands that enter the object outside their holding phases (arriving, letting go)
+    moved out along the mean outward normal at their penetrating vertices."""
+    from openhoi.data import layout
+    from openhoi.geometry import signed_distance_parts
+    from openhoi.refine.phases import _part_poses
+
+    frames = np.array(sequence.frames)
+    poses = _part_poses(sequence, obj)
+    for index, side in enumerate(HAND_SIDES):
+        if not sequence.active_hands[:, index].any():
+            continue
+        free = np.ones(sequence.num_frames, bool)
+        for phase in phases:
+            if side in phase.sides:
+                free[phase.start : phase.end] = False
+        where = np.flatnonzero(free)
+        if len(where) == 0:
+            continue
+        block = layout.hand_slice(side).start + layout.HAND_TRANSL.start
+        for _ in range(_PUSH_ROUNDS):
+            current = sequence.replace(frames=frames)
+            verts = torch.from_numpy(current.hand_vertices(side, hands[side])[where])
+            query = signed_distance_parts(verts, obj.part_meshes(), [p[where] for p in poses])
+            depth = torch.relu(-query.sdf)
+            deep = depth.amax(dim=1) > _FREE_DEPTH_M
+            if not bool(deep.any()):
+                break
+            weight = (depth > 0).float()[..., None]
+            normal = (query.normal * weight).sum(1) / weight.sum(1).clamp_min(1.0)
+            normal = normal / normal.norm(dim=1, keepdim=True).clamp_min(1e-9)
+            shift = normal * (depth.amax(dim=1, keepdim=True) + _FREE_DEPTH_M)
+            rows = where[deep.numpy()]
+            frames[rows, block : block + 3] += shift[deep].numpy()
+    return sequence.replace(frames=frames)
+
+
+def _phase_mask(sequence: HOISequence, phase: HoldPhase) -> np.ndarray | None:
+    """Per-point maximum of the masks of the segments the phase overlaps (None: no masks)."""
+    if sequence.affordance is None:
+        return None
+    rows = [k for k, (a, b) in enumerate(sequence.segment_ranges)
+            if a < phase.end and b > phase.start and sequence.affordance[k].max() > 0]  # fmt: skip
+    if not rows:
+        return None
+    return np.asarray(sequence.affordance[rows], np.float32).max(axis=0)
+
+
+def _fit(obj, hand, phase, relative, fingers, wrist, betas, angle, mask, fit_config):
+    """Fit the grasp of one hand in one phase; returns ((frame, fingers), report)."""
+    # The fit frame: the holder's (body, or the held part at the phase's angle).
+    to_fit = np.eye(4)
+    if phase.part is not None:
+        to_fit = np.linalg.inv(np.asarray(obj.part_transform(phase.part, angle), np.float64))
+    parts = [to_fit @ np.asarray(obj.part_transform(p.name, angle), np.float64) for p in obj.parts]
+    region = None
+    if mask is not None:
+        keep = affordance_region(mask)
+        if keep.any():
+            points = np.asarray(obj.points.points, np.float64)[keep]
+            part_ids = np.asarray(obj.points.part_ids)[keep]
+            region = np.concatenate([
+                points[part_ids == k] @ parts[k][:3, :3].T + parts[k][:3, 3]
+                for k in range(len(parts)) if (part_ids == k).any()
+            ])  # fmt: skip
+    orient = matrix_to_axis_angle(torch.from_numpy(relative[:, :3, :3])).numpy()
+    finger_aa = matrix_to_axis_angle(torch.from_numpy(fingers)).numpy()
+    poses = np.concatenate([orient[:, None], finger_aa], axis=1)
+    transls = relative[:, :3, 3] - wrist
+    fitted = fit_grasp(
+        hand, obj.part_meshes(), parts, poses, transls, betas, region=region,
+        grip=phase.kind in ("carry", "articulate"), config=fit_config,
+    )  # fmt: skip
+    mats = axis_angle_to_matrix(torch.from_numpy(fitted.pose)).numpy()
+    frame = np.eye(4)
+    frame[:3, :3] = mats[0]
+    frame[:3, 3] = fitted.transl + wrist
+    report = {
+        "fitted": True,
+        "candidate": fitted.candidate,
+        "penetration_mm": round(fitted.penetration_mm, 3),
+        "touching": list(fitted.touching),
+    }
+    return (frame, mats[1:]), report
