@@ -46,6 +46,12 @@ class RefineConfig:
     continue_segments: bool = False
     # ... and the jump after that start frame is faded out over this many frames.
     continue_blend_frames: int = 15
+    # After composition (refine/contact_opt.py): fit one grasp per holding phase and hand
+    # (contact zones onto the affordance region, no penetration, joint limits) ...
+    optimise_contacts: bool = True
+    # ... and make the object obey the scene: at rest on the table unless a hand moves it,
+    # carried rigidly with the holding hand, landed upright when let go.
+    kinematic_carry: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.guidance_rate <= 1:
