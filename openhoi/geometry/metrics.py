@@ -52,6 +52,8 @@ class PhysicsReport:
         holding: `(T,)` bool, some hand touches the object with at least
             HOLDING_MIN_ZONES of its contact zones (palm, thumb, fingers) — a grip, not a
             brush; None when no contact zones were given.
+        object_lowest_m: `(T,)` height of the object's lowest vertex (the table is z = 0).
+        object_centre_m: `(T, 3)` centre of the object's bounding box.
     """
 
     penetration_depth_m: np.ndarray
@@ -59,6 +61,8 @@ class PhysicsReport:
     affordance_contact: np.ndarray | None
     intersection_volume_cm3: np.ndarray
     holding: np.ndarray | None = None
+    object_lowest_m: np.ndarray | None = None
+    object_centre_m: np.ndarray | None = None
 
     def summary(self) -> dict[str, float | None]:
         """Sequence-level numbers; `affordance_contact_ratio` is None without contact frames.
@@ -68,9 +72,11 @@ class PhysicsReport:
             per-frame max depth), intersection_volume_mean_cm3, contact_ratio (fraction of
             frames in contact), affordance_contact_ratio (fraction of contact frames that
             touch the affordance region; None when there is no contact frame or no region),
-            and with contact zones holding_ratio (fraction of frames with a grip) and
+            and with contact zones holding_ratio (fraction of frames with a grip),
+            penetration_holding_mean_mm / _max_mm (over the holding frames) and
             affordance_holding_ratio (fraction of holding frames that touch the region;
-            None when there is no holding frame or no region).
+            None when there is no holding frame or no region); the support numbers of
+            `_support_summary` when the object's extent was measured.
         """
         affordance_ratio = None
         if self.affordance_contact is not None and self.in_contact.any():
@@ -82,7 +88,12 @@ class PhysicsReport:
             "contact_ratio": float(self.in_contact.mean()),
             "affordance_contact_ratio": affordance_ratio,
         }
+        if self.object_lowest_m is not None:
+            out.update(self._support_summary())
         if self.holding is not None:
+            held = self.penetration_depth_m[self.holding] * 1000.0
+            out["penetration_holding_mean_mm"] = float(held.mean()) if len(held) else None
+            out["penetration_holding_max_mm"] = float(held.max()) if len(held) else None
             out["holding_ratio"] = float(self.holding.mean())
             out["affordance_holding_ratio"] = (
                 float(self.affordance_contact[self.holding].mean())
@@ -90,6 +101,31 @@ class PhysicsReport:
                 else None
             )
         return out
+
+
+    def _support_summary(self) -> dict[str, float | None]:
+        """Does the object rest on the table (z = 0) and stay put when no hand touches it?
+
+        object_start_height_mm: lowest point at the first frame; object_sink_max_mm: the
+        deepest the object goes below the table; object_rest_height_max_mm: the largest
+        |lowest point| over frames with no hand contact (None without such frames);
+        untouched_motion_max_mm: over each run of frames without contact, the largest
+        distance the object's centre moves from where the run began.
+        """
+        lowest = self.object_lowest_m * 1000.0
+        free = ~self.in_contact
+        motion = 0.0
+        padded = np.concatenate([[False], free, [False]]).astype(int)
+        edges = np.flatnonzero(np.diff(padded))
+        for start, end in zip(edges[::2], edges[1::2], strict=True):
+            centre = self.object_centre_m[start:end]
+            motion = max(motion, float(np.linalg.norm(centre - centre[0], axis=1).max()))
+        return {
+            "object_start_height_mm": float(lowest[0]),
+            "object_sink_max_mm": float(max(0.0, -lowest.min())),
+            "object_rest_height_max_mm": float(np.abs(lowest[free]).max()) if free.any() else None,
+            "untouched_motion_max_mm": motion * 1000.0,
+        }
 
 
 def _check_inputs(
@@ -325,13 +361,31 @@ def physics_report(
         for s in sides:
             volume += _intersection_volume(verts[s], faces_np, meshes, poses, bounds, voxel_pitch_m)
 
+    lowest, centre = _object_extent(meshes, poses)
     return PhysicsReport(
+        object_lowest_m=lowest,
+        object_centre_m=centre,
         penetration_depth_m=depth.cpu().double().numpy(),
         in_contact=contact.any(dim=1).cpu().numpy(),
         affordance_contact=affordance_contact,
         intersection_volume_cm3=volume,
         holding=None if holding is None else holding.cpu().numpy(),
     )
+
+
+def _object_extent(meshes, transforms) -> tuple[np.ndarray, np.ndarray]:
+    """`(T,)` lowest vertex height and `(T, 3)` bounding-box centre of the posed object."""
+    lows, los, his = [], [], []
+    for mesh, transform in zip(meshes, transforms, strict=True):
+        pose = transform.detach().cpu().double().numpy()
+        verts = np.asarray(mesh.vertices, np.float64)
+        world = np.einsum("tij,vj->tvi", pose[:, :3, :3], verts) + pose[:, None, :3, 3]
+        lows.append(world[..., 2].min(axis=1))
+        los.append(world.min(axis=1))
+        his.append(world.max(axis=1))
+    low = np.min(lows, axis=0)
+    centre = (np.min(los, axis=0) + np.max(his, axis=0)) / 2.0
+    return low, centre
 
 
 def _affordance_contact(
