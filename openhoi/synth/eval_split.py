@@ -34,6 +34,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from openhoi._cache import CACHE_ENV, cache_root
 from openhoi._io import save_json_atomic
 from openhoi.errors import InputError
 
@@ -50,7 +51,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CACHE_ENV = "OPENHOI_CACHE"
 # The built-in objects of outputs/synthhoi-default (`openhoi data synth --episodes 1500
 # --seed 0` before the pitcher was added): fixed here, not read from `list_objects()`.
 RECORDED_OBJECTS = (
@@ -80,14 +80,6 @@ _CONTENT_SOURCES = (
     "data/transforms.py",
     "data/object_store.py",
 )
-
-
-def cache_root() -> Path:
-    """The user cache folder: `$OPENHOI_CACHE`, `$XDG_CACHE_HOME/openhoi` or ~/.cache/openhoi."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "openhoi"
 
 
 def data_version() -> str:
