@@ -10,14 +10,22 @@ requests of one length share a call (at most `batch_size` each), and a request t
 continues another (`after`) waits for it and starts from its last frame. Guidance is a
 hook: the caller passes a factory that turns a chunk of requests into a `Guidance`
 (refine's DSG), so this module knows nothing of what guidance computes.
+
+Best-of-K: a request with `num_candidates` K > 1 is sampled K times in the same sampler
+call (K rows of the batch). Candidate 0 draws its noise from the request's own seed, so
+it is the segment a K = 1 run makes (up to the float rounding of batched matmuls);
+candidate j > 0 from `candidate_seed(seed, j)`. A `choose` hook, passed in by the caller
+(refine's physics score, `openhoi.refine.candidates.make_chooser`), keeps one candidate
+per request before any request that continues it is sampled.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,16 +35,21 @@ from openhoi.errors import InputError, OpenHOIError
 from openhoi.vocab import HAND_CHOICES
 
 __all__ = [
+    "MAX_CANDIDATES",
     "SAMPLING_DEFAULTS",
+    "CandidateChoice",
     "SamplingConfig",
     "SegmentBatch",
     "SegmentRequest",
+    "candidate_seed",
     "continuation_start",
     "hold_idle_hands",
     "sample_segments",
 ]
 
 SAMPLERS = ("ddim", "ddpm")
+# Most candidates per request (best-of-K): each is a row of the sampler's batch.
+MAX_CANDIDATES = 16
 # Used when a model folder's config.json has no "sampling" block. DDIM with 30 steps and
 # eta = 1 (DDPM's step variance; deterministic DDIM leaves a frame-to-frame ripple, 8x the
 # jerk on 60-frame segments, BENCHMARKS.md "Motion sampling"), CFG 2.5 as in the paper, and
@@ -115,6 +128,8 @@ class SegmentRequest:
     after: key of the request this one continues (it starts from that one's last frame),
         or None.
     guidance: opaque payload for the guidance factory (refine's loss terms), or None.
+    num_candidates: K, segments sampled for it in one call, 1..MAX_CANDIDATES; with
+        K > 1 the `choose` hook of `sample_segments` keeps one.
     """
 
     key: Hashable
@@ -123,6 +138,35 @@ class SegmentRequest:
     seed: int
     after: Hashable | None = None
     guidance: Any = None
+    num_candidates: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.num_candidates <= MAX_CANDIDATES:
+            raise InputError(
+                f"num_candidates must be 1..{MAX_CANDIDATES}, got {self.num_candidates}"
+            )
+
+
+@dataclass(frozen=True)
+class CandidateChoice:
+    """Which of a request's K candidates was kept, as the `choose` hook decided.
+
+    index: the kept candidate, 0..K-1.
+    scores: one score per candidate (higher is better), in candidate order.
+    terms: optional per-candidate breakdown of the score (name -> value), or ().
+    """
+
+    index: int
+    scores: tuple[float, ...]
+    terms: tuple[Mapping[str, float], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "index": int(self.index),
+            "scores": [float(s) for s in self.scores],
+            "terms": [dict(t) for t in self.terms],
+        }
 
 
 @dataclass(frozen=True)
@@ -131,15 +175,32 @@ class SegmentBatch:
 
     segments: the sampled segments by request key.
     failed: by key, the error of the sampler call that request was in (it has no segment).
-    seconds: by key, the request's share of its sampler call's wall time.
+    seconds: by key, the request's share of its sampler call's wall time (with the time
+        its candidates took to choose).
+    choices: by key, the `CandidateChoice` of each request with num_candidates > 1.
     """
 
     segments: dict[Hashable, HOISequence]
     failed: dict[Hashable, OpenHOIError]
     seconds: dict[Hashable, float]
+    choices: dict[Hashable, CandidateChoice] = field(default_factory=dict)
 
 
 GuidanceFactory = Callable[[Sequence[SegmentRequest]], Any]
+# (request, its K candidate segments) -> the kept one; see `sample_segments`.
+Chooser = Callable[[SegmentRequest, Sequence[HOISequence]], CandidateChoice]
+
+
+def candidate_seed(seed: int, index: int) -> int:
+    """Noise seed of candidate `index` of a request seeded `seed` (candidate 0: `seed`).
+
+    Candidates j > 0 take 31 bits of BLAKE2b("seed:j"), so they are fixed by (seed, j)
+    alone, whatever the batch, and do not repeat another candidate's noise.
+    """
+    if index == 0:
+        return int(seed)
+    digest = hashlib.blake2b(f"{int(seed)}:{int(index)}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "little") & 0x7FFFFFFF
 
 
 def sample_segments(
@@ -153,6 +214,7 @@ def sample_segments(
     start_blend_frames: int = 0,
     on_call: Callable[[int], None] | None = None,
     done: Mapping[Hashable, HOISequence] | None = None,
+    choose: Chooser | None = None,
 ) -> SegmentBatch:
     """Sample `requests` in sampler calls of one length and at most `batch_size` segments.
 
@@ -166,16 +228,23 @@ def sample_segments(
         start_blend_frames: frames over which a continued segment's start jump is faded.
         on_call: called with the number of segments after each sampler call (progress).
         done: segments sampled before, by key, that requests may continue (`after`).
+        choose: `(request, candidates) -> CandidateChoice`, called once per request with
+            num_candidates K > 1 on its K finished segments (idle hands held, smoothed);
+            required when some request has K > 1.
 
-    A request whose predecessor failed fails with the same error. Every segment has its
-    idle hand held still (`hold_idle_hands`) and, when `smooth_sigma_frames` > 0, is
-    low-passed in time.
+    A request whose predecessor failed fails with the same error, as does a request whose
+    `choose` raised an `OpenHOIError`. Every segment has its idle hand held still
+    (`hold_idle_hands`) and, when `smooth_sigma_frames` > 0, is low-passed in time. A
+    sampler call holds at most `batch_size` rows (K per request), but always at least
+    one request.
     """
     if not 1 <= batch_size <= 4096:
         raise InputError(f"batch_size must be 1..4096, got {batch_size}")
     keys = [r.key for r in requests]
     if len(set(keys)) != len(keys):
         raise InputError("segment request keys must be unique")
+    if choose is None and any(r.num_candidates > 1 for r in requests):
+        raise InputError("requests with num_candidates > 1 need a choose hook")
     by_key = {r.key: r for r in requests}
     done = dict(done or {})
     for request in requests:
@@ -185,6 +254,7 @@ def sample_segments(
     segments: dict[Hashable, HOISequence] = dict(done)
     failed: dict[Hashable, OpenHOIError] = {}
     seconds: dict[Hashable, float] = {}
+    choices: dict[Hashable, CandidateChoice] = {}
     pending = list(requests)
     while pending:
         # Rounds: a request is ready when what it continues has been sampled (or failed).
@@ -199,14 +269,13 @@ def sample_segments(
             else:
                 by_length.setdefault(request.num_frames, []).append(request)
         for num_frames in sorted(by_length):
-            group = by_length[num_frames]
-            for start in range(0, len(group), batch_size):
-                chunk = group[start : start + batch_size]
+            for chunk in _chunks(by_length[num_frames], batch_size):
                 clock = time.perf_counter()
+                rows = [(r, j) for r in chunk for j in range(r.num_candidates)]
                 try:
                     made = _sample_chunk(
                         generator,
-                        chunk,
+                        rows,
                         num_frames,
                         sampling,
                         guidance,
@@ -218,18 +287,63 @@ def sample_segments(
                     failed.update({r.key: exc for r in chunk})
                     continue
                 share = (time.perf_counter() - clock) / len(chunk)
-                for request, segment in zip(chunk, made, strict=True):
-                    segments[request.key] = segment
+                start = 0
+                for request in chunk:
+                    candidates = made[start : start + request.num_candidates]
+                    start += request.num_candidates
                     seconds[request.key] = share
+                    if request.num_candidates == 1:
+                        segments[request.key] = candidates[0]
+                        continue
+                    clock = time.perf_counter()
+                    try:
+                        choice = _choose(choose, request, candidates)
+                    except OpenHOIError as exc:
+                        failed[request.key] = exc
+                        continue
+                    segments[request.key] = candidates[choice.index]
+                    choices[request.key] = choice
+                    seconds[request.key] += time.perf_counter() - clock
                 if on_call is not None:
                     on_call(len(chunk))
     made = {key: segment for key, segment in segments.items() if key in by_key}
-    return SegmentBatch(segments=made, failed=failed, seconds=seconds)
+    return SegmentBatch(segments=made, failed=failed, seconds=seconds, choices=choices)
+
+
+def _chunks(group: Sequence[SegmentRequest], batch_size: int) -> list[list[SegmentRequest]]:
+    """Consecutive runs of `group` of at most `batch_size` rows (K per request), >= 1 request."""
+    chunks: list[list[SegmentRequest]] = []
+    rows = 0
+    for request in group:
+        if not chunks or rows + request.num_candidates > batch_size:
+            chunks.append([])
+            rows = 0
+        chunks[-1].append(request)
+        rows += request.num_candidates
+    return chunks
+
+
+def _choose(
+    choose: Chooser | None, request: SegmentRequest, candidates: Sequence[HOISequence]
+) -> CandidateChoice:
+    """The hook's choice for one request, checked against its candidates."""
+    if choose is None:  # checked on entry; kept for type checkers
+        raise InputError("requests with num_candidates > 1 need a choose hook")
+    choice = choose(request, list(candidates))
+    count = len(candidates)
+    if not isinstance(choice, CandidateChoice):
+        raise InputError(f"choose must return a CandidateChoice, got {type(choice).__name__}")
+    if not 0 <= choice.index < count or len(choice.scores) != count:
+        raise InputError(
+            f"choose picked candidate {choice.index} with {len(choice.scores)} scores for "
+            f"segment {request.key!r}; expected an index 0..{count - 1} and {count} scores"
+        )
+    return choice
 
 
 def _sample_chunk(
     generator,
-    chunk: Sequence[SegmentRequest],
+    rows: Sequence[tuple[SegmentRequest, int]],
     num_frames: int,
     sampling: SamplingConfig,
     guidance: GuidanceFactory | None,
@@ -237,19 +351,26 @@ def _sample_chunk(
     hands: Mapping | None,
     start_blend_frames: int,
 ) -> list[HOISequence]:
-    """One sampler call for requests of one length, then idle hands held and smoothing."""
+    """One sampler call for rows of one length, then idle hands held and smoothing.
+
+    `rows` holds one (request, candidate index j) per sample; row j of a request draws its
+    noise from `candidate_seed(seed, j)`. The guidance factory sees the rows' requests.
+    """
     from openhoi.data.transforms import smooth_frames
 
-    starts = [
-        continuation_start(done[r.after], hands) if r.after is not None else None for r in chunk
-    ]
+    chunk = [request for request, _ in rows]
+    seeds = [candidate_seed(request.seed, j) for request, j in rows]
+
+    # Computed once per request (its K candidates start alike).
+    first = {r.key: continuation_start(done[r.after], hands) for r in chunk if r.after is not None}
+    starts = [first.get(r.key) for r in chunk]
     made = generator.sample(
         [r.condition for r in chunk],
         num_frames,
         steps=sampling.steps,
         sampler=sampling.sampler,
         guidance_scale=sampling.guidance_scale,
-        seed=[r.seed for r in chunk],
+        seed=seeds,
         guidance=guidance(chunk) if guidance is not None else None,
         eta=sampling.eta,
         start_frames=starts if any(s is not None for s in starts) else None,
