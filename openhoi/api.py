@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 DEFAULT_BATCH_SIZE = 64  # segments per sampler call in `Pipeline.generate_many`
-# Progress hook: (stage, done, total), stages "plan", "sample", "compose", "report".
+# Progress hook: (stage, done, total), stages "plan", "sample", "compose", "contact", "report".
 Progress = Callable[[str, int, int], None]
 
 
@@ -48,8 +48,13 @@ class GenerateResult:
     subtask_frames: [start, end) frames of each generated sub-task, by plan index.
     skipped_subtasks: plan indices on other objects (not generated).
     weak_masks: plan indices whose mask never reached 0.5 (its top region was used).
+    candidates: with `config.candidates` K > 1, by plan index, the kept candidate and
+        every candidate's physics score (`CandidateChoice.to_dict()`: index, scores,
+        terms; `openhoi.refine.candidates`); empty with K = 1.
     physics: the `PhysicsReport` (None with `report=False`).
-    timings: seconds per stage (plan_s, motion_s, compose_s, report_s).
+    contact: the `openhoi.refine.contact_opt.ContactResult` of the contact optimisation
+        (holding phases, fitted grasps; None when it was switched off).
+    timings: seconds per stage (plan_s, motion_s, compose_s, contact_s, report_s).
     config: the `GenerateConfig` with every sampling field resolved.
     provenance: package version, model ids (weight hashes), hand model, device.
     """
@@ -62,10 +67,12 @@ class GenerateResult:
     subtask_frames: dict[int, tuple[int, int]]
     skipped_subtasks: tuple[int, ...]
     weak_masks: tuple[int, ...]
+    candidates: dict[int, dict] = dataclasses.field(default_factory=dict, kw_only=True)
     physics: Any
     timings: dict[str, float]
     config: GenerateConfig
     provenance: dict[str, Any]
+    contact: Any = dataclasses.field(default=None, kw_only=True)
 
     @property
     def object(self):
@@ -73,11 +80,12 @@ class GenerateResult:
         return self.objects[self.main_object]
 
     def summary(self) -> dict[str, Any]:
-        """JSON-ready report (report.json)."""
-        return {
+        """JSON-ready report (report.json); "candidates" only with best-of-K (K > 1)."""
+        out = {
             "object": _ref_text(self.object),
             "objects": [_ref_text(o) for o in self.objects],
             "physics": None if self.physics is None else self.physics.summary(),
+            "contact": None if self.contact is None else self.contact.summary(),
             "subtask_frames": {int(k): list(r) for k, r in self.subtask_frames.items()},
             "skipped_subtasks": list(self.skipped_subtasks),
             "weak_masks": list(self.weak_masks),
@@ -85,6 +93,9 @@ class GenerateResult:
             "fps": self.sequence.fps,
             "timings": dict(self.timings),
         }
+        if self.config.candidates > 1:
+            out["candidates"] = {int(k): dict(c) for k, c in self.candidates.items()}
+        return out
 
 
 @dataclass
@@ -200,7 +211,9 @@ class Pipeline:
                     raise failed
                 prompt.timings["motion_s"] = sum(batch.seconds[key] for key in keys)
                 segments = [batch.segments[key] for key in keys]
-                outcomes[index] = self._finish(prompt, segments, config, tick)
+                result = self._finish(prompt, segments, config, tick)
+                choices = {k: c.to_dict() for (i, k), c in batch.choices.items() if i == index}
+                outcomes[index] = dataclasses.replace(result, candidates=choices)
             except OpenHOIError as exc:
                 outcomes[index] = exc
         return outcomes
@@ -242,6 +255,7 @@ class Pipeline:
                         seed=config.seed + k,
                         after=after if config.refine.continue_segments else None,
                         guidance=losses.terms(obj, subtask.hands, condition.affordance),
+                        num_candidates=config.candidates,
                     )
                 )
         return out
@@ -256,6 +270,15 @@ class Pipeline:
         sequence = self.compose(obj, segments, config)
         timings["compose_s"] = time.perf_counter() - clock
         tick("compose", 1, 1)
+        ranges = [r for r, t in zip(sequence.segment_ranges, sequence.texts, strict=True)
+                  if t != TRANSITION_TEXT]  # fmt: skip
+        subtasks = [prompt.plan.subtasks[k] for k in prompt.kept]
+        clock = time.perf_counter()
+        contact = self.optimise_contacts(obj, sequence, subtasks, ranges, config)
+        if contact is not None:
+            sequence = contact.sequence
+            timings["contact_s"] = time.perf_counter() - clock
+            tick("contact", 1, 1)
         others = [i for i in range(len(prompt.objects)) if i != prompt.main]
         poses = place_beside(obj, [prompt.objects[i] for i in others])
         physics = None
@@ -264,8 +287,6 @@ class Pipeline:
             physics = self.score(sequence, obj)
             timings["report_s"] = time.perf_counter() - clock
             tick("report", 1, 1)
-        ranges = [r for r, t in zip(sequence.segment_ranges, sequence.texts, strict=True)
-                  if t != TRANSITION_TEXT]  # fmt: skip
         subtasks = prompt.plan.subtasks
         return GenerateResult(
             plan=prompt.plan,
@@ -280,6 +301,7 @@ class Pipeline:
             timings=timings,
             config=config,
             provenance=self.provenance,
+            contact=contact,
         )
 
     def compose(self, obj, segments: Sequence[HOISequence], config: GenerateConfig) -> HOISequence:
@@ -295,6 +317,22 @@ class Pipeline:
             sampling=self.generator.resolve_sampling(config.sampling),
             seed=config.seed,
         )
+
+    def optimise_contacts(
+        self, obj, sequence: HOISequence, subtasks, ranges, config: GenerateConfig
+    ):  # fmt: skip
+        """`refine.optimise_contacts` of a composed sequence whose generated sub-tasks
+        (`SubTask`s) occupy `ranges`; None when `config.refine` switches it off."""
+        from openhoi.refine.contact_opt import ContactConfig, optimise_contacts
+
+        refine = config.refine
+        if not (refine.optimise_contacts or refine.kinematic_carry):
+            return None
+        spans = [(s.primitive, s.hands, tuple(r)) for s, r in zip(subtasks, ranges, strict=True)]
+        settings = ContactConfig(
+            optimise=refine.optimise_contacts, kinematic_carry=refine.kinematic_carry
+        )
+        return optimise_contacts(sequence, obj, self.hands, subtasks=spans, config=settings)
 
     def score(self, sequence: HOISequence, obj):
         """The `PhysicsReport` of `sequence` with the hands that act in it."""
@@ -318,20 +356,26 @@ class Pipeline:
             obj, condition.hands, condition.affordance
         )
         after = "previous" if continued else None
-        request = SegmentRequest("segment", condition, num_frames, seed, after, terms)
+        request = SegmentRequest(
+            "segment", condition, num_frames, seed, after, terms, num_candidates=config.candidates
+        )
         batch = self._sample([request], config, done={"previous": previous} if continued else None)
         if "segment" in batch.failed:
             raise batch.failed["segment"]
         return batch.segments["segment"]
 
     def _sample(self, requests, config: GenerateConfig, **options):
-        """`motion.sample_segments` with DSG per `config.refine` (options: batch_size, ...)."""
+        """`motion.sample_segments` with DSG per `config.refine` and, with
+        `config.candidates` K > 1, the physics-score chooser (options: batch_size, ...)."""
         from openhoi.motion.segments import sample_segments
+        from openhoi.refine.candidates import make_chooser
         from openhoi.refine.segment_guidance import dsg_factory
 
+        choose = make_chooser(self.hands) if config.candidates > 1 else None
         return sample_segments(
             self.generator, requests, config.sampling, guidance=dsg_factory(config.refine),
-            hands=self.hands, start_blend_frames=config.refine.continue_blend_frames, **options,
+            hands=self.hands, start_blend_frames=config.refine.continue_blend_frames,
+            choose=choose, **options,
         )  # fmt: skip
 
 

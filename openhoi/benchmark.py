@@ -151,6 +151,20 @@ VARIANTS: dict[str, Variant] = {
     "contact_loss": Variant("DSG with the contact loss added", {"contact_weight": 0.05}),
     # Ours: sampled segments as the model makes them, without the temporal low-pass.
     "no_smoothing": Variant("w/o temporal smoothing of the segments", {"smooth_sigma_frames": 0.0}),
+    # After sampling (refine/contact_opt.py): without the grasp fit, without the scene
+    # rules (object at rest unless held, carried rigidly, landed on release), without both.
+    "no_contact_opt": Variant(
+        "w/o contact optimisation (generated grasps kept)", {"optimise_contacts": False}
+    ),
+    "no_kinematic_carry": Variant(
+        "w/o kinematic carrying (generated object motion kept)", {"kinematic_carry": False}
+    ),
+    "no_post_sampling": Variant(
+        "w/o either: the composed samples as they come",
+        {"optimise_contacts": False, "kinematic_carry": False},
+    ),
+    # Best-of-K: four candidates per sub-task, the best by the physics score kept.
+    "best_of_4": Variant("best of K = 4 candidates per sub-task", {"candidates": 4}),
     # The paper's Tables A6/A7 (SmoothRate): segments joined directly.
     "no_inbetween": Variant(
         "w/o motion in-between: segments joined directly", {"bridge_frames": 0}
@@ -289,12 +303,14 @@ def _data_folder(config: BenchmarkConfig, progress: bool) -> tuple[Path, dict | 
 
 
 def generate_episode(pipeline, config, obj, episode, seed: int, *, affordance_condition=True):
-    """Every segment of `episode` from its ground-truth condition, then the composition.
+    """Every segment of `episode` from its ground-truth condition, then the composition
+    and the contact optimisation (as `openhoi generate` runs them).
 
-    Returns `(segments, sequence, seconds)`: the generated canonical segments, the composed
-    episode and the wall time of both.
+    Returns `(segments, sequence, seconds)`: the generated canonical segments (as sampled),
+    the composed and contact-optimised episode and the wall time of it all.
     """
     from openhoi.motion import MotionCondition
+    from openhoi.refine import TRANSITION_TEXT
 
     clock = time.perf_counter()
     segments = []
@@ -313,6 +329,11 @@ def generate_episode(pipeline, config, obj, episode, seed: int, *, affordance_co
             )
         )
     sequence = pipeline.compose(obj, segments, config)
+    ranges = [r for r, t in zip(sequence.segment_ranges, sequence.texts, strict=True)
+              if t != TRANSITION_TEXT]  # fmt: skip
+    contact = pipeline.optimise_contacts(obj, sequence, episode.plan, ranges, config)
+    if contact is not None:
+        sequence = contact.sequence
     return segments, sequence, time.perf_counter() - clock
 
 

@@ -346,6 +346,13 @@ def generate(
     bridge: Annotated[
         str, typer.Option(help="Transitions: interpolation (default) or model (the paper's).")
     ] = "interpolation",
+    candidates: Annotated[
+        int,
+        typer.Option(
+            help="Best-of-K: sample K variants of each sub-task in one batch and keep the one "
+            "with the best physics score (penetration, affordance contact, holding); 1..16.",
+        ),
+    ] = 1,
     planner: Annotated[str | None, typer.Option(help="Planner folder (default: shipped).")] = None,
     motion: Annotated[
         str | None, typer.Option(help="Motion model folder (default: shipped).")
@@ -395,6 +402,7 @@ def generate(
         refine=refine,
         bridge=bridge,
         report=report,
+        candidates=candidates,
     )
     console = _console()
     with _StageProgress(console, quiet) as progress:
@@ -594,6 +602,58 @@ def render(
         folder = target.parent / "conditions"
         render_conditions(seq, folder, hands=hands, size=(width, height))
         console.print(f"wrote {folder}")
+
+
+@app.command("check")
+def check(
+    run_dir: Annotated[
+        str, typer.Argument(help="A run folder written by openhoi generate (sequence.npz).")
+    ],
+    frames_per_phase: Annotated[
+        int, typer.Option(help="Frames per holding phase in the gravity hold test.")
+    ] = 3,
+    mano_dir: Annotated[
+        str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only where check.json went.")
+    ] = False,
+) -> None:
+    """Simulate the run's holding phases in MuJoCo (hold under gravity, tracking, slip)."""
+    from pathlib import Path
+
+    from rich.table import Table
+
+    from openhoi.refine.simulate import CHECK_FILE, SimConfig, check_run
+
+    config = SimConfig(frames_per_phase=frames_per_phase)
+    report = check_run(run_dir, config=config, hands=_hands(mano_dir))
+    console = _console()
+    if not quiet:
+        table = Table(title=f"openhoi check {run_dir}")
+        for column in ("frames", "hands", "kind", "hold", "tracking", "deviation mm", "slip mm"):
+            table.add_column(column)
+        for phase in report.phases:
+            frames = f"{phase.start}-{phase.end - 1}"
+            kind = phase.kind if phase.part is None else f"{phase.kind} {phase.part}"
+            if not phase.is_tested:
+                table.add_row(frames, "+".join(phase.sides), kind, "not tested", "-", "-", "-")
+                continue
+            held = sum(frame.success for frame in phase.hold)
+            table.add_row(
+                frames,
+                "+".join(phase.sides),
+                kind,
+                f"{held}/{len(phase.hold)} frames",
+                "ok" if phase.tracking_success else "failed",
+                f"{phase.max_deviation_mm:.1f}",
+                f"{phase.slip_mm:.1f}",
+            )
+        console.print(table)
+        for key, value in report.summary().items():
+            shown = f"{value:.3f}" if isinstance(value, float) else value
+            console.print(f"  {key}: {'n/a' if value is None else shown}")
+    console.print(f"wrote {Path(run_dir) / CHECK_FILE}")
 
 
 @eval_app.command("motion")

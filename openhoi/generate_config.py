@@ -1,8 +1,9 @@
 """`GenerateConfig`: the call-time settings of one generation, one field per stage.
 
 It only groups the stages' own configs (`openhoi.motion.SamplingConfig`,
-`openhoi.refine.RefineConfig`) with the seed and the report switch, and reads the flat
-option names of `openhoi.generate(..., steps=10, bridge="model")` into them.
+`openhoi.refine.RefineConfig`) with the seed, the best-of-K candidate count and the report
+switch, and reads the flat option names of `openhoi.generate(..., steps=10,
+bridge="model")` into them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openhoi.errors import InputError
-from openhoi.motion.segments import SamplingConfig
+from openhoi.motion.segments import MAX_CANDIDATES, SamplingConfig
 from openhoi.refine.config import RefineConfig
 
 __all__ = ["GenerateConfig"]
@@ -32,11 +33,23 @@ class GenerateConfig:
     refine: RefineConfig = field(default_factory=RefineConfig)
     # Measure penetration / contact / holding of the result (about half a warm run).
     report: bool = True
+    # Best-of-K: sample K variants of each sub-task in one batch and keep the best by the
+    # physics score of openhoi.refine.candidates (1: off, today's output), 1..16.
+    candidates: int = 1
+
+    def __post_init__(self) -> None:
+        if (
+            isinstance(self.candidates, bool)
+            or not isinstance(self.candidates, int)
+            or not (1 <= self.candidates <= MAX_CANDIDATES)
+        ):
+            raise InputError(f"candidates must be 1..{MAX_CANDIDATES}, got {self.candidates!r}")
 
     @classmethod
     def from_options(cls, **options: Any) -> GenerateConfig:
         """From flat names: any `SamplingConfig` or `RefineConfig` field, `seed`, `report`,
-        and `refine` (bool) for `use_guidance`. Unknown names are an InputError."""
+        `candidates`, and `refine` (bool) for `use_guidance`. Unknown names are an
+        InputError."""
         return cls().with_options(**options)
 
     def with_options(self, **options: Any) -> GenerateConfig:
@@ -50,10 +63,12 @@ class GenerateConfig:
                 sampling[name] = value
             elif name in _REFINE_FIELDS:
                 refining[name] = value
-            elif name in ("seed", "report"):
+            elif name in ("seed", "report", "candidates"):
                 top[name] = value
             else:
-                known = sorted({"seed", "report", "refine", *_SAMPLING_FIELDS, *_REFINE_FIELDS})
+                known = sorted(
+                    {"seed", "report", "candidates", "refine", *_SAMPLING_FIELDS, *_REFINE_FIELDS}
+                )
                 raise InputError(f"unknown generate option {name!r}; known: {', '.join(known)}")
         return dataclasses.replace(
             self,

@@ -20,7 +20,13 @@ import pytest
 from openhoi.api import GenerateConfig, GenerateResult, Pipeline
 from openhoi.errors import InputError
 
-CONFIG = GenerateConfig.from_options(steps=4, seed=3)
+# Batching is about sampling: the contact optimisation after it is a deterministic function
+# of the composed sequence whose discrete choices (phase frames, the best grasp candidate)
+# turn float-rounding differences into visible ones, so these comparisons leave it out;
+# `test_the_contact_stage_runs_by_default` covers it.
+CONFIG = GenerateConfig.from_options(
+    steps=4, seed=3, optimise_contacts=False, kinematic_carry=False
+)
 ATOL_ROUNDING = 1e-4  # without guidance
 ATOL_GUIDED = 1e-2  # with DSG (see above)
 GOOD = [
@@ -88,8 +94,21 @@ def test_batched_result_equals_the_single_prompt_run(batched, singles):
         np.testing.assert_array_equal(result.sequence.active_hands, single.sequence.active_hands)
 
 
+def test_the_contact_stage_runs_by_default(pipeline, singles):
+    result = pipeline(*GOOD[0], GenerateConfig.from_options(steps=4, seed=3))
+    assert result.contact is not None and "contact_s" in result.timings
+    summary = result.summary()["contact"]
+    assert summary["phases"] and summary["grasps"]
+    assert set(summary["scene"]) == {"before", "after"}
+    # At rest on the table at the start, and wherever no hand holds the mug.
+    assert abs(summary["scene"]["after"]["object_start_height_mm"]) < 0.01
+    assert singles[0].contact is None and "contact_s" not in singles[0].timings
+
+
 def test_without_guidance_batched_equals_single_up_to_rounding(pipeline):
-    config = GenerateConfig.from_options(steps=4, seed=3, refine=False)
+    config = GenerateConfig.from_options(
+        steps=4, seed=3, refine=False, optimise_contacts=False, kinematic_carry=False
+    )
     batched = pipeline.generate_many([GOOD[1], GOOD[0]], config)
     single = pipeline(*GOOD[0], config)
     np.testing.assert_allclose(
@@ -188,6 +207,12 @@ def test_openhoi_refine_stays_callable_after_the_subpackage_is_imported():
         right_transl=np.linspace([0.0, -0.3, 0.1], [0.0, -0.1, 0.1], 6),
         object_name="mug",
     )
-    refined = openhoi.refine(seq, "mug", num_steps=2)
-    assert refined.sequence.num_frames == seq.num_frames
-    assert np.isfinite(refined.loss_after)
+    refined = openhoi.refine(seq, "mug")  # the hand never touches the mug: nothing held
+    assert refined.sequence is seq and refined.phases == ()
+    with pytest.raises(InputError, match="options are subtasks"):
+        openhoi.refine(seq, "mug", num_steps=2)
+    posthoc = openhoi.refine.refine_sequence(
+        seq, openhoi.load_object("mug"), config=openhoi.refine.PostHocConfig(num_steps=2)
+    )
+    assert posthoc.sequence.num_frames == seq.num_frames
+    assert np.isfinite(posthoc.loss_after)

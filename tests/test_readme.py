@@ -312,8 +312,8 @@ config = GenerateConfig.from_options(seed=1, steps=10, guidance_rate=0.3)
 result = pipeline("I'm thirsty, grab the bottle and take a sip", ["bottle"], config)
 print(result.config.sampling, result.timings)
 
-refined = openhoi.refine(result.sequence, "bottle")  # 60 Adam steps: minutes on a CPU
-print(refined.loss_before, "->", refined.loss_after)"""
+refined = openhoi.refine(result.sequence, "bottle")  # any sequence: phases found, grasps fitted
+print([(p.start, p.end, p.kind) for p in refined.phases], refined.summary()["scene"])"""
 
 OBJECTS_SNIPPET = """\
 import torch
@@ -344,10 +344,6 @@ SNIPPETS: dict[str, Run] = {
     PIPELINE_SNIPPET: Run(
         replace=(
             ("steps=10, guidance_rate=0.3)", "steps=2, guidance_rate=0.3, report=False)"),
-            (
-                'openhoi.refine(result.sequence, "bottle")',
-                'openhoi.refine(result.sequence, "bottle", num_steps=2)',
-            ),
         ),
     ),
     OBJECTS_SNIPPET: Run(setup=(write_can_mesh, made_by(SETUP, "run/sequence.npz"))),

@@ -37,7 +37,7 @@ from openhoi.refine.losses import affordance_region
 from openhoi.refine.phases import HoldPhase, holding_phases
 from openhoi.refine.scene import _holder_frames, hand_frames, object_track, retarget_hands
 
-__all__ = ["ContactConfig", "ContactResult", "optimise_contacts"]
+__all__ = ["ContactConfig", "ContactResult", "optimise_contacts", "scene_figures"]
 
 # Starting poses tried per phase and hand (evenly spaced frames of the phase).
 _CANDIDATE_FRAMES = 4
@@ -64,13 +64,14 @@ class ContactResult:
     sequence: HOISequence
     phases: tuple[HoldPhase, ...]
     grasps: tuple[dict[str, Any], ...]
+    scene: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
-        """JSON-ready: per phase its frames, kind, hands and fitted grasps."""
+        """JSON-ready: phases (frames, kind, hands), grasps and the scene figures, each with
+        its before / after."""
         return {
-            "phases": [
-                {**dataclasses.asdict(p), "sides": list(p.sides)} for p in self.phases
-            ],
+            "scene": dict(self.scene),
+            "phases": [{**dataclasses.asdict(p), "sides": list(p.sides)} for p in self.phases],
             "grasps": [dict(g) for g in self.grasps],
         }
 
@@ -136,7 +137,47 @@ def optimise_contacts(
     out = retarget_hands(
         sequence, obj, hands, track, angles, phases, grasps, blend_frames=config.blend_frames
     )
-    return ContactResult(_push_out(out, obj, hands, phases), phases, tuple(reports))
+    out = _push_out(out, obj, hands, phases)
+    scene = {
+        "before": scene_figures(sequence, obj, hands, phases),
+        "after": scene_figures(out, obj, hands, phases),
+    }
+    return ContactResult(out, phases, tuple(reports), scene)
+
+
+def scene_figures(sequence: HOISequence, obj, hands, phases) -> dict[str, float | None]:
+    """Cheap before/after figures: where the object starts and rests (its lowest point, mm
+    above the table) and how far it slips in the holding hand (mm, per carry phase on the
+    body: the object's centre in the first holding hand's wrist frame, from the frame the
+    hands start moving it)."""
+    verts = np.asarray(obj.vertices_at(np.asarray(sequence.object_angle())), np.float64)
+    if verts.ndim == 2:
+        verts = np.broadcast_to(verts, (sequence.num_frames, *verts.shape))
+    rotation = sequence.object_rotation().astype(np.float64)
+    translation = sequence.object_translation().astype(np.float64)
+    low = (np.einsum("tj,tvj->tv", rotation[:, 2], verts) + translation[:, 2:3]).min(axis=1)
+    held = np.zeros(sequence.num_frames, bool)
+    for phase in phases:
+        held[phase.start : phase.end] = True
+    centre = np.asarray(obj.points.points, np.float64).mean(axis=0)
+    world = rotation @ centre + translation
+    slips = []
+    for phase in phases:
+        if phase.kind != "carry" or phase.part is not None:
+            continue
+        wrist = sequence.wrist_transforms(phase.sides[0], hands[phase.sides[0]])
+        span = slice(phase.motion_start, phase.end)
+        if phase.motion_start >= phase.end:
+            continue
+        local = np.einsum("tji,tj->ti", wrist[span, :3, :3], world[span] - wrist[span, :3, 3])
+        slips.append(float(np.linalg.norm(local - local[0], axis=1).max()) * 1000.0)
+    return {
+        "object_start_height_mm": round(float(low[0]) * 1000.0, 3),
+        "object_free_height_max_mm": (
+            round(float(np.abs(low[~held]).max()) * 1000.0, 3) if (~held).any() else None
+        ),
+        "slip_max_mm": round(max(slips), 3) if slips else None,
+    }
 
 
 # Outside its phases a hand deeper than this is moved out along the surface normal.
@@ -224,7 +265,13 @@ def _fit(obj, hand, phase, relative, fingers, wrist, betas, angle, mask, fit_con
     report = {
         "fitted": True,
         "candidate": fitted.candidate,
-        "penetration_mm": round(fitted.penetration_mm, 3),
-        "touching": list(fitted.touching),
+        "before": {
+            "penetration_mm": round(fitted.start_penetration_mm, 3),
+            "touching": list(fitted.start_touching),
+        },
+        "after": {
+            "penetration_mm": round(fitted.penetration_mm, 3),
+            "touching": list(fitted.touching),
+        },
     }
     return (frame, mats[1:]), report

@@ -79,6 +79,7 @@ class FittedGrasp:
     pose: `(16, 3)` axis-angle (global orient first); transl: `(3,)` MANO translation.
     candidate: index of the starting pose it came from. penetration_mm: deepest vertex.
     touching: zone names within the contact threshold. energy: final E.
+    start_penetration_mm, start_touching: the same of that starting pose, as given.
     """
 
     pose: np.ndarray
@@ -87,6 +88,8 @@ class FittedGrasp:
     penetration_mm: float
     touching: tuple[str, ...]
     energy: float
+    start_penetration_mm: float = 0.0
+    start_touching: tuple[str, ...] = ()
 
 
 class _Geometry:
@@ -151,6 +154,9 @@ def fit_grasp(
     transl0 = torch.as_tensor(transls, dtype=torch.float32)
     angles0 = hand.anatomical_angles(pose0).detach()
     with torch.no_grad():
+        given = hand(pose0, transl0, beta).vertices
+        given_depth = torch.relu(-geometry(given).sdf).amax(dim=1) * _MM
+        given_touch = _zone_sdf(geometry, given, zone_ids) < CONTACT_THRESHOLD_M
         pose0, transl0, angles0 = _back_off(
             hand, geometry, pose0, transl0, angles0, beta, wrist, config
         )
@@ -179,9 +185,8 @@ def fit_grasp(
         query = geometry(verts)
         sdf_mm = query.sdf * _MM
         pen = torch.relu(-sdf_mm).pow(2).sum(dim=1)
-        zone_d = torch.stack(
-            [sdf_mm[:, ids].amin(dim=1) for ids in zone_ids], dim=1
-        )  # (K, Z), mm
+        # (K, Z): each zone's closest vertex, mm.
+        zone_d = torch.stack([sdf_mm[:, ids].amin(dim=1) for ids in zone_ids], dim=1)
         con = (_huber(zone_d, 1.0) * pulled).sum(dim=1)
         aff = torch.zeros_like(con)
         if region_t is not None and config.affordance_weight:
@@ -216,7 +221,7 @@ def fit_grasp(
     touching = zone_d < CONTACT_THRESHOLD_M * _MM
     depth = torch.relu(-sdf).amax(dim=1) * _MM
     # Best: most zones in contact (a grip), then the lowest energy.
-    score = total - 1e4 * touching.sum(dim=1).clamp_max(3)
+    score = total - 1e4 * touching.sum(dim=1)
     best = int(score.argmin())
     return FittedGrasp(
         pose=pose[best].double().numpy(),
@@ -225,6 +230,10 @@ def fit_grasp(
         penetration_mm=float(depth[best]),
         touching=tuple(n for n, t in zip(zone_names, touching[best].tolist(), strict=True) if t),
         energy=float(total[best]),
+        start_penetration_mm=float(given_depth[best]),
+        start_touching=tuple(
+            n for n, on in zip(zone_names, given_touch[best].tolist(), strict=True) if on
+        ),
     )
 
 
@@ -240,18 +249,17 @@ def _zone_sdf(geometry: _Geometry, verts: Tensor, zone_ids: list[Tensor]) -> Ten
 
 
 def _pulled_zones(zone_sdf: Tensor, names: list[str], radius: float, grip: bool) -> Tensor:
-    """`(K, Z)` float: zones near the surface, plus the thumb and the nearest finger (a
-    grip); without `grip` only the zone nearest the surface."""
+    """`(K, Z)` float: a grip pulls the thumb and every finger (they wrap what they hold:
+    contacts on one side only cannot hold against gravity) and the palm when it is near;
+    without `grip` only the zone nearest the surface is pulled (a fingertip press)."""
     if not grip:
         pulled = torch.zeros_like(zone_sdf)
         pulled[torch.arange(len(pulled)), zone_sdf.argmin(dim=1)] = 1.0
         return pulled
     pulled = (zone_sdf < radius).float()
-    thumb = names.index("thumb")
-    pulled[:, thumb] = 1.0
-    fingers = [names.index(n) for n in _FINGER_ZONES if n in names]
-    nearest = zone_sdf[:, fingers].argmin(dim=1)
-    pulled[torch.arange(len(pulled)), torch.as_tensor(fingers)[nearest]] = 1.0
+    for name in ("thumb", *_FINGER_ZONES):
+        if name in names:
+            pulled[:, names.index(name)] = 1.0
     return pulled
 
 
@@ -295,4 +303,3 @@ def region_points(obj, mask: np.ndarray | None) -> np.ndarray | None:
     if not keep.any():
         return None
     return np.asarray(obj.points.points, np.float64)[keep]
-

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from scipy.ndimage import maximum_filter1d
 
 from openhoi.data import HAND_SIDES, HOISequence
 from openhoi.errors import InputError
@@ -253,9 +254,9 @@ def _detected_phases(sequence, obj, hands) -> list[HoldPhase]:
     poses = _part_poses(sequence, obj)
     speed = _object_speed(sequence, obj)
     turning = np.abs(np.gradient(angles)) * sequence.fps if len(angles) > 1 else np.zeros(1)
-    window = np.ones(11)
-    moving = np.convolve((speed > _MOVING_SPEED).astype(float), window, "same") > 0
-    articulating = np.convolve((turning > _TURNING_SPEED).astype(float), window, "same") > 0
+    # Moving within ±5 frames (the grip closes just before the object starts to move).
+    moving = maximum_filter1d((speed > _MOVING_SPEED).astype(np.uint8), 11) > 0
+    articulating = maximum_filter1d((turning > _TURNING_SPEED).astype(np.uint8), 11) > 0
     grips = {}
     for side, model in hands.items():
         verts = torch.from_numpy(sequence.hand_vertices(side, model))
