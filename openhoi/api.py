@@ -32,7 +32,8 @@ __all__ = [
 ]
 
 DEFAULT_BATCH_SIZE = 64  # segments per sampler call in `Pipeline.generate_many`
-# Progress hook: (stage, done, total), stages "plan", "sample", "compose", "contact", "report".
+# Progress hook: (stage, done, total), stages "plan", "sample", "compose", "contact",
+# "report", "simulate".
 Progress = Callable[[str, int, int], None]
 
 
@@ -54,6 +55,8 @@ class GenerateResult:
     physics: the `PhysicsReport` (None with `report=False`).
     contact: the `openhoi.refine.contact_opt.ContactResult` of the contact optimisation
         (holding phases, fitted grasps; None when it was switched off).
+    simulation: the MuJoCo check's `openhoi.refine.simulate.SimReport` with
+        `physics_sim=True` (else None).
     timings: seconds per stage (plan_s, motion_s, compose_s, contact_s, report_s).
     config: the `GenerateConfig` with every sampling field resolved.
     provenance: package version, model ids (weight hashes), hand model, device.
@@ -73,6 +76,7 @@ class GenerateResult:
     config: GenerateConfig
     provenance: dict[str, Any]
     contact: Any = dataclasses.field(default=None, kw_only=True)
+    simulation: Any = dataclasses.field(default=None, kw_only=True)
 
     @property
     def object(self):
@@ -86,6 +90,7 @@ class GenerateResult:
             "objects": [_ref_text(o) for o in self.objects],
             "physics": None if self.physics is None else self.physics.summary(),
             "contact": None if self.contact is None else self.contact.summary(),
+            "simulation": None if self.simulation is None else self.simulation.to_dict(),
             "subtask_frames": {int(k): list(r) for k, r in self.subtask_frames.items()},
             "skipped_subtasks": list(self.skipped_subtasks),
             "weak_masks": list(self.weak_masks),
@@ -287,6 +292,15 @@ class Pipeline:
             physics = self.score(sequence, obj)
             timings["report_s"] = time.perf_counter() - clock
             tick("report", 1, 1)
+        simulation = None
+        if config.physics_sim:
+            from openhoi.refine.simulate import simulate_sequence
+
+            clock = time.perf_counter()
+            phases = None if contact is None else contact.phases
+            simulation = simulate_sequence(sequence, obj, self.hands, phases=phases)
+            timings["simulation_s"] = time.perf_counter() - clock
+            tick("simulate", 1, 1)
         subtasks = prompt.plan.subtasks
         return GenerateResult(
             plan=prompt.plan,
@@ -302,6 +316,7 @@ class Pipeline:
             config=config,
             provenance=self.provenance,
             contact=contact,
+            simulation=simulation,
         )
 
     def compose(self, obj, segments: Sequence[HOISequence], config: GenerateConfig) -> HOISequence:

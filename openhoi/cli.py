@@ -353,6 +353,14 @@ def generate(
             "with the best physics score (penetration, affordance contact, holding); 1..16.",
         ),
     ] = 1,
+    physics_sim: Annotated[
+        bool,
+        typer.Option(
+            "--physics-sim",
+            help="Check the holding phases in MuJoCo (hold under gravity, tracking, slip) "
+            "and add the results to report.json; a few seconds per phase.",
+        ),
+    ] = False,
     planner: Annotated[str | None, typer.Option(help="Planner folder (default: shipped).")] = None,
     motion: Annotated[
         str | None, typer.Option(help="Motion model folder (default: shipped).")
@@ -403,6 +411,7 @@ def generate(
         bridge=bridge,
         report=report,
         candidates=candidates,
+        physics_sim=physics_sim,
     )
     console = _console()
     with _StageProgress(console, quiet) as progress:
@@ -447,6 +456,15 @@ def _result_line(folder, result, num_files: int) -> str:
             f"; penetration max {physics['penetration_depth_max_mm']:.1f} mm, contact ratio "
             f"{physics['contact_ratio']:.2f}"
         )
+        if physics.get("holding_ratio") is not None:
+            text += f", holding {physics['holding_ratio']:.2f}"
+    if result.simulation is not None:
+        sim = result.simulation.summary()
+        if sim["hold_success"] is not None:
+            text += (
+                f"; MuJoCo: held under gravity {sim['hold_success']:.0%} of tested frames, "
+                f"tracked {sim['tracking_success']:.0%} of phases"
+            )
     if result.weak_masks:
         text += f"; low-confidence masks (top region used): sub-tasks {list(result.weak_masks)}"
     return f"{text}; {num_files} files"

@@ -36,6 +36,9 @@ class GenerateConfig:
     # Best-of-K: sample K variants of each sub-task in one batch and keep the best by the
     # physics score of openhoi.refine.candidates (1: off, today's output), 1..16.
     candidates: int = 1
+    # Check the holding phases in MuJoCo (openhoi/refine/simulate.py): hold under gravity,
+    # tracking, slip; a few seconds per phase.
+    physics_sim: bool = False
 
     def __post_init__(self) -> None:
         if (
@@ -48,8 +51,8 @@ class GenerateConfig:
     @classmethod
     def from_options(cls, **options: Any) -> GenerateConfig:
         """From flat names: any `SamplingConfig` or `RefineConfig` field, `seed`, `report`,
-        `candidates`, and `refine` (bool) for `use_guidance`. Unknown names are an
-        InputError."""
+        `candidates`, `physics_sim`, and `refine` (bool) for `use_guidance`. Unknown names
+        are an InputError."""
         return cls().with_options(**options)
 
     def with_options(self, **options: Any) -> GenerateConfig:
@@ -63,12 +66,11 @@ class GenerateConfig:
                 sampling[name] = value
             elif name in _REFINE_FIELDS:
                 refining[name] = value
-            elif name in ("seed", "report", "candidates"):
+            elif name in ("seed", "report", "candidates", "physics_sim"):
                 top[name] = value
             else:
-                known = sorted(
-                    {"seed", "report", "candidates", "refine", *_SAMPLING_FIELDS, *_REFINE_FIELDS}
-                )
+                top_level = ("seed", "report", "candidates", "physics_sim", "refine")
+                known = sorted({*top_level, *_SAMPLING_FIELDS, *_REFINE_FIELDS})
                 raise InputError(f"unknown generate option {name!r}; known: {', '.join(known)}")
         return dataclasses.replace(
             self,

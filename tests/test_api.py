@@ -13,6 +13,7 @@ rounding: measured up to 5.5e-3 with 10 steps on tools/bench_generate.py's 8 pro
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -103,6 +104,17 @@ def test_the_contact_stage_runs_by_default(pipeline, singles):
     # At rest on the table at the start, and wherever no hand holds the mug.
     assert abs(summary["scene"]["after"]["object_start_height_mm"]) < 0.01
     assert singles[0].contact is None and "contact_s" not in singles[0].timings
+
+
+def test_physics_sim_adds_the_mujoco_check(pipeline):
+    config = GenerateConfig.from_options(steps=4, seed=3, physics_sim=True)
+    result = pipeline(*GOOD[0], config)
+    sim = result.summary()["simulation"]
+    assert sim["summary"]["tested_phases"] == len(
+        [p for p in result.contact.phases if p.kind == "carry" and p.part is None]
+    )
+    assert len(sim["phases"]) == len(result.contact.phases) and "simulation_s" in result.timings
+    json.dumps(result.summary())  # report.json stays JSON
 
 
 def test_without_guidance_batched_equals_single_up_to_rounding(pipeline):
