@@ -3,9 +3,15 @@
 MuJoCo collides convex shapes only, so both sides of a grasp are cut into convex pieces:
 
 - the hand, per MANO segment: each vertex goes to the joint with the largest skinning
-  weight (`lbs_weights`, `(V, 16)`) and each joint's vertices give one convex hull (16
-  pieces; a piece with fewer than four points or almost no volume is dropped). A piece
-  moves rigidly with its joint's world transform, computed by forward kinematics
+  weight (`lbs_weights`, `(V, 16)`). One hull per segment over-fills curved skin: the
+  palm's hull spans the hollow of a cupped palm, and a phalanx hull bridges the bend at
+  its knuckle, so a hand that touches a surface with its skin starts millimetres inside
+  it in MuJoCo and kicks the object away. So a segment longer than
+  `HAND_PIECE_MAX_EXTENT_M` is cut (in the rest pose, k-means on its vertices) into
+  pieces of about that size, each grown by the one-ring of mesh neighbours so that
+  neighbouring pieces overlap and leave no gap (about 40 pieces in all; a piece with
+  fewer than four points or almost no volume is dropped). A piece moves rigidly with its
+  joint's world transform, computed by forward kinematics
   (`smplx.lbs.batch_rigid_transform` on the pose's rotation matrices), not fitted;
 - the object, per part: a part that is already convex (`trimesh` `is_convex`) is one
   piece; any other part is split by CoACD (Wei et al. 2022, `coacd.run_coacd`). Each
@@ -22,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,15 +42,18 @@ from openhoi._io import save_npz_atomic
 from openhoi.errors import InputError
 
 __all__ = [
+    "HAND_PIECE_MAX_EXTENT_M",
     "MIN_PIECE_VOLUME_M3",
     "ContactSettings",
     "ConvexPiece",
     "HandPieceBody",
+    "HandSegmentation",
     "convex_decomposition",
     "convex_piece",
     "hand_joint_frames",
     "hand_pieces",
     "hand_segment_ids",
+    "hand_segmentation",
     "object_pieces",
     "scene_xml",
 ]
@@ -53,6 +63,11 @@ logger = logging.getLogger(__name__)
 #: A convex piece smaller than 1 mm³ (a sliver of a few coplanar skin vertices) is dropped:
 #: it carries no contact a finger could make, and MuJoCo refuses near-zero-volume meshes.
 MIN_PIECE_VOLUME_M3 = 1.0e-9
+#: Largest extent (rest pose) of one hand piece: longer segments (the palm, the thumb's
+#: base) are cut so that a hull stays within about a millimetre of the skin it wraps.
+HAND_PIECE_MAX_EXTENT_M = 0.02
+# Lloyd iterations of the k-means that cuts a segment (converges in a few on MANO).
+_KMEANS_ITERATIONS = 20
 #: CoACD settings fixed here (the concavity threshold is `SimConfig.coacd_threshold`):
 #: seeded for determinism, at most 32 pieces per part (plenty for hand-held objects).
 COACD_SEED = 0
@@ -133,17 +148,88 @@ def hand_segment_ids(lbs_weights: np.ndarray) -> np.ndarray:
     return np.argmax(weights, axis=1).astype(np.int64)
 
 
-def hand_pieces(vertices: np.ndarray, segment_ids: np.ndarray) -> list[tuple[int, ConvexPiece]]:
-    """Convex hull of each hand segment: `[(joint, piece), ...]`, degenerate ones dropped.
+@dataclass(frozen=True)
+class HandSegmentation:
+    """How a hand mesh is cut into convex pieces (fixed per hand model).
+
+    Attributes:
+        joints: `(K,)` int64 MANO joint (0..15) each piece moves with.
+        members: K arrays of vertex ids, one per piece (pieces of a segment overlap by one
+            ring of mesh neighbours).
+    """
+
+    joints: np.ndarray
+    members: tuple[np.ndarray, ...]
+
+
+def _kmeans(points: np.ndarray, count: int) -> np.ndarray:
+    """`(N,)` cluster of each point: deterministic Lloyd's k-means, farthest-point start."""
+    centres = [points[np.argmax(np.linalg.norm(points - points.mean(0), axis=1))]]
+    for _ in range(count - 1):
+        gaps = np.min(np.linalg.norm(points[:, None] - np.array(centres)[None], axis=2), axis=1)
+        centres.append(points[np.argmax(gaps)])
+    centres = np.array(centres)
+    for _ in range(_KMEANS_ITERATIONS):
+        labels = np.argmin(np.linalg.norm(points[:, None] - centres[None], axis=2), axis=1)
+        centres = np.array([
+            points[labels == k].mean(0) if np.any(labels == k) else centres[k]
+            for k in range(count)
+        ])  # fmt: skip
+    return np.argmin(np.linalg.norm(points[:, None] - centres[None], axis=2), axis=1)
+
+
+def hand_segmentation(
+    lbs_weights: np.ndarray,
+    rest_vertices: np.ndarray,
+    faces: np.ndarray,
+    *,
+    max_extent_m: float = HAND_PIECE_MAX_EXTENT_M,
+) -> HandSegmentation:
+    """Cut the hand into convex-piece vertex sets (see the module docstring).
+
+    Args:
+        lbs_weights: `(V, 16)` skinning weights.
+        rest_vertices: `(V, 3)` rest-pose vertices, metres (where segments are measured).
+        faces: `(F, 3)` mesh triangles (their edges give the one-ring that pieces grow by).
+        max_extent_m: longest principal extent of a piece before it is cut.
+    """
+    segment = hand_segment_ids(lbs_weights)
+    rest = np.asarray(rest_vertices, np.float64)
+    faces = np.asarray(faces, np.int64)
+    joints, members = [], []
+    for joint in np.unique(segment):
+        ids = np.flatnonzero(segment == joint)
+        centred = rest[ids] - rest[ids].mean(0)
+        axes = np.linalg.svd(centred, full_matrices=False)[2]
+        extent = float(np.ptp(centred @ axes[0]))
+        count = max(1, min(len(ids) // 8, math.ceil(extent / max_extent_m)))
+        labels = _kmeans(rest[ids], count) if count > 1 else np.zeros(len(ids), np.int64)
+        for label in range(count):
+            core = np.zeros(len(rest), bool)
+            core[ids[labels == label]] = True
+            # One ring of neighbours within the segment, so adjacent pieces overlap.
+            touching = faces[core[faces].any(axis=1)].ravel()
+            grown = np.zeros(len(rest), bool)
+            grown[touching] = True
+            grown &= segment == joint
+            joints.append(int(joint))
+            members.append(np.flatnonzero(grown | core))
+    return HandSegmentation(np.array(joints, np.int64), tuple(members))
+
+
+def hand_pieces(
+    vertices: np.ndarray, segmentation: HandSegmentation
+) -> list[tuple[int, ConvexPiece]]:
+    """Convex hull of each hand piece: `[(joint, piece), ...]`, degenerate ones dropped.
 
     Args:
         vertices: `(V, 3)` posed hand vertices, metres (any frame; the pieces share it).
-        segment_ids: `(V,)` joint of each vertex (`hand_segment_ids`).
+        segmentation: the pieces' vertex sets (`hand_segmentation`).
     """
     vertices = np.asarray(vertices, dtype=np.float64)
     pieces = []
-    for joint in np.unique(segment_ids):
-        piece = convex_piece(vertices[segment_ids == joint])
+    for joint, ids in zip(segmentation.joints, segmentation.members, strict=True):
+        piece = convex_piece(vertices[ids])
         if piece is not None:
             pieces.append((int(joint), piece))
     return pieces
@@ -291,11 +377,15 @@ class HandPieceBody:
         press_rest_m: the spring's rest position along `press_axis`, metres (the piece's
             gap to the surface plus the squeeze depth); the slide range is [0, 2 × rest]:
             the piece never backs off from its generated pose.
+        press_share: the fraction of its joint's squeeze force this piece presses with
+            (1 / the number of pressing pieces of that joint), so that cutting a segment into
+            pieces does not multiply its grip; it scales the spring's stiffness and damping.
     """
 
     vertices: np.ndarray
     press_axis: np.ndarray | None = None
     press_rest_m: float = 0.0
+    press_share: float = 1.0
 
 
 def _numbers(values: np.ndarray) -> str:
@@ -345,11 +435,13 @@ def scene_xml(
             inner = f"{geom}/>"
         else:
             rest = piece.press_rest_m
+            stiffness = contact.press_stiffness_n_m * piece.press_share
+            damping = 2.0 * math.sqrt(stiffness * contact.press_mass_kg)
             inner = (
                 f'<body name="press_{index}" gravcomp="1">'
                 f'<joint name="press_{index}" type="slide" axis="{_numbers(piece.press_axis)}" '
-                f'stiffness="{contact.press_stiffness_n_m:.9g}" springref="{rest:.9g}" '
-                f'damping="{contact.press_damping_n_s_m:.9g}" limited="true" '
+                f'stiffness="{stiffness:.9g}" springref="{rest:.9g}" '
+                f'damping="{damping:.9g}" limited="true" '
                 f'range="0 {2 * rest:.9g}" solreflimit="{_numbers(contact.solref)}" '
                 f'solimplimit="{_numbers(contact.solimp)}"/>'
                 f'{geom} mass="{contact.press_mass_kg:.9g}"/></body>'

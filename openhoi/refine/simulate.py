@@ -30,7 +30,8 @@ vertex lies within `CONTACT_THRESHOLD_M` (5 mm) of the object, or inside it, is 
 a spring-loaded slide joint along the inward surface normal at that vertex's closest
 point: the spring rests `squeeze_m` (2 mm) past first contact and pushes with
 `squeeze_force_n` (1 N) there, and the piece can only move inwards from its generated pose
-(by at most twice the spring's rest length). Pieces further away stay rigid. An open hand
+(by at most twice the spring's rest length); a joint cut into several pieces shares its
+force among its pressing pieces. Pieces further away stay rigid. An open hand
 therefore gets no grip: its palm pushes the object away instead of holding it.
 
 MuJoCo settings (`SimConfig`): elliptic friction cones with impratio 10 and 20 no-slip
@@ -47,8 +48,9 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,9 +63,10 @@ from openhoi.geometry.constants import CONTACT_THRESHOLD_M
 from openhoi.refine.sim_model import (
     ContactSettings,
     HandPieceBody,
+    HandSegmentation,
     hand_joint_frames,
     hand_pieces,
-    hand_segment_ids,
+    hand_segmentation,
     object_pieces,
     scene_xml,
 )
@@ -127,9 +130,11 @@ class SimConfig:
     solref_dampratio: float = 1.0
     solimp: tuple[float, float, float] = (0.9, 0.95, 0.001)
     density_kg_m3: float = 500.0
-    # Object convex decomposition (CoACD concavity threshold) and its cache root
-    # (None: $OPENHOI_CACHE or ~/.cache/openhoi).
-    coacd_threshold: float = 0.05
+    # Object convex decomposition (CoACD concavity threshold, relative to the part's size)
+    # and its cache root (None: $OPENHOI_CACHE or ~/.cache/openhoi). At 0.05 the built-in
+    # bottle's body is one hull whose shoulder stands 4 mm proud of the real surface, so
+    # fingers on the shoulder start inside it; at 0.03 it is two pieces within 0.3 mm.
+    coacd_threshold: float = 0.03
     cache_dir: str | None = None
 
     def __post_init__(self) -> None:
@@ -218,11 +223,15 @@ class HoldFrameResult:
         displacement_mm: per direction of `GRAVITY_DIRECTIONS`, the largest object-vertex
             displacement (mm) reached (the first value over the threshold for a failure).
         held: per direction, whether the displacement stayed under the threshold.
+        initial_penetration_mm: deepest interpenetration (mm, >= 0) of a hand piece and an
+            object piece at the start, as MuJoCo sees the convex pieces; contacts resolve
+            it by pushing the object, so a large value means the test starts with a kick.
     """
 
     frame: int
     displacement_mm: tuple[float, ...]
     held: tuple[bool, ...]
+    initial_penetration_mm: float = 0.0
 
     @property
     def success(self) -> bool:
@@ -260,6 +269,13 @@ class PhaseSimResult:
     reason: str = ""
 
     @property
+    def initial_penetration_max_mm(self) -> float | None:
+        """Deepest initial hand-object interpenetration over the tested frames (None: untested)."""
+        if not self.hold:
+            return None
+        return max(frame.initial_penetration_mm for frame in self.hold)
+
+    @property
     def hold_success_rate(self) -> float | None:
         """Fraction of tested frames that held in all six directions (None: untested)."""
         if not self.hold:
@@ -277,10 +293,12 @@ class PhaseSimResult:
             "is_tested": self.is_tested,
             "reason": self.reason,
             "hold_success_rate": self.hold_success_rate,
+            "initial_penetration_max_mm": self.initial_penetration_max_mm,
             "hold": [
                 {
                     "frame": frame.frame,
                     "success": frame.success,
+                    "initial_penetration_mm": frame.initial_penetration_mm,
                     "held": dict(zip(GRAVITY_DIRECTIONS, frame.held, strict=True)),
                     "displacement_mm": dict(
                         zip(GRAVITY_DIRECTIONS, frame.displacement_mm, strict=True)
@@ -306,11 +324,14 @@ class SimReport:
 
         hold_success: fraction of tested frames (all phases) that held in all six
         directions; tracking_success: fraction of tested phases tracked; slip_mean_mm /
-        slip_max_mm over tested phases; tested_phases / untested_phases: counts.
+        slip_max_mm over tested phases; initial_penetration_max_mm: deepest hand-object
+        interpenetration of the convex pieces at the start of a hold test (mm);
+        tested_phases / untested_phases: counts.
         """
         tested = [p for p in self.phases if p.is_tested]
         frames = [frame for p in tested for frame in p.hold]
         slips = [p.slip_mm for p in tested if p.slip_mm is not None]
+        depths = [frame.initial_penetration_mm for frame in frames]
         return {
             "hold_success": (sum(f.success for f in frames) / len(frames) if frames else None),
             "tracking_success": (
@@ -318,6 +339,7 @@ class SimReport:
             ),
             "slip_mean_mm": float(np.mean(slips)) if slips else None,
             "slip_max_mm": float(np.max(slips)) if slips else None,
+            "initial_penetration_max_mm": float(max(depths)) if depths else None,
             "tested_phases": len(tested),
             "untested_phases": len(self.phases) - len(tested),
         }
@@ -506,7 +528,7 @@ class _Context:
     sequence: HOISequence
     obj: HOIObject
     hands: dict[str, HandModel]
-    segment_ids: dict[str, np.ndarray]
+    segmentation: dict[str, HandSegmentation]
     part_pieces: dict[str, tuple[np.ndarray, ...]]
     object_rotation: np.ndarray  # (T, 3, 3)
     object_translation: np.ndarray  # (T, 3)
@@ -528,8 +550,12 @@ class _Context:
             sequence=sequence,
             obj=obj,
             hands=models,
-            segment_ids={
-                side: hand_segment_ids(model.mano.lbs_weights.detach().cpu().numpy())
+            segmentation={
+                side: hand_segmentation(
+                    model.mano.lbs_weights.detach().cpu().numpy(),
+                    model.mano.v_template.detach().cpu().numpy(),
+                    np.asarray(model.faces),
+                )
                 for side, model in models.items()
             },
             part_pieces={name: tuple(p.vertices for p in ps) for name, ps in pieces.items()},
@@ -589,7 +615,7 @@ class _Context:
         pieces, keys, poses = [], [], []
         for side in sides:
             vertices, joint_frames = self.hand_state(side, np.array([frame]))
-            for joint, piece in hand_pieces(vertices[0], self.segment_ids[side]):
+            for joint, piece in hand_pieces(vertices[0], self.segmentation[side]):
                 pose = joint_frames[0, joint]
                 local = (piece.vertices - pose[:3, 3]) @ pose[:3, :3]
                 body = HandPieceBody(local)
@@ -607,6 +633,12 @@ class _Context:
                 pieces.append(body)
                 keys.append((side, joint))
                 poses.append(pose)
+        # A joint's squeeze force is shared by its pressing pieces.
+        pressing = Counter(k for k, b in zip(keys, pieces, strict=True) if b.press_axis is not None)
+        pieces = [
+            replace(body, press_share=1.0 / pressing[key]) if body.press_axis is not None else body
+            for key, body in zip(keys, pieces, strict=True)
+        ]
         return pieces, keys, np.stack(poses)
 
     def _mesh_at(self, frame: int):
@@ -676,6 +708,9 @@ def _hold_frame(context: _Context, sides: Sequence[str], frame: int) -> HoldFram
     object_id = model.body("object").id
     measure = _measure_vertices(body)
     num_steps = max(1, round(config.hold_duration_s / config.timestep_s))
+    mujoco.mj_forward(model, data)
+    # Only hand-object pairs collide in this scene (no table), so every contact is one.
+    depth = max([0.0] + [-float(data.contact[i].dist) for i in range(data.ncon)])
     displacements, held = [], []
     for direction in _GRAVITY_UNIT:
         mujoco.mj_resetData(model, data)
@@ -691,7 +726,12 @@ def _hold_frame(context: _Context, sides: Sequence[str], frame: int) -> HoldFram
             worst = max(worst, float(np.linalg.norm(now - start, axis=1).max()))
         displacements.append(1000.0 * worst)
         held.append(worst <= config.hold_threshold_m)
-    return HoldFrameResult(frame=frame, displacement_mm=tuple(displacements), held=tuple(held))
+    return HoldFrameResult(
+        frame=frame,
+        displacement_mm=tuple(displacements),
+        held=tuple(held),
+        initial_penetration_mm=1000.0 * depth,
+    )
 
 
 def _rotation_vector(rotation: np.ndarray) -> np.ndarray:

@@ -92,6 +92,9 @@ def test_a_wrapped_can_holds_in_all_six_directions(can, hands, grasp, config):
     assert frame.held == (True,) * len(GRAVITY_DIRECTIONS), frame.displacement_mm
     assert max(frame.displacement_mm) < 1000 * config.hold_threshold_m
     assert report.summary()["hold_success"] == 1.0
+    # The grasp's skin is within 1 mm of the can, and so are its convex pieces.
+    assert 0.0 <= phase.initial_penetration_max_mm < 1.0
+    assert report.summary()["initial_penetration_max_mm"] == phase.initial_penetration_max_mm
     # Deterministic: the same inputs give the same report.
     again = simulate_sequence(_static(grasp, grasp.pose), can, hands, phases=CARRY, config=config)
     assert again.to_dict() == report.to_dict()
@@ -187,6 +190,27 @@ def test_convex_decomposition_is_cached(tmp_path, monkeypatch):
     assert len(list((tmp_path / "convex").glob("*.npz"))) == 1
 
 
+def test_bottle_collision_pieces_stay_on_its_surface(tmp_path):
+    """Regression: at the old CoACD threshold (0.05) the bottle body was one hull whose
+    shoulder stood 4.05 mm proud of the mesh, so a hand touching the shoulder started
+    inside the collision shape and was kicked off; the default keeps every piece within
+    1 mm of the real surface."""
+    from openhoi.geometry import signed_distance
+    from openhoi.refine.sim_model import object_pieces
+
+    bottle = load_object("bottle")
+    pieces = object_pieces(bottle, threshold=SimConfig().coacd_threshold, cache_dir=tmp_path)
+    rng = np.random.default_rng(0)
+    for (name, part), mesh in zip(pieces.items(), bottle.part_meshes(), strict=True):
+        for piece in part:
+            # Points on the piece's hull faces (vertices alone lie on the mesh by design).
+            tri = piece.vertices[piece.faces]
+            weights = rng.dirichlet(np.ones(3), size=(len(tri), 8))
+            points = np.einsum("fsk,fkd->fsd", weights, tri).reshape(-1, 3)
+            sdf = signed_distance(torch.as_tensor(points)[None], mesh).sdf[0]
+            assert float(sdf.max()) < 0.001, (name, float(sdf.max()))
+
+
 def test_only_carry_phases_of_the_whole_object_are_tested(can, hands, grasp, config):
     phases = [
         HoldPhase(0, 2, ("right",), None, "push"),
@@ -200,6 +224,7 @@ def test_only_carry_phases_of_the_whole_object_are_tested(can, hands, grasp, con
         "tracking_success": None,
         "slip_mean_mm": None,
         "slip_max_mm": None,
+        "initial_penetration_max_mm": None,
         "tested_phases": 0,
         "untested_phases": 2,
     }
