@@ -87,6 +87,7 @@ __all__ = [
     "PlannerEvalConfig",
     "Variant",
     "benchmark_markdown",
+    "episode_simulation",
     "finite_or_none",
     "generate_episode",
     "load_in_order",
@@ -206,6 +207,8 @@ class BenchmarkConfig:
     device: "cpu" or "cuda[:k]" (motion model and evaluator).
     generate: `GenerateConfig.from_options` names (steps, sampler, guidance_scale, bridge,
         ...); unset sampling fields take the motion folder's defaults.
+    simulate: run the MuJoCo check (`openhoi.refine.simulate`) on every episode's holding
+        phases: hold under gravity, tracking and slip columns (a few seconds per episode).
     """
 
     data: str | None = None
@@ -219,6 +222,7 @@ class BenchmarkConfig:
     variants: tuple[str, ...] = ("full",)
     device: str = "cpu"
     generate: Mapping[str, Any] = field(default_factory=dict)
+    simulate: bool = True
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
@@ -464,6 +468,8 @@ def _run_variant(pipeline, base, config, name, episodes, objects, evaluator, ref
             seconds += spent
             mpjpe, aligned, fol = segment_accuracy(episode, segments, hands)
             rows.append(episode_physics(sequence, obj, episode, hands))
+            if config.simulate:
+                rows[-1].update(episode_simulation(sequence, obj, episode, hands))
             rows[-1].update(mpjpe_mm=mpjpe, root_aligned_mpjpe_mm=aligned, fol_m=fol)
             generated += segments
             composed.append(sequence)
@@ -509,15 +515,33 @@ def _multimodality(features: np.ndarray | None) -> dict[str, float] | None:
     return {"mean": mean, "ci95": half, "n": len(distances)}
 
 
-def _ground_truth(episodes, objects, reference: _Reference, hands, seed) -> dict[str, float]:
+def episode_simulation(sequence, obj, episode, hands) -> dict[str, float | None]:
+    """The MuJoCo check of an episode's holding phases (found from its plan): fraction of
+    tested frames held under gravity in all six directions, of phases tracked, and the
+    largest slip (mm)."""
+    from openhoi.refine import TRANSITION_TEXT
+    from openhoi.refine.phases import holding_phases
+    from openhoi.refine.simulate import simulate_sequence
+
+    ranges = [r for r, t in zip(sequence.segment_ranges, sequence.texts, strict=True)
+              if t != TRANSITION_TEXT]  # fmt: skip
+    spans = [(s.primitive, s.hands, tuple(r)) for s, r in zip(episode.plan, ranges, strict=True)]
+    phases = holding_phases(sequence, obj, hands, subtasks=spans)
+    summary = simulate_sequence(sequence, obj, hands, phases=phases).summary()
+    return {key: summary[key] for key in ("hold_success", "tracking_success", "slip_max_mm")}
+
+
+def _ground_truth(
+    episodes, objects, reference: _Reference, hands, seed, simulate: bool = False
+) -> dict[str, float]:
     """The test episodes' own statistics: physics, transitions, evaluator features."""
     sequences = [e.sequence() for e in episodes]
-    row = _mean_over(
-        [
-            episode_physics(sequence, obj, episode, hands)
-            for sequence, obj, episode in zip(sequences, objects, episodes, strict=True)
-        ]
-    )
+    rows = []
+    for sequence, obj, episode in zip(sequences, objects, episodes, strict=True):
+        rows.append(episode_physics(sequence, obj, episode, hands))
+        if simulate:
+            rows[-1].update(episode_simulation(sequence, obj, episode, hands))
+    row = _mean_over(rows)
     row.update(transition_metrics(sequences, hands))
     if reference.features is not None:
         row.update(_feature_metrics(reference.features, reference, seed))
@@ -586,7 +610,9 @@ def run_benchmark(config: BenchmarkConfig, *, log=print, progress: bool = False)
                 summary[key] = {"mean": mean, "ci95": half, "n": len(values)}
         summary["multimodality"] = _multimodality(features)
         rows[name] = {"summary": summary, "repeats": repeats}
-    truth = _ground_truth(episodes, objects, reference, pipeline.hands, config.seed)
+    truth = _ground_truth(
+        episodes, objects, reference, pipeline.hands, config.seed, simulate=config.simulate
+    )
     return {
         "settings": {
             "data": str(folder),
@@ -620,13 +646,24 @@ MAIN_COLUMNS = (
     ("multimodality", "MModality ↑", "{:.2f}"),
     ("r_precision_top3", "R-prec. top-3 ↑", "{:.2f}"),
 )
+HOLDING_COLUMNS = (
+    ("holding_ratio", "holding ↑", "{:.2f}"),
+    ("penetration_holding_mean_mm", "pen. holding mean (mm) ↓", "{:.2f}"),
+    ("penetration_holding_max_mm", "pen. holding max (mm) ↓", "{:.1f}"),
+    ("affordance_holding_ratio", "aff. contact when holding ↑", "{:.2f}"),
+    ("object_start_height_mm", "start height (mm) →0", "{:.1f}"),
+    ("object_rest_height_max_mm", "free height max (mm) →0", "{:.1f}"),
+    ("untouched_motion_max_mm", "untouched motion (mm) ↓", "{:.1f}"),
+    ("hold_success", "MuJoCo hold ↑", "{:.2f}"),
+    ("tracking_success", "MuJoCo tracking ↑", "{:.2f}"),
+    ("slip_max_mm", "slip (mm) ↓", "{:.1f}"),
+)
 PHYSICS_COLUMNS = (
     ("penetration_depth_mean_mm", "pen. mean (mm) ↓", "{:.2f}"),
     ("penetration_depth_max_mm", "pen. max (mm) ↓", "{:.1f}"),
     ("intersection_volume_mean_cm3", "IV (cm³) ↓", "{:.2f}"),
     ("contact_ratio", "contact ↑", "{:.2f}"),
     ("affordance_contact_ratio", "aff. contact ↑", "{:.2f}"),
-    ("affordance_holding_ratio", "aff. contact when holding ↑", "{:.2f}"),
     ("smooth_rate", "SmoothRate ↓", "{:.3f}"),
     ("boundary_jerk_max_m_s3", "boundary jerk (m/s³) ↓", "{:.0f}"),
     ("root_aligned_mpjpe_mm", "RA-MPJPE (mm) ↓", "{:.1f}"),
@@ -683,6 +720,7 @@ def benchmark_markdown(results: Mapping[str, Any]) -> str:
         "themselves."
     )
     lines = [header, "", *_table(results, MAIN_COLUMNS), "", *_table(results, PHYSICS_COLUMNS)]
+    lines += ["", *_table(results, HOLDING_COLUMNS)]
     described = [n for n in results["variants"] if n != "full"]
     if described:
         lines += ["", *[f"- {n}: {VARIANTS[n].description}" for n in described]]

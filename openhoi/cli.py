@@ -708,6 +708,14 @@ def eval_motion(
     guidance_scale: GuidanceScaleOption = None,
     seed: Annotated[int, typer.Option(help="First sampling seed.")] = 0,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    sim: Annotated[
+        bool,
+        typer.Option(
+            "--sim/--no-sim",
+            help="MuJoCo check of every episode's holding phases (hold under gravity, "
+            "tracking, slip columns); a few seconds per episode.",
+        ),
+    ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the tables only.")] = False,
 ) -> None:
     """Benchmark the motion model on a test split: the paper's tables, rerunnable."""
@@ -731,6 +739,7 @@ def eval_motion(
         variants=parse_variants(variants, ablate=ablate),
         device=device,
         generate={"sampler": sampler, "steps": steps, "guidance_scale": guidance_scale},
+        simulate=sim,
     )
     console = _console()
     log = (lambda _: None) if quiet else console.print
