@@ -128,7 +128,9 @@ def optimise_contacts(
                 fitted = _fit(obj, hand, phase, relative, fingers[picks], wrist, betas, angle,
                               _phase_mask(sequence, phase), config.fit)  # fmt: skip
                 grasps[(index, side)], report = fitted
-                report["candidate_frame"] = int(picks[report.pop("candidate")])
+                chosen = report.pop("candidate")
+                # The generated hand at one of `picks`, or a re-oriented power grasp.
+                report["start"] = int(picks[chosen]) if chosen < len(picks) else "reoriented"
             else:
                 middle = len(picks) // 2
                 grasps[(index, side)] = (relative[middle], fingers[picks[middle]])
@@ -272,6 +274,7 @@ def _fit(obj, hand, phase, relative, fingers, wrist, betas, angle, mask, fit_con
         "after": {
             "penetration_mm": round(fitted.penetration_mm, 3),
             "touching": list(fitted.touching),
+            "imbalance": round(fitted.imbalance, 3),
         },
     }
     return (frame, mats[1:]), report

@@ -8,6 +8,9 @@ wrist correction (rotation + translation) with Adam, batched over the candidates
       + w_con  Σ_z huber(sdf(z))                    contact: each pulled zone's closest vertex
                                                     onto the surface (finger pads, thumb, palm)
       + w_aff  Σ_z dist(z, region)                  ... inside the affordance region, mm
+      + w_opp  |P⊥(mean_z z − c)|                   a grip's contacts centred on the held
+                                                    region (centre c, across its main axis):
+                                                    opposing sides, not all on one
       + w_lim  joint-limit excess                   rad², anatomical limits of the hand model
       + w_pri  |θ − θ₀|² + w_wr (|δt|² + |δr|²)     stay near the generated grasp
 
@@ -53,6 +56,7 @@ class GraspFitConfig:
     penetration_weight: float = 4.0
     contact_weight: float = 1.0
     affordance_weight: float = 0.1
+    opposition_weight: float = 2.0
     limit_weight: float = 100.0
     prior_weight: float = 0.5
     wrist_weight: float = 0.02
@@ -60,6 +64,13 @@ class GraspFitConfig:
     pull_radius_m: float = 0.04
     # Candidates deeper than this start backed off along the surface normal.
     backoff_depth_m: float = 0.004
+    # A grip also starts from four re-oriented power grasps at the generated palm's place
+    # (palm on the surface, fingers across the region's main axis, along it, and back).
+    reoriented: bool = True
+    # A grip is valid with at most this deep penetration (mm) and at least this many zones
+    # touching, the thumb among them; the valid candidate whose contacts oppose best wins.
+    valid_depth_mm: float = 2.0
+    valid_zones: int = 3
 
     def __post_init__(self) -> None:
         if self.steps < 0 or not self.learning_rate > 0:
@@ -80,6 +91,8 @@ class FittedGrasp:
     candidate: index of the starting pose it came from. penetration_mm: deepest vertex.
     touching: zone names within the contact threshold. energy: final E.
     start_penetration_mm, start_touching: the same of that starting pose, as given.
+    imbalance: |Σ n| / N over the N touching zones' surface normals n: 0 when the contacts
+        press from opposing sides (thumb against fingers), 1 when all press one way.
     """
 
     pose: np.ndarray
@@ -90,6 +103,7 @@ class FittedGrasp:
     energy: float
     start_penetration_mm: float = 0.0
     start_touching: tuple[str, ...] = ()
+    imbalance: float = 1.0
 
 
 class _Geometry:
@@ -150,6 +164,15 @@ def fit_grasp(
     if region is not None and len(region):
         region_t = torch.as_tensor(np.asarray(region, np.float32))
 
+    num_given = len(poses)
+    if grip and config.reoriented:
+        extra_poses, extra_transls = _oriented_starts(
+            hand, geometry, poses, transls, beta[:1], wrist, region
+        )
+        poses = np.concatenate([poses, extra_poses])
+        transls = np.concatenate([transls, extra_transls])
+        num = len(poses)
+        beta = beta[:1].expand(num, -1)
     pose0 = torch.as_tensor(poses, dtype=torch.float32)
     transl0 = torch.as_tensor(transls, dtype=torch.float32)
     angles0 = hand.anatomical_angles(pose0).detach()
@@ -164,6 +187,7 @@ def fit_grasp(
         zone_sdf = _zone_sdf(geometry, start, zone_ids)  # (K, Z)
         pulled = _pulled_zones(zone_sdf, zone_names, config.pull_radius_m, grip)
 
+    hold_centre, hold_axis = _hold_frame(region, meshes, part_transforms)
     angles = angles0.clone().requires_grad_(True)
     rot = torch.zeros(num, 3, requires_grad=True)  # wrist correction, radians
     shift = torch.zeros(num, 3, requires_grad=True)  # wrist correction, decimetres
@@ -188,14 +212,19 @@ def fit_grasp(
         # (K, Z): each zone's closest vertex, mm.
         zone_d = torch.stack([sdf_mm[:, ids].amin(dim=1) for ids in zone_ids], dim=1)
         con = (_huber(zone_d, 1.0) * pulled).sum(dim=1)
+        closest = torch.stack(
+            [verts[:, ids].gather(1, sdf_mm[:, ids].argmin(1)[:, None, None].expand(-1, 1, 3))
+             [:, 0] for ids in zone_ids], dim=1,
+        )  # fmt: skip
         aff = torch.zeros_like(con)
         if region_t is not None and config.affordance_weight:
-            closest = torch.stack(
-                [verts[:, ids].gather(1, sdf_mm[:, ids].argmin(1)[:, None, None].expand(-1, 1, 3))
-                 [:, 0] for ids in zone_ids], dim=1,
-            )  # fmt: skip
             dist = torch.cdist(closest, region_t[None].expand(num, -1, -1)).amin(dim=2) * _MM
             aff = (dist * pulled).sum(dim=1)
+        # Opposition: the pulled zones' contacts centred on the held region across its axis.
+        centre = (closest * pulled[..., None]).sum(1) / pulled.sum(1, keepdim=True).clamp_min(1)
+        off = centre - hold_centre
+        off = off - (off @ hold_axis)[:, None] * hold_axis
+        opp = off.norm(dim=1) * _MM if grip else torch.zeros_like(con)
         lim = hand.joint_limit_violation(pose)
         prior = (angles - angles0).pow(2).sum(dim=(1, 2))
         wrist_reg = rot.pow(2).sum(dim=1) * 100.0 + (shift * 100.0).pow(2).sum(dim=1)
@@ -203,11 +232,12 @@ def fit_grasp(
             config.penetration_weight * pen
             + config.contact_weight * con
             + config.affordance_weight * aff
+            + config.opposition_weight * opp
             + config.limit_weight * lim
             + config.prior_weight * prior
             + config.wrist_weight * wrist_reg
         )
-        return total, zone_d, query.sdf
+        return total, zone_d, query
 
     for _ in range(config.steps):
         optimiser.zero_grad()
@@ -216,13 +246,14 @@ def fit_grasp(
         optimiser.step()
     with torch.no_grad():
         angles.copy_(torch.maximum(torch.minimum(angles, hand.limit_upper), hand.limit_lower))
-        total, zone_d, sdf = energy(angles, rot, shift)
+        total, zone_d, query = energy(angles, rot, shift)
         pose, transl = posed(angles, rot, shift)
     touching = zone_d < CONTACT_THRESHOLD_M * _MM
-    depth = torch.relu(-sdf).amax(dim=1) * _MM
-    # Best: most zones in contact (a grip), then the lowest energy.
-    score = total - 1e4 * touching.sum(dim=1)
-    best = int(score.argmin())
+    depth = torch.relu(-query.sdf).amax(dim=1) * _MM
+    imbalance = _imbalance(query, zone_ids, touching)
+    best = _best(total, touching, depth, imbalance, zone_names, grip, config)
+    # "Before" is the generated hand: a re-oriented winner reports the middle given pose.
+    given_index = best if best < num_given else num_given // 2
     return FittedGrasp(
         pose=pose[best].double().numpy(),
         transl=transl[best].double().numpy(),
@@ -230,11 +261,128 @@ def fit_grasp(
         penetration_mm=float(depth[best]),
         touching=tuple(n for n, t in zip(zone_names, touching[best].tolist(), strict=True) if t),
         energy=float(total[best]),
-        start_penetration_mm=float(given_depth[best]),
+        imbalance=float(imbalance[best]),
+        start_penetration_mm=float(given_depth[given_index]),
         start_touching=tuple(
-            n for n, on in zip(zone_names, given_touch[best].tolist(), strict=True) if on
+            n for n, on in zip(zone_names, given_touch[given_index].tolist(), strict=True) if on
         ),
     )
+
+
+def _imbalance(query, zone_ids: list[Tensor], touching: Tensor) -> Tensor:
+    """`(K,)`: |Σ n| / N over the touching zones' outward normals at their closest vertex."""
+    normals = []
+    for ids in zone_ids:
+        nearest = query.sdf[:, ids].argmin(dim=1)
+        normals.append(query.normal[:, ids][torch.arange(len(nearest)), nearest])
+    normals = torch.stack(normals, dim=1) * touching[..., None]  # (K, Z, 3)
+    count = touching.sum(dim=1).clamp_min(1)
+    return normals.sum(dim=1).norm(dim=1) / count
+
+
+def _best(total, touching, depth, imbalance, names, grip, config: GraspFitConfig) -> int:
+    """A grip: of the valid candidates (shallow, enough zones, the thumb touching) the one
+    whose contacts oppose best; otherwise (and for a press) most zones, then lowest E."""
+    fallback = int((total - 1e4 * touching.sum(dim=1)).argmin())
+    if not grip:
+        return fallback
+    valid = (
+        (depth <= config.valid_depth_mm)
+        & (touching.sum(dim=1) >= config.valid_zones)
+        & touching[:, names.index("thumb")]
+    )
+    if not bool(valid.any()):
+        return fallback
+    return int(torch.where(valid, imbalance, torch.full_like(imbalance, 1e9)).argmin())
+
+
+# Re-oriented starts: the fingers point across the region's axis, along it, and back.
+_ROLLS = (0.0, 0.5 * np.pi, np.pi, 1.5 * np.pi)
+# Pre-shape of a re-oriented start: this fraction of each finger joint's upper limit.
+_PRESHAPE_FRACTION = 0.3
+# ... and its palm this far off the surface, metres.
+_PRESHAPE_STANDOFF_M = 0.01
+
+
+def _oriented_starts(hand, geometry, poses, transls, beta, wrist, region):
+    """Power-grasp starts at the surface point nearest the middle pose's palm: palm facing
+    the surface, the fingers rolled through `_ROLLS` from across the main axis of the
+    region there, pre-shaped, palm `_PRESHAPE_STANDOFF_M` off the surface."""
+    from openhoi.hand.regions import vertex_normals
+
+    palm_ids = torch.as_tensor(hand.contact_zones["palm"])
+    with torch.no_grad():
+        middle = len(poses) // 2
+        posed = hand(torch.as_tensor(poses[middle : middle + 1]).float(),
+                     torch.as_tensor(transls[middle : middle + 1]).float(), beta).vertices
+        palm_now = posed[0, palm_ids].mean(dim=0)
+        query = geometry(palm_now[None, None])
+        point = query.closest[0, 0].double().numpy()
+        normal = query.normal[0, 0].double().numpy()
+        flat = torch.zeros(1, 16, 3)
+        rest = hand(flat, torch.zeros(1, 3), beta).vertices[0].double().numpy()
+        joints = hand.rest_joints(beta)[0].double().numpy()
+    if float(np.linalg.norm(normal)) < 0.5:
+        return np.zeros((0, 16, 3)), np.zeros((0, 3))
+    normal /= np.linalg.norm(normal)
+    facing = vertex_normals(rest, hand.faces)[palm_ids.numpy()].mean(axis=0)
+    along = joints[4] - joints[0]  # wrist → middle-finger base
+    axis = _region_axis(region, point, normal)
+    wrap = np.cross(axis, normal)
+    wrist_np = wrist.double().numpy()
+    palm_rest = rest[palm_ids.numpy()].mean(axis=0)
+    angles = (hand.limit_upper * _PRESHAPE_FRACTION).clamp_min(hand.limit_lower)[None]
+    fingers = hand.pose_from_anatomical_angles(angles)[0, 1:].double().numpy()
+    side = np.cross(normal, wrap)
+    out_poses, out_transls = [], []
+    for roll in _ROLLS:
+        fingers_to = np.cos(roll) * wrap + np.sin(roll) * side
+        rotation = _frame_from(-normal, fingers_to) @ _frame_from(facing, along).T
+        orient = matrix_to_axis_angle(torch.from_numpy(rotation)).numpy()
+        target = point + _PRESHAPE_STANDOFF_M * normal
+        out_transls.append(target - wrist_np - rotation @ (palm_rest - wrist_np))
+        out_poses.append(np.concatenate([orient[None], fingers]))
+    return np.stack(out_poses), np.stack(out_transls)
+
+
+def _frame_from(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """`(3, 3)` orthonormal columns: `first`, `second` made orthogonal to it, their cross."""
+    a = first / np.linalg.norm(first)
+    b = second - a * (a @ second)
+    b /= max(float(np.linalg.norm(b)), 1e-9)
+    return np.stack([a, b, np.cross(a, b)], axis=1)
+
+
+def _region_axis(region, point: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """Main axis (PCA) of the region points within 4 cm of `point`, made tangent; the
+    vertical (or any tangent) when there are too few."""
+    axis = np.array([0.0, 0.0, 1.0])
+    if region is not None:
+        points = region.double().numpy() if torch.is_tensor(region) else np.asarray(region)
+        near = points[np.linalg.norm(points - point, axis=1) < 0.04]
+        if len(near) >= 8:
+            centred = near - near.mean(axis=0)
+            axis = np.linalg.svd(centred, full_matrices=False)[2][0]
+    axis = axis - normal * (axis @ normal)
+    if float(np.linalg.norm(axis)) < 1e-3:
+        axis = np.cross(normal, [1.0, 0.0, 0.0])
+        if float(np.linalg.norm(axis)) < 1e-3:
+            axis = np.cross(normal, [0.0, 1.0, 0.0])
+    return axis / np.linalg.norm(axis)
+
+
+def _hold_frame(region, meshes, part_transforms) -> tuple[Tensor, Tensor]:
+    """Centre and main axis (PCA) of the held region (the posed object without one)."""
+    if region is not None and len(region) >= 3:
+        points = np.asarray(region, np.float64)
+    else:
+        points = np.concatenate([
+            np.asarray(m.vertices, np.float64) @ np.asarray(t)[:3, :3].T + np.asarray(t)[:3, 3]
+            for m, t in zip(meshes, part_transforms, strict=True)
+        ])  # fmt: skip
+    centre = points.mean(axis=0)
+    axis = np.linalg.svd(points - centre, full_matrices=False)[2][0]
+    return torch.as_tensor(centre, dtype=torch.float32), torch.as_tensor(axis, dtype=torch.float32)
 
 
 def _huber(x: Tensor, delta: float) -> Tensor:

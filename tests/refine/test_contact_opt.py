@@ -132,6 +132,30 @@ def test_a_carried_object_keeps_its_in_hand_transform(cylinder, hand, power_gras
     assert rise == pytest.approx(0.12, abs=1e-4)
 
 
+def test_an_open_hand_carrying_a_cylinder_is_fitted_into_a_grip_that_holds_in_mujoco(
+    cylinder, hand, power_grasp
+):
+    from dataclasses import replace
+
+    from openhoi.refine.simulate import SimConfig, simulate_sequence
+
+    opened = replace(power_grasp, pose=power_grasp.open_pose)
+    sequence = _carried_sequence(cylinder, hand, opened, num=30, slide=0.0)
+    subtasks = [("lift", "right", (0, 30))]
+    config = SimConfig(frames_per_phase=1)
+    before = simulate_sequence(sequence, cylinder, {"right": hand},
+                               phases=holding_phases(sequence, cylinder, subtasks=subtasks),
+                               config=config).summary()  # fmt: skip
+    result = optimise_contacts(sequence, cylinder, {"right": hand}, subtasks=subtasks)
+    (grasp,) = result.grasps
+    assert grasp["after"]["imbalance"] < 0.5 and "thumb" in grasp["after"]["touching"]
+    after = simulate_sequence(result.sequence, cylinder, {"right": hand}, phases=result.phases,
+                              config=config).summary()  # fmt: skip
+    assert before["hold_success"] == 0.0
+    assert after["hold_success"] == 1.0 and after["tracking_success"] == 1.0
+    assert after["slip_max_mm"] < 5.0
+
+
 def test_a_place_lands_upright_on_the_table_and_stays(cylinder, hand, power_grasp):
     sequence = _carried_sequence(cylinder, hand, power_grasp, num=90)
     subtasks = [("lift", "right", (0, 40)), ("place", "right", (40, 90))]
