@@ -195,6 +195,19 @@ def check_batch(workdir: Path) -> None:
         assert (workdir / "batch" / folder / "sequence.npz").is_file()
 
 
+def check_candidates_and_simulation(workdir: Path) -> None:
+    report = json.loads((workdir / "run4" / "report.json").read_text())
+    choices = report["candidates"].values()
+    assert choices and all(len(choice["scores"]) == 2 for choice in choices)
+    assert report["simulation"]["summary"].keys() >= {"hold_success", "tracking_success"}
+    assert report["contact"]["scene"]["after"]["object_start_height_mm"] == 0.0
+
+
+def check_mujoco(workdir: Path) -> None:
+    check = json.loads((workdir / "run" / "check.json").read_text())
+    assert check["summary"].keys() >= {"hold_success", "tracking_success", "slip_max_mm"}
+
+
 def file_check(*paths: str) -> Callable[[Path], None]:
     def check(workdir: Path) -> None:
         for path in paths:
@@ -203,6 +216,10 @@ def file_check(*paths: str) -> Callable[[Path], None]:
     return check
 
 
+RUN4 = (
+    'openhoi generate --instruction "lift the mug" --object mug --candidates 4 --physics-sim '
+    "--out run4"
+)
 SETUP = 'openhoi generate --instruction "I\'m thirsty, grab the bottle and take a sip" --object bottle --out run'  # noqa: E501
 LAPTOP = (
     'openhoi generate --instruction "open the laptop and press a key" --object laptop --out run2'
@@ -220,6 +237,16 @@ COMMANDS: dict[str, Run] = {
     ),
     "openhoi generate --prompts prompts.jsonl --out batch": Run(
         append=FAST_GENERATE + " --no-render", setup=(write_prompts,), check=check_batch
+    ),
+    RUN4: Run(
+        replace=(("--candidates 4", "--candidates 2"),),
+        append=" --steps 2 --quiet --no-render",
+        check=check_candidates_and_simulation,
+    ),
+    "openhoi check run": Run(
+        append=" --quiet",
+        setup=(made_by(SETUP, "run/sequence.npz"),),
+        check=check_mujoco,
     ),
     "openhoi objects list": Run(),
     "openhoi objects show laptop": Run(),
