@@ -4,6 +4,11 @@
     python tools/bench_generate.py --device cuda
     python tools/bench_generate.py --skip-reference     # ours only (the reference is slow)
     python tools/bench_generate.py --prompts 64 --device cuda   # batch: sequential vs batched
+    python tools/bench_generate.py --candidates 4       # best-of-4 vs K = 1, interleaved
+
+With `--candidates K`: after one untimed warm-up run, `--repeats` pairs of runs of the
+bottle prompt, K = 1 then K (same seed), in one process; printed per run: seconds per
+stage and physics; then the median seconds of each and the ratio K / 1 (target ≤ 2).
 
 Ours: DDIM (30 steps) with classifier-free guidance in one batched forward pass and DSG
 refinement on. Reference: ancestral DDPM over all 1000 steps with CFG as two separate
@@ -43,7 +48,7 @@ BATCH_PROMPTS = (
     ("hand the knife over to the other hand", ["knife"]),
     ("push the box across the table", ["box"]),
 )
-_STAGES = ("plan_s", "motion_s", "bridges_s", "report_s")
+_STAGES = ("plan_s", "motion_s", "compose_s", "contact_s", "report_s")
 _PHYSICS = ("penetration_depth_max_mm", "penetration_depth_mean_mm", "contact_ratio")
 
 
@@ -134,7 +139,7 @@ def _run_batch(pipeline, config, requests, mode: str, batch_size: int) -> tuple[
     failed = [r for r in results if isinstance(r, Exception)]
     if failed:
         raise SystemExit(f"{mode}: {len(failed)} prompts failed, first: {failed[0]}")
-    stages = {k: sum(r.timings[k] for r in results) for k in _STAGES}
+    stages = {k: sum(r.timings.get(k, 0.0) for r in results) for k in _STAGES}
     motion = stages["motion_s"]
     inside = timer.seconds["denoiser_forward_s"] + timer.seconds["denoiser_backward_s"]
     row = {
@@ -189,6 +194,32 @@ def _compare_batch(pipeline, config, num_prompts: int, batch_size: int) -> None:
     )
 
 
+def _compare_candidates(pipeline, seed: int, candidates: int, repeats: int) -> None:
+    """K = 1 against K = `candidates`, interleaved, after a warm-up; medians and ratio."""
+    import statistics
+
+    from openhoi.api import GenerateConfig
+
+    single = GenerateConfig.from_options(seed=seed)
+    several = GenerateConfig.from_options(seed=seed, candidates=candidates)
+    pipeline(PROMPT, OBJECTS, single)  # warm-up: imports, caches, thread pools
+    times: dict[int, list[float]] = {1: [], candidates: []}
+    for _ in range(repeats):
+        for k, config in ((1, single), (candidates, several)):
+            times[k].append(_run(pipeline, config, f"K = {k}")["seconds_after_load"])
+    one, many = statistics.median(times[1]), statistics.median(times[candidates])
+    print(
+        json.dumps(
+            {
+                "median_s_k1": round(one, 2),
+                f"median_s_k{candidates}": round(many, 2),
+                "ratio": round(many / one, 2),
+                "runs": {str(k): v for k, v in times.items()},
+            }
+        )
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cpu")
@@ -199,6 +230,10 @@ def main() -> int:
     )
     parser.add_argument("--steps", type=int, default=30, help="DDIM steps (--prompts mode)")
     parser.add_argument("--batch-size", type=int, default=64, help="segments per sampler call")
+    parser.add_argument(
+        "--candidates", type=int, default=0, help="K > 1: best-of-K against K = 1"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="pairs of runs (--candidates)")
     args = parser.parse_args()
 
     import torch
@@ -211,6 +246,9 @@ def main() -> int:
     pipeline = Pipeline.from_pretrained(device=args.device)
     load = time.perf_counter() - clock
     print(json.dumps({"device": args.device, "model_load_s": round(load, 2)}))
+    if args.candidates > 1:
+        _compare_candidates(pipeline, args.seed, args.candidates, args.repeats)
+        return 0
     if args.prompts > 0:
         config = GenerateConfig.from_options(seed=args.seed, steps=args.steps)
         _compare_batch(pipeline, config, args.prompts, args.batch_size)

@@ -184,7 +184,7 @@ def scene_figures(sequence: HOISequence, obj, hands, phases) -> dict[str, float 
 
 # Outside its phases a hand deeper than this is moved out along the surface normal.
 _FREE_DEPTH_M = 0.001
-_PUSH_ROUNDS = 3
+_PUSH_ROUNDS = 6
 
 
 def _push_out(sequence: HOISequence, obj, hands, phases) -> HOISequence:
@@ -215,8 +215,9 @@ def _push_out(sequence: HOISequence, obj, hands, phases) -> HOISequence:
             deep = depth.amax(dim=1) > _FREE_DEPTH_M
             if not bool(deep.any()):
                 break
-            weight = (depth > 0).float()[..., None]
-            normal = (query.normal * weight).sum(1) / weight.sum(1).clamp_min(1.0)
+            # The penetrating vertices' normals, weighted by depth (the deepest count most).
+            weight = depth[..., None]
+            normal = (query.normal * weight).sum(1) / weight.sum(1).clamp_min(1e-12)
             normal = normal / normal.norm(dim=1, keepdim=True).clamp_min(1e-9)
             shift = normal * (depth.amax(dim=1, keepdim=True) + _FREE_DEPTH_M)
             rows = where[deep.numpy()]
