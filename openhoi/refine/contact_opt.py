@@ -34,8 +34,8 @@ from openhoi.errors import InputError
 from openhoi.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from openhoi.refine.grasp_fit import GraspFitConfig, fit_grasp
 from openhoi.refine.losses import affordance_region
-from openhoi.refine.phases import HoldPhase, holding_phases
-from openhoi.refine.scene import _holder_frames, hand_frames, object_track, retarget_hands
+from openhoi.refine.phases import HoldPhase, holding_phases, part_world_poses
+from openhoi.refine.scene import hand_frames, holder_frames, object_track, retarget_hands
 
 __all__ = ["ContactConfig", "ContactResult", "optimise_contacts", "scene_figures"]
 
@@ -121,7 +121,7 @@ def optimise_contacts(
             wrist_frames, fingers = hand_frames(sequence, side, hand)
             picks = np.unique(np.linspace(phase.start, phase.end - 1, _CANDIDATE_FRAMES).round())
             picks = picks.astype(int)
-            holder = _holder_frames(obj, model_body[picks], model_angle[picks], phase.part)
+            holder = holder_frames(obj, model_body[picks], model_angle[picks], phase.part)
             relative = np.linalg.inv(holder) @ wrist_frames[picks]
             angle = float(angles[phase.start])
             if config.optimise:
@@ -192,10 +192,9 @@ def _push_out(sequence: HOISequence, obj, hands, phases) -> HOISequence:
     moved out along the mean outward normal at their penetrating vertices."""
     from openhoi.data import layout
     from openhoi.geometry import signed_distance_parts
-    from openhoi.refine.phases import _part_poses
 
     frames = np.array(sequence.frames)
-    poses = _part_poses(sequence, obj)
+    poses = part_world_poses(sequence, obj)
     for index, side in enumerate(HAND_SIDES):
         if not sequence.active_hands[:, index].any():
             continue

@@ -33,7 +33,13 @@ if TYPE_CHECKING:
     from openhoi.hand import HandModel
     from openhoi.objects import HOIObject
 
-__all__ = ["PHASE_KINDS", "HoldPhase", "holding_phases", "primitive_behaviour"]
+__all__ = [
+    "PHASE_KINDS",
+    "HoldPhase",
+    "holding_phases",
+    "part_world_poses",
+    "primitive_behaviour",
+]
 
 PHASE_KINDS = ("carry", "push", "articulate", "press")
 
@@ -181,7 +187,7 @@ def _touch_start(sequence, obj, hands, sides, start, end) -> int:
     from openhoi.hand import HandModel
 
     clip = sequence[start:end]
-    poses = _part_poses(clip, obj)
+    poses = part_world_poses(clip, obj)
     near = np.ones(end - start, bool)
     for side in sides:
         model = (hands or {}).get(side) or HandModel(side=side)
@@ -192,7 +198,7 @@ def _touch_start(sequence, obj, hands, sides, start, end) -> int:
     return start + (int(far[-1]) + 1 if len(far) else 0)
 
 
-def _part_poses(sequence: HOISequence, obj) -> list[torch.Tensor]:
+def part_world_poses(sequence: HOISequence, obj) -> list[torch.Tensor]:
     """Per part, `(T, 4, 4)` world poses."""
     transforms = sequence.object_transforms().astype(np.float64)
     angles = np.asarray(sequence.object_angle(), np.float64)
@@ -251,7 +257,7 @@ def _detected_phases(sequence, obj, hands) -> list[HoldPhase]:
     active = [s for k, s in enumerate(HAND_SIDES) if sequence.active_hands[:, k].any()]
     hands = {s: (hands or {}).get(s) or HandModel(side=s) for s in active}
     angles = np.asarray(sequence.object_angle(), np.float64)
-    poses = _part_poses(sequence, obj)
+    poses = part_world_poses(sequence, obj)
     speed = _object_speed(sequence, obj)
     turning = np.abs(np.gradient(angles)) * sequence.fps if len(angles) > 1 else np.zeros(1)
     # Moving within ±5 frames (the grip closes just before the object starts to move).

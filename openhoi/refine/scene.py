@@ -34,7 +34,14 @@ from openhoi.data.transforms import minimum_jerk_at
 from openhoi.geometry import matrix_to_rotation_6d, rotation_6d_to_matrix
 from openhoi.refine.phases import HoldPhase
 
-__all__ = ["SUPPORT_Z", "hand_frames", "object_track", "retarget_hands", "settle"]
+__all__ = [
+    "SUPPORT_Z",
+    "hand_frames",
+    "holder_frames",
+    "object_track",
+    "retarget_hands",
+    "settle",
+]
 
 SUPPORT_Z = 0.0  # the table plane
 # A landing (release before the end) blends in over at most this many frames of the phase.
@@ -152,7 +159,7 @@ def hand_frames(sequence: HOISequence, side: str, hand) -> tuple[np.ndarray, np.
     return sequence.wrist_transforms(side, hand), rotation_6d_to_matrix(pose).numpy()
 
 
-def _holder_frames(obj, body: np.ndarray, angles: np.ndarray, part: str | None) -> np.ndarray:
+def holder_frames(obj, body: np.ndarray, angles: np.ndarray, part: str | None) -> np.ndarray:
     """`(T, 4, 4)`: the frame a hand holding `part` (None: body) is fixed in."""
     if part is None:
         return body
@@ -232,8 +239,8 @@ def retarget_hands(
             where = np.flatnonzero(owner == p)
             if len(where) == 0:
                 continue
-            holder_model = _holder_frames(obj, model_body[where], model_angle[where], phase.part)
-            holder_new = _holder_frames(obj, track[where], angles[where], phase.part)
+            holder_model = holder_frames(obj, model_body[where], model_angle[where], phase.part)
+            holder_new = holder_frames(obj, track[where], angles[where], phase.part)
             relative = np.linalg.inv(holder_model) @ wrist_frames[where]
             grasp_frame, grasp_fingers = grasps[(p, side)]
             w = weight[where]
