@@ -41,7 +41,7 @@ from openhoi.geometry import (
 )
 from openhoi.geometry.constants import CONTACT_THRESHOLD_M
 
-__all__ = ["FittedGrasp", "GraspFitConfig", "fit_grasp", "region_points"]
+__all__ = ["FittedGrasp", "GraspFitConfig", "fit_grasp"]
 
 _MM = 1000.0
 _FINGER_ZONES = ("index", "middle", "pinky", "ring")
@@ -313,8 +313,11 @@ def _oriented_starts(hand, geometry, poses, transls, beta, wrist, region):
     palm_ids = torch.as_tensor(hand.contact_zones["palm"])
     with torch.no_grad():
         middle = len(poses) // 2
-        posed = hand(torch.as_tensor(poses[middle : middle + 1]).float(),
-                     torch.as_tensor(transls[middle : middle + 1]).float(), beta).vertices
+        posed = hand(
+            torch.as_tensor(poses[middle : middle + 1]).float(),
+            torch.as_tensor(transls[middle : middle + 1]).float(),
+            beta,
+        ).vertices
         palm_now = posed[0, palm_ids].mean(dim=0)
         query = geometry(palm_now[None, None])
         point = query.closest[0, 0].double().numpy()
@@ -439,15 +442,3 @@ def _back_off(hand, geometry, pose, transl, angles, beta, wrist, config):
         pick = int(clear[0, 0]) if len(clear) else int(trial_depth.argmin())
         pose[k], transl[k], angles[k] = relaxed_pose, trial_t[pick], relaxed
     return pose, transl, angles
-
-
-def region_points(obj, mask: np.ndarray | None) -> np.ndarray | None:
-    """Canonical-frame points of the affordance region of a `(1024,)` mask (None: no mask)."""
-    from openhoi.refine.losses import affordance_region
-
-    if mask is None:
-        return None
-    keep = affordance_region(np.asarray(mask, np.float32))
-    if not keep.any():
-        return None
-    return np.asarray(obj.points.points, np.float64)[keep]

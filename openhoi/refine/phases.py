@@ -136,6 +136,7 @@ def holding_phases(
     if subtasks is None:
         return _detected_phases(sequence, obj, hands)
     runs: list[HoldPhase] = []
+    speed = _object_speed(sequence, obj)
     for primitive, hand_choice, frames in subtasks:
         if frames is None:
             continue
@@ -145,15 +146,17 @@ def holding_phases(
                 f"sub-task frames [{start}, {end}) lie outside the sequence's "
                 f"{sequence.num_frames} frames"
             )
-        phase = _subtask_phase(sequence, obj, hands, primitive_behaviour(primitive),
-                               _sides(hand_choice), start, end)  # fmt: skip
+        behaviour = primitive_behaviour(primitive)
+        phase = _subtask_phase(
+            sequence, obj, hands, speed[start:end], behaviour, _sides(hand_choice), start, end
+        )
         if phase is not None:
             runs.append(phase)
     return _join(runs)
 
 
-def _subtask_phase(sequence, obj, hands, behaviour, sides, start, end) -> HoldPhase | None:
-    """The held part of one sub-task's frames."""
+def _subtask_phase(sequence, obj, hands, speed, behaviour, sides, start, end) -> HoldPhase | None:
+    """The held part of one sub-task's frames (`speed`: the object's, over those frames)."""
     n = end - start
     if behaviour == "carry":
         return HoldPhase(start, end, sides, None, "carry")
@@ -161,7 +164,6 @@ def _subtask_phase(sequence, obj, hands, behaviour, sides, start, end) -> HoldPh
         latest = max(start, end - min(_GRASP_HELD_FRAMES, n))
         touch = min(_touch_start(sequence, obj, hands, sides, start, end), latest)
         return HoldPhase(touch, end, sides, None, "carry", moves_from=end)
-    speed = _object_speed(sequence, obj)[start:end]
     if behaviour == "place":
         moving = np.flatnonzero(speed > _MOVING_SPEED)
         land = int(moving[-1]) + 1 if len(moving) else n // 2

@@ -30,7 +30,7 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from openhoi.data import HAND_SIDES, HOISequence, layout
-from openhoi.data.transforms import minimum_jerk_at
+from openhoi.data.transforms import canonical_transform, minimum_jerk_at
 from openhoi.geometry import matrix_to_rotation_6d, rotation_6d_to_matrix
 from openhoi.refine.phases import HoldPhase
 
@@ -55,13 +55,9 @@ def _lowest(obj, rotation: np.ndarray, angle: float) -> float:
 
 
 def _yaw_only(rotation: np.ndarray) -> np.ndarray:
-    x = rotation[:, 0]
-    if np.hypot(x[0], x[1]) < 0.2:
-        y = rotation[:, 1]
-        yaw = np.arctan2(y[1], y[0]) - np.pi / 2
-    else:
-        yaw = np.arctan2(x[1], x[0])
-    return Rotation.from_rotvec([0.0, 0.0, yaw]).as_matrix()
+    """The yaw part of `rotation` (read as `data.transforms.canonical_transform` reads it)."""
+    undo_yaw, _ = canonical_transform(rotation, np.zeros(3))
+    return undo_yaw.T
 
 
 def settle(obj, transform: np.ndarray, angle: float, support_z: float = SUPPORT_Z) -> np.ndarray:
@@ -80,12 +76,12 @@ def _clamp_angle(obj, angle: np.ndarray | float) -> np.ndarray | float:
     return np.clip(angle, low, high)
 
 
-def _above_support(obj, track: np.ndarray, angles: np.ndarray, support_z: float) -> None:
-    """Lift frames (in place) whose lowest point is below the support."""
-    for t in range(len(track)):
-        low = _lowest(obj, track[t, :3, :3], angles[t]) + track[t, 2, 3]
-        if low < support_z:
-            track[t, 2, 3] += support_z - low
+def _above_support(obj, track: np.ndarray, angle: float, support_z: float) -> None:
+    """Lift frames (in place) whose lowest point is below the support (one angle: a carry
+    does not turn the object's parts)."""
+    verts = np.asarray(obj.vertices_at(float(angle)), np.float64)
+    low = np.einsum("tj,vj->tv", track[:, 2, :3], verts).min(axis=1) + track[:, 2, 3]
+    track[:, 2, 3] += np.clip(support_z - low, 0.0, None)
 
 
 def object_track(
@@ -127,7 +123,7 @@ def object_track(
             if phase.kind == "carry":
                 if end < num:
                     _land(obj, track[span], angle, support_z)
-                _above_support(obj, track[span], angles[span], support_z)
+                _above_support(obj, track[span], angle, support_z)
             current = track[end - 1].copy()
         elif phase.kind == "articulate":
             track[span] = current
