@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Fragments", "rasterize"]
+__all__ = ["EMPTY_KEY", "Fragments", "rasterize", "rasterize_keys", "unpack_keys"]
 
 # Triangles nearer than this (metres) to the camera plane are dropped, not clipped.
 NEAR_PLANE_M = 1e-3
@@ -25,7 +25,7 @@ NEAR_PLANE_M = 1e-3
 MAX_ROWS = 400_000
 # Twice-signed areas (pixels²) below this are degenerate and dropped.
 MIN_DOUBLE_AREA = 1e-12
-_EMPTY_KEY = np.iinfo(np.int64).max
+EMPTY_KEY = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,19 @@ def rasterize(
     Returns:
         The visible triangle and its depth per pixel.
     """
-    keys = np.full(width * height, _EMPTY_KEY, np.int64)
+    return _fragments(rasterize_keys(uv, depth, faces, width, height), width, height)
+
+
+def rasterize_keys(
+    uv: np.ndarray, depth: np.ndarray, faces: np.ndarray, width: int, height: int
+) -> np.ndarray:
+    """`rasterize`'s raw result: `(H * W,)` int64 keys, `EMPTY_KEY` where nothing is drawn.
+
+    A key holds the float32 depth's bits in its high 32 bits and the triangle index in the
+    low 32; `unpack_keys` splits them. Callers that need only the covered pixels skip the
+    full-image unpacking of `rasterize`.
+    """
+    keys = np.full(width * height, EMPTY_KEY, np.int64)
     faces = np.asarray(faces, np.int64).reshape(-1, 3)
     tri_uv = np.asarray(uv, np.float64)[faces]  # (F, 3, 2)
     tri_z = np.asarray(depth, np.float64)[faces]  # (F, 3)
@@ -68,7 +80,7 @@ def rasterize(
     keep &= (high >= low).all(axis=1)
     ids = np.nonzero(keep)[0]
     if ids.size == 0:
-        return _fragments(keys, width, height)
+        return keys
     # 1. Edge functions w_i(x, y) = (gx_i x + gy_i y + g0_i) / area, i = 0, 1, 2, for the
     #    edges opposite a, b and c; a pixel centre is covered when all three are >= 0.
     tri_uv, tri_z, area = tri_uv[ids], tri_z[ids], area[ids]
@@ -117,14 +129,19 @@ def rasterize(
         key = z.astype(np.float32).view(np.int32).astype(np.int64) << 32
         key |= ids[pixel_tri]
         np.minimum.at(keys, pyy * width + px, key)
-    return _fragments(keys, width, height)
+    return keys
+
+
+def unpack_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Non-empty `rasterize_keys` keys → float32 depth (metres) and int64 triangle index."""
+    depth = (keys >> 32).astype(np.int32).view(np.float32)
+    return depth, keys & 0xFFFFFFFF
 
 
 def _fragments(keys: np.ndarray, width: int, height: int) -> Fragments:
     """Unpack the per-pixel (depth bits, triangle) keys."""
-    empty = keys == _EMPTY_KEY
-    depth = (keys >> 32).astype(np.int32).view(np.float32)
+    empty = keys == EMPTY_KEY
+    depth, face = unpack_keys(keys)
     depth[empty] = np.inf
-    face = keys & 0xFFFFFFFF
     face[empty] = -1
     return Fragments(depth=depth.reshape(height, width), face=face.reshape(height, width))

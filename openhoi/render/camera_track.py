@@ -26,6 +26,9 @@ Makers (all deterministic given `seed`):
   action's centre and looks at it; small head motion (sums of slow sinusoids, amplitude
   `EGO_SWAY_M` and `EGO_SWAY_DEG`) is drawn from the seed; the focal length is reduced
   when needed so every point of the clip stays in view.
+
+Third person and orbit then fit the focal length so that the clip's points fill the image up
+to a border (`BORDER_FRACTION`); every camera keeps every point in view in every frame.
 """
 
 from __future__ import annotations
@@ -75,8 +78,11 @@ EGO_FOV_Y_DEG = 60.0
 EGO_SWAY_M = 0.008
 EGO_SWAY_DEG = 1.2
 EGO_SWAY_HZ = (0.15, 0.6)
-# Pixels kept free at the image border when the egocentric focal length is reduced to fit.
-EGO_BORDER_PX = 8.0
+# Free border kept around the scene when the focal length is fitted, as a fraction of the
+# image height; third person and orbit zoom in at most MAX_ZOOM times the nominal focal
+# length, the egocentric camera only zooms out (its nominal field of view is a headset's).
+BORDER_FRACTION = 0.06
+MAX_ZOOM = 3.0
 # Tolerance for a user rotation matrix to count as a rotation.
 ROTATION_TOLERANCE = 1e-4
 MIN_SIZE_PX = 16
@@ -332,6 +338,34 @@ def _track(intrinsics, rotation, translation, size, radius, distance) -> CameraT
     )
 
 
+def _fit_focal(
+    intrinsics: np.ndarray, rotation, translation, points: np.ndarray, size, border_px: float
+) -> np.ndarray:
+    """K with the focal length that puts every point inside the image, `border_px` from the
+    edges, in every frame (never longer than `intrinsics`' own focal length times
+    `MAX_ZOOM`).
+
+    Raises:
+        InputError: a point at or behind the near plane of some frame.
+    """
+    local = np.einsum("tij,tpj->tpi", rotation, points) + translation[:, None]
+    if (local[..., 2] <= DEFAULT_NEAR_M).any():
+        raise InputError(
+            f"the camera ends up inside the scene (a point closer than {DEFAULT_NEAR_M} m); "
+            "use another --camera"
+        )
+    tan_x = np.abs(local[..., 0] / local[..., 2]).max()
+    tan_y = np.abs(local[..., 1] / local[..., 2]).max()
+    focal = min(
+        MAX_ZOOM * intrinsics[0, 0],
+        (size[0] / 2.0 - border_px) / max(tan_x, 1e-9),
+        (size[1] / 2.0 - border_px) / max(tan_y, 1e-9),
+    )
+    out = intrinsics.copy()
+    out[0, 0] = out[1, 1] = focal
+    return out
+
+
 def _rotate_z(vector: np.ndarray, angle: float) -> np.ndarray:
     c, s = math.cos(angle), math.sin(angle)
     return np.array([c * vector[0] - s * vector[1], s * vector[0] + c * vector[1], vector[2]])
@@ -361,14 +395,11 @@ def third_person_track(points: np.ndarray, size: tuple[int, int], *, seed: int =
     distance = _fit_distance(radius, intrinsics, size)
     rotation, translation = look_at(center + distance * back, center)
     num_frames = len(points)
-    return _track(
-        intrinsics,
-        np.repeat(rotation[None], num_frames, 0),
-        np.repeat(translation[None], num_frames, 0),
-        size,
-        radius,
-        distance,
-    )
+    rotation = np.repeat(rotation[None], num_frames, 0)
+    translation = np.repeat(translation[None], num_frames, 0)
+    border = BORDER_FRACTION * size[1]
+    intrinsics = _fit_focal(intrinsics, rotation, translation, points, size, border)
+    return _track(intrinsics, rotation, translation, size, radius, distance)
 
 
 def orbit_track(
@@ -399,6 +430,8 @@ def orbit_track(
         axis=1,
     )
     rotation, translation = look_at(eye, np.broadcast_to(center, eye.shape))
+    border = BORDER_FRACTION * size[1]
+    intrinsics = _fit_focal(intrinsics, rotation, translation, points, size, border)
     return _track(intrinsics, rotation, translation, size, radius, distance)
 
 
@@ -470,21 +503,9 @@ def ego_track(
     wobble = _small_rotations(_smooth_noise(rng, times, math.radians(EGO_SWAY_DEG)))
     rotation = wobble @ rotation
     translation = -np.einsum("tij,tj->ti", rotation, eye)
-    # 3. Widen the view if the clip's points leave the default field of view.
-    intrinsics = _intrinsics(size, EGO_FOV_Y_DEG)
-    local = np.einsum("tij,tpj->tpi", rotation, points) + translation[:, None]
-    if (local[..., 2] <= DEFAULT_NEAR_M).any():
-        raise InputError(
-            "the egocentric camera ends up inside the scene (a point closer than "
-            f"{DEFAULT_NEAR_M} m); use --camera third or orbit"
-        )
-    tan_x = np.abs(local[..., 0] / local[..., 2]).max()
-    tan_y = np.abs(local[..., 1] / local[..., 2]).max()
-    focal = min(
-        intrinsics[0, 0],
-        (size[0] / 2.0 - EGO_BORDER_PX) / max(tan_x, 1e-9),
-        (size[1] / 2.0 - EGO_BORDER_PX) / max(tan_y, 1e-9),
-    )
-    intrinsics[0, 0] = intrinsics[1, 1] = focal
+    # 3. Widen the view if the clip's points leave the headset's field of view.
+    nominal = _intrinsics(size, EGO_FOV_Y_DEG)
+    fitted = _fit_focal(nominal, rotation, translation, points, size, BORDER_FRACTION * size[1])
+    intrinsics = nominal if fitted[0, 0] >= nominal[0, 0] else fitted
     distance = float(np.linalg.norm(eye - center, axis=1).max())
     return _track(intrinsics, rotation, translation, size, radius, distance)

@@ -40,7 +40,7 @@ from openhoi.render._draw import (
     draw_openpose_hands,
     instance_palette,
 )
-from openhoi.render._raster import rasterize
+from openhoi.render._raster import EMPTY_KEY, rasterize_keys, unpack_keys
 from openhoi.render._scene import INSTANCE_IDS, SceneMeshes, scene_meshes
 from openhoi.render.actions import encode_actions
 from openhoi.render.camera_track import (
@@ -55,6 +55,7 @@ from openhoi.render.scar import ScarConfig, contact_region, dilate, mask_contour
 __all__ = [
     "PACKS",
     "PACK_FILES",
+    "PACK_NAMES",
     "PackConfig",
     "PackFile",
     "PackOutput",
@@ -180,7 +181,7 @@ PACK_FILES = (
     PackFile(
         "normals.mp4",
         (),
-        "camera-frame normals as RGB = (n_x, -n_y, -n_z + 1) / 2 "
+        "camera-frame normals as RGB = 255 ((n_x, -n_y, -n_z) + 1) / 2 "
         "(x right, y up, z towards the camera), background black",
     ),
 )
@@ -401,11 +402,12 @@ def _exact_contact(sequence, obj, scene: _Scene, frames, threshold_m: float) -> 
     return contact
 
 
-def _box(mask: np.ndarray) -> list[int] | None:
+def _box(mask: np.ndarray, x0: int = 0, y0: int = 0) -> list[int] | None:
+    """`[x0, y0, x1, y1)` of a bool mask whose top-left pixel is `(x0, y0)`; None if empty."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:
         return None
-    return [int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1]
+    return [int(cols[0] + x0), int(rows[0] + y0), int(cols[-1] + x0) + 1, int(rows[-1] + y0) + 1]
 
 
 def _face_normals(camera_vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -542,72 +544,96 @@ def _render_clip(
         for name in sorted(files):
             if name.endswith(".mp4"):
                 videos[name] = VideoWriter(folder / name, (width, height), fps)
+        # Every map is zero outside the box of the covered pixels; the box is grown by the
+        # hand dilation radius so contours and contact regions fit in it too.
+        pad = math.ceil(scar.hand_radius_px) + 2
         for index in range(num_frames):
             frame = int(frames[index])
             camera = track.at(index)
             camera_vertices = camera.to_camera(meshes.vertices[frame][None])[0]
             depth = camera_vertices[:, 2]
             uv = camera.project(meshes.vertices[frame][None])[0][0]
-            # 1. One pass per layer (left hand, right hand, objects), composited by depth on
-            #    flat pixel arrays; only the covered pixels of each layer are touched.
-            pixels = height * width
-            surface = np.full(pixels, np.inf, np.float32)
-            face = np.full(pixels, -1, np.int64)
-            layer_depth, layer_box = [], []
+            # 1. One pass per layer (left hand, right hand, objects); only the covered pixels
+            #    are unpacked, as flat pixel ids with their depth and (global) face ids.
+            layer_hits = []
+            for face_ids in scene.layer_faces:
+                keys = rasterize_keys(uv, depth, meshes.faces[face_ids], width, height)
+                hit = np.flatnonzero(keys != EMPTY_KEY)
+                hit_depth, hit_face = unpack_keys(keys[hit])
+                keep = (hit_depth >= track.near_m) & (hit_depth <= track.far_m)
+                layer_hits.append((hit[keep], hit_depth[keep], face_ids[hit_face[keep]]))
+            # 2. The region of interest (ROI) and the depth composite inside it.
+            every = np.concatenate([hit for hit, _, _ in layer_hits])
+            if every.size:
+                rows, cols = every // width, every % width
+                y0, y1 = max(rows.min() - pad, 0), min(rows.max() + 1 + pad, height)
+                x0, x1 = max(cols.min() - pad, 0), min(cols.max() + 1 + pad, width)
+            else:
+                y0, y1, x0, x1 = 0, 1, 0, 1
+            roi, roi_w, roi_size = (slice(y0, y1), slice(x0, x1)), x1 - x0, (y1 - y0) * (x1 - x0)
+            surface = np.full(roi_size, np.inf, np.float32)
+            face = np.full(roi_size, -1, np.int64)
+            layer_depth = []  # per layer, (ROI pixels,) depth, inf where the layer is absent
             hand_face = face
-            for layer, face_ids in enumerate(scene.layer_faces):
-                fragments = rasterize(uv, depth, meshes.faces[face_ids], width, height)
-                layer_z, layer_ids = fragments.depth.reshape(-1), fragments.face.reshape(-1)
-                hit = np.flatnonzero(
-                    (layer_ids >= 0) & (layer_z >= track.near_m) & (layer_z <= track.far_m)
-                )
-                this = np.full(pixels, np.inf, np.float32)
-                this[hit] = layer_z[hit]
+            for layer, (hit, hit_depth, hit_face) in enumerate(layer_hits):
+                ids = (hit // width - y0) * roi_w + (hit % width - x0)
+                this = np.full(roi_size, np.inf, np.float32)
+                this[ids] = hit_depth
                 layer_depth.append(this)
-                layer_box.append(_pixel_box(hit, width))
-                closer = hit[layer_z[hit] < surface[hit]]
-                surface[closer] = layer_z[closer]
-                face[closer] = face_ids[layer_ids[closer]]
+                closer = hit_depth < surface[ids]
+                surface[ids[closer]] = hit_depth[closer]
+                face[ids[closer]] = hit_face[closer]
                 if layer == 1:
-                    hand_face = face.reshape(height, width).copy()
-            face = face.reshape(height, width)
+                    hand_face = face.reshape(y1 - y0, roi_w).copy()
+            face = face.reshape(y1 - y0, roi_w)
             covered = face >= 0
-            depth_map = np.where(covered, surface.reshape(height, width), 0.0).astype(np.float32)
-            depth_all[index] = depth_map
+            depth_map = np.where(covered, surface.reshape(face.shape), 0.0).astype(np.float32)
+            depth_all[index][roi] = depth_map
             instance = scene.face_label[face]
             instance[~covered] = 0
-            # 2. Keypoint occlusion: a keypoint is hidden by any other layer nearer than it.
+
+            def full(crop: np.ndarray, roi=roi) -> np.ndarray:
+                out = np.zeros((height, width, *crop.shape[2:]), crop.dtype)
+                out[roi] = crop
+                return out
+
+            # 3. Keypoint occlusion: a keypoint is hidden by any other layer nearer than it.
             for side in (0, 1):
-                ok = in_image[index, side]
-                u = np.clip(keypoints_uv[index, side, :, 0].astype(np.int64), 0, width - 1)
-                v = np.clip(keypoints_uv[index, side, :, 1].astype(np.int64), 0, height - 1)
+                u = np.floor(keypoints_uv[index, side, :, 0]).astype(np.int64) - x0
+                v = np.floor(keypoints_uv[index, side, :, 1]).astype(np.int64) - y0
+                inside = in_image[index, side] & (u >= 0) & (u < roi_w) & (v >= 0) & (v < y1 - y0)
+                flat = np.where(inside, v * roi_w + u, 0)
                 others = [layer for layer in range(len(LAYERS)) if layer != side]
-                occluder = np.min([layer_depth[other][v * width + u] for other in others], 0)
-                visible[index, side] = ok & (occluder >= keypoints_z[index, side])
-            # 3. Boxes: visible from the instance ids, amodal from each layer alone.
+                occluder = np.min([layer_depth[other][flat] for other in others], axis=0)
+                occluder = np.where(inside, occluder, np.inf)
+                visible[index, side] = in_image[index, side] & (
+                    occluder >= keypoints_z[index, side]
+                )
+            # 4. Boxes: visible from the instance ids, amodal from each layer alone.
             boxes["visible"].append(
                 {
-                    "left_hand": _box(instance == INSTANCE_IDS["left_hand"]),
-                    "right_hand": _box(instance == INSTANCE_IDS["right_hand"]),
-                    "object": _box(instance >= INSTANCE_IDS["object"]),
+                    "left_hand": _box(instance == INSTANCE_IDS["left_hand"], x0, y0),
+                    "right_hand": _box(instance == INSTANCE_IDS["right_hand"], x0, y0),
+                    "object": _box(instance >= INSTANCE_IDS["object"], x0, y0),
                 }
             )
-            boxes["amodal"].append(dict(zip(LAYERS, layer_box, strict=True)))
-            # 4. Images.
+            boxes["amodal"].append(
+                {
+                    name: _pixel_box(hit, width)
+                    for name, (hit, _, _) in zip(LAYERS, layer_hits, strict=True)
+                }
+            )
+            # 5. Images.
             gray = depth_to_gray(depth_map, depth_low, depth_high)
             if wants["depth/NNNNNN.png"]:
-                depth_mm = np.clip(np.rint(depth_map * MM_PER_M), 0, UINT16_MAX)
-                emit(
-                    _write_png,
-                    folder / "depth" / FRAME_NAME.format(index),
-                    depth_mm.astype(np.uint16),
-                )
+                depth_mm = np.clip(np.rint(depth_map * MM_PER_M), 0, UINT16_MAX).astype(np.uint16)
+                emit(_write_png, folder / "depth" / FRAME_NAME.format(index), full(depth_mm))
             if wants["instance/NNNNNN.png"]:
-                emit(_write_png, folder / "instance" / FRAME_NAME.format(index), instance)
+                emit(_write_png, folder / "instance" / FRAME_NAME.format(index), full(instance))
             if "depth.mp4" in videos:
-                emit(videos["depth.mp4"].write, gray)
+                emit(videos["depth.mp4"].write, full(gray))
             if "instance.mp4" in videos:
-                emit(videos["instance.mp4"].write, palette[instance])
+                emit(videos["instance.mp4"].write, full(palette[instance]))
             if wants["keypoints.mp4"] or wants["keypoints/NNNNNN.png"]:
                 skeleton = draw_openpose_hands(
                     keypoints_uv[index], in_image[index], (width, height)
@@ -620,31 +646,30 @@ def _render_clip(
             if {"hands.mp4", "structure.mp4", "normals.mp4"} & videos.keys():
                 normals = _face_normals(camera_vertices, meshes.faces)
             if "hands.mp4" in videos:
-                emit(
-                    videos["hands.mp4"].write,
-                    _shade(hand_face, hand_face >= 0, scene.face_color, normals, AMBIENT),
-                )
+                hands_image = _shade(hand_face, hand_face >= 0, scene.face_color, normals, AMBIENT)
+                emit(videos["hands.mp4"].write, full(hands_image))
             if "structure.mp4" in videos:
                 structure = _shade(
                     face, covered, scene.structure_color, normals, scene.structure_ambient
                 )
-                emit(videos["structure.mp4"].write, structure)
+                emit(videos["structure.mp4"].write, full(structure))
             if "normals.mp4" in videos:
-                normal_image = np.zeros((height, width, 3), np.uint8)
+                normal_image = np.zeros((*face.shape, 3), np.uint8)
                 seen = normals[face[covered]] * (1.0, -1.0, -1.0)
                 normal_image[covered] = np.rint((seen + 1.0) * 127.5).astype(np.uint8)
-                emit(videos["normals.mp4"].write, normal_image)
+                emit(videos["normals.mp4"].write, full(normal_image))
             if need_scar:
                 hand_mask = (instance > 0) & (instance < INSTANCE_IDS["object"])
                 object_mask = instance >= INSTANCE_IDS["object"]
                 hand_contour, object_contour = mask_contour(hand_mask), mask_contour(object_mask)
                 contact = contact_region(hand_contour, object_contour, object_mask, scar)
                 touching = contact_vertices[index]
-                exact = np.zeros((height, width), bool)
+                exact = np.zeros(face.shape, bool)
                 if touching.any():
                     points_uv = uv[scene.hand_vertex_ids[touching]]
                     u, v = np.floor(points_uv).astype(np.int64).T
-                    inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
+                    u, v = u - x0, v - y0
+                    inside = (u >= 0) & (u < roi_w) & (v >= 0) & (v < y1 - y0)
                     exact[v[inside], u[inside]] = True
                     exact = dilate(exact, scar.hand_radius_px)
                 for key, value in (
@@ -653,7 +678,7 @@ def _render_clip(
                     ("contact", contact),
                     ("contact_exact", exact),
                 ):
-                    scar_arrays[key][index] = value
+                    scar_arrays[key][index][roi] = value
                 for name, region in (("scar.mp4", contact), ("scar_exact.mp4", exact)):
                     if name not in videos:
                         continue
@@ -661,7 +686,7 @@ def _render_clip(
                     _blend(image, hand_contour, SCAR_COLORS["hand"], scar.alpha)
                     _blend(image, object_contour, SCAR_COLORS["object"], scar.alpha)
                     _blend(image, region, SCAR_COLORS["contact"], scar.alpha)
-                    emit(videos[name].write, image)
+                    emit(videos[name].write, full(image))
         while pending:
             pending.popleft().result()
         for writer in videos.values():
