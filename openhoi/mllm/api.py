@@ -32,6 +32,7 @@ from openhoi.vocab import object_words
 
 __all__ = [
     "MAX_INSTRUCTION_CHARS",
+    "PlanScene",
     "Planner",
     "default_planner_path",
     "load_planner",
@@ -71,14 +72,24 @@ def check_instruction(instruction: object) -> str:
 class Planner:
     """Instruction + objects → `Plan`, around a trained `PlannerModel`.
 
+    Every decoded plan is reviewed (`openhoi.mllm.review`): text with the scene's own
+    names and parts, impossible steps removed, dropped requests listed, ungroundable
+    requests flagged; masks are decoded again for the reviewed text.
+
     Args:
         model: the planner network (eval mode).
         device: torch device it runs on.
+        require_grounding: raise `UngroundedRequestError` for a request the planner cannot
+            ground (the CLI without `--force`) instead of returning a best-guess plan whose
+            `ungrounded` says why.
     """
 
-    def __init__(self, model: object, *, device: str = "cpu") -> None:
+    def __init__(
+        self, model: object, *, device: str = "cpu", require_grounding: bool = False
+    ) -> None:
         self.model = model.to(device).eval()
         self.device = device
+        self.require_grounding = require_grounding
 
     def _objects(self, objects: Sequence[object]) -> list:
         from openhoi.objects import HOIObject, load_object
@@ -106,18 +117,8 @@ class Planner:
                 )
         return loaded
 
-    def plan(
-        self, instruction: str, objects: Sequence[object], *, constrained: bool = False
-    ) -> Plan:
-        """Plan sub-tasks with affordance masks.
-
-        Args:
-            instruction: free-form instruction (1..2000 characters).
-            objects: 1..max_objects built-in names, mesh paths or `HOIObject`s.
-            constrained: decode with the grammar from the start (otherwise only on retry).
-
-        Returns:
-            :class:`Plan`; each sub-task's mask is `(2048,)` over the object's normalised points.
+    def scene(self, instruction: str, objects: Sequence[object]) -> PlanScene:
+        """Check the request and encode the scene for the model (`PlanScene`).
 
         Raises:
             InputError: bad instruction or objects.
@@ -138,25 +139,118 @@ class Planner:
             names=tuple(object_words(obj.name) for obj in loaded),
             instruction=text,
         )
+        return PlanScene(text, tuple(loaded), sample, tuple(frames))
+
+    def plan(
+        self, instruction: str, objects: Sequence[object], *, constrained: bool = False
+    ) -> Plan:
+        """Plan sub-tasks with affordance masks.
+
+        Args:
+            instruction: free-form instruction (1..2000 characters).
+            objects: 1..max_objects built-in names, mesh paths or `HOIObject`s.
+            constrained: decode with the grammar from the start (otherwise only on retry).
+
+        Returns:
+            :class:`Plan`; each sub-task's mask is `(2048,)` over the object's normalised points.
+
+        Raises:
+            InputError: bad instruction or objects.
+            UngroundedRequestError: `require_grounding` and the request cannot be grounded.
+        """
+        scene = self.scene(instruction, objects)
         try:
-            output = self.model.generate(sample, constrained=constrained)
+            output = self.model.generate(scene.sample, constrained=constrained)
         except PlanParseError as exc:
             logger.warning("malformed generation (%s); retrying with constrained decoding", exc)
-            output = self.model.generate(sample, constrained=True)
-        subtasks = tuple(
+            output = self.model.generate(scene.sample, constrained=True)
+        steps = tuple(
             dataclasses.replace(step, mask=np.clip(mask, 0.0, 1.0))
             for step, mask in zip(output.steps, output.masks, strict=True)
         )
+        return self.finish(scene, steps)
+
+    def ground_masks(self, scene: PlanScene, steps: Sequence[object]) -> np.ndarray:
+        """`(S, P)` masks of `steps` decoded teacher-forced from their `<AFF>` states.
+
+        The mask head grounds any sub-task list on the scene's points this way, whoever
+        wrote the steps (the built-in LM after review, or an LLM front end).
+        """
+        num_points = scene.sample.points[0].shape[0]
+        zeros = tuple(np.zeros(num_points, np.float32) for _ in steps)
+        sample = dataclasses.replace(
+            scene.sample,
+            steps=tuple(dataclasses.replace(s, mask=None) for s in steps),
+            masks=zeros,
+        )
+        return np.clip(self.model.predict_masks(sample), 0.0, 1.0)
+
+    def finish(
+        self, scene: PlanScene, steps: Sequence[object], *, source: str = "built-in"
+    ) -> Plan:
+        """Review decoded `steps` (masks optional), ground their masks and build the `Plan`.
+
+        Steps without masks, and steps whose text the review rewrote, get masks from
+        `ground_masks`.
+
+        Raises:
+            UngroundedRequestError: `require_grounding` and the request cannot be grounded.
+        """
+        from openhoi.mllm.review import UngroundedRequestError, review_plan
+        from openhoi.objects import list_objects
+
+        review = review_plan(scene.instruction, scene.objects, steps, known_objects=list_objects())
+        names = ", ".join(obj.name for obj in scene.objects)
+        if review.ungrounded is not None:
+            if self.require_grounding:
+                raise UngroundedRequestError(
+                    f"cannot plan {scene.instruction!r} on [{names}]: {review.ungrounded}; "
+                    "rephrase it, or pass --force to accept the planner's best guess"
+                )
+            logger.warning("request %r not grounded: %s", scene.instruction, review.ungrounded)
+        subtasks = review.subtasks
+        if review.changed or any(s.mask is None for s in subtasks):
+            masks = self.ground_masks(scene, subtasks)
+            subtasks = tuple(
+                dataclasses.replace(s, mask=m) for s, m in zip(subtasks, masks, strict=True)
+            )
         return Plan(
-            instruction=text,
-            objects=tuple(obj.name for obj in loaded),
+            instruction=scene.instruction,
+            objects=tuple(obj.name for obj in scene.objects),
             subtasks=subtasks,
-            object_points=tuple(frames),
+            object_points=scene.frames,
+            dropped=review.dropped,
+            ungrounded=review.ungrounded,
+            source=source,
         )
 
 
-def load_planner(path: str | os.PathLike | None = None, *, device: str = "cpu") -> Planner:
+@dataclasses.dataclass(frozen=True)
+class PlanScene:
+    """A checked request, ready for a planner: instruction, objects, model input, frames.
+
+    Attributes:
+        instruction: the cleaned instruction.
+        objects: the scene's `HOIObject`s.
+        sample: the `PlannerSample` the model reads (no steps).
+        frames: per object `(P, 3)` float32 points in the object's canonical frame (metres).
+    """
+
+    instruction: str
+    objects: tuple
+    sample: object
+    frames: tuple
+
+
+def load_planner(
+    path: str | os.PathLike | None = None,
+    *,
+    device: str = "cpu",
+    require_grounding: bool = False,
+) -> Planner:
     """Load a planner checkpoint folder (None = the shipped default).
+
+    `require_grounding`: see :class:`Planner`.
 
     Raises:
         MissingFileError: no checkpoint at `path` (or the default is not shipped/trained).
@@ -172,7 +266,7 @@ def load_planner(path: str | os.PathLike | None = None, *, device: str = "cpu") 
         )
         raise MissingFileError(f"no planner checkpoint in {str(folder)!r}; {hint}")
     model, _ = load_checkpoint(folder, device=device)
-    return Planner(model, device=device)
+    return Planner(model, device=device, require_grounding=require_grounding)
 
 
 def _mask_colours(mask: np.ndarray) -> np.ndarray:

@@ -199,17 +199,26 @@ class Plan:
             `object_index` (2048 for the planner).
         object_points: per object `(P, 3)` float32 points (canonical frame, metres) that
             the masks index, for PLY export; empty when unknown.
+        dropped: requested actions that are not planned and steps the review removed,
+            each with its reason (`openhoi.mllm.review.DroppedStep`).
+        ungrounded: why the request could not be grounded on the scene (the plan is then a
+            best guess, kept only when forced); None when it was grounded.
+        source: what decomposed the instruction: "built-in" or "llm:<model>".
     """
 
     instruction: str
     objects: tuple[str, ...]
     subtasks: tuple[SubTask, ...]
     object_points: tuple[np.ndarray, ...] = ()
+    dropped: tuple = ()
+    ungrounded: str | None = None
+    source: str = "built-in"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "objects", tuple(self.objects))
         object.__setattr__(self, "object_points", tuple(self.object_points))
         object.__setattr__(self, "subtasks", tuple(self.subtasks))
+        object.__setattr__(self, "dropped", tuple(self.dropped))
         if not self.subtasks:
             raise InputError("a plan needs at least one sub-task")
         for number, sub in enumerate(self.subtasks, start=1):
@@ -242,6 +251,9 @@ class Plan:
                 {**sub.to_dict(), "mask": self.mask_file_name(i)}
                 for i, sub in enumerate(self.subtasks)
             ],
+            "dropped": [d.to_dict() for d in self.dropped],
+            "ungrounded": self.ungrounded,
+            "source": self.source,
         }
 
     def with_masks(self, masks: Sequence[np.ndarray]) -> Plan:

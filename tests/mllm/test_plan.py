@@ -98,7 +98,8 @@ def test_plan_json_schema():
         (SubTask("grasp", "right", "wrap-grasp", "grasp the bottle", 1, mask=mask),),
     )
     data = json.loads(json.dumps(plan.to_json()))
-    assert set(data) == {"instruction", "objects", "subtasks"}
+    assert set(data) == {"instruction", "objects", "subtasks", "dropped", "ungrounded", "source"}
+    assert data["dropped"] == [] and data["ungrounded"] is None and data["source"] == "built-in"
     assert data["subtasks"] == [
         {
             "text": "grasp the bottle",

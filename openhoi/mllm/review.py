@@ -1,0 +1,509 @@
+"""Plans a user can trust: validation and repair of a decoded plan (issue 31, part 4).
+
+Every plan, from the built-in planner or an LLM front end, passes :func:`review_plan`
+before it is returned. The review works on the decoded steps and the scene's objects only
+(no training, nothing learned from the held-out requests):
+
+1. **Requested actions.** The instruction is read with a small verb lexicon
+   (:data:`ACTION_PATTERNS`: "pick up", "open / unscrew", "pour", "tap / press", ...). Each
+   match is a :class:`RequestedAction` that some primitives satisfy (open → twist_open or
+   open) and that may need an affordance of the object (open → a part labelled "open").
+2. **Steps the object cannot do are removed.** A step whose primitive needs an affordance
+   the object does not have (twist_open on a cup, press on a bottle) is dropped and listed.
+   A step whose affordance type is not on its object gets the closest one it has.
+3. **Text is rebuilt** from the step's fields, with the scene's own object words and only
+   parts the object has: the part the instruction names (when it affords the step) or the
+   part under most of the step's mask. So no training stand-in name ("canteen"), no part
+   the object lacks ("bristles" of a mug) and no repeated or truncated phrases.
+4. **Dropped steps.** Every requested action that no remaining step satisfies is listed
+   with the reason (the object does not afford it, or the planner left it out).
+5. **Ungroundable requests.** `ungrounded` says why the request cannot be grounded: it
+   names no action this planner knows and none of the scene's objects (nonsense); it names
+   a part no scene object has ("the bottle trigger"); it names a built-in object that is
+   not in the scene, and none that is; or nothing it asks for is afforded ("open the cup").
+   `Planner(require_grounding=True)` (the CLI without `--force`) then raises
+   :class:`UngroundedRequestError` instead of returning a made-up plan.
+
+Objects without affordance labels (user meshes) skip the affordance and part checks:
+there is nothing to check against.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from openhoi.errors import InputError
+from openhoi.vocab import PRIMITIVES, SubTask, object_words
+
+__all__ = [
+    "ACTION_PATTERNS",
+    "DroppedStep",
+    "PlanReview",
+    "RequestedAction",
+    "UngroundedRequestError",
+    "default_affordance",
+    "requested_actions",
+    "review_plan",
+    "subtask_text",
+]
+
+
+class UngroundedRequestError(InputError):
+    """The planner cannot ground the request on the scene (nonsense, absent part, ...)."""
+
+
+@dataclass(frozen=True)
+class RequestedAction:
+    """One action the instruction asks for.
+
+    Attributes:
+        words: the instruction's words that ask for it ("unscrew").
+        label: short name of the action ("open").
+        primitives: primitives any one of which satisfies it.
+        needs: affordance type the object must have for it, or None.
+    """
+
+    words: str
+    label: str
+    primitives: tuple[str, ...]
+    needs: str | None
+
+
+@dataclass(frozen=True)
+class DroppedStep:
+    """A requested action or planned step that is not in the returned plan, and why."""
+
+    request: str  # the instruction's words ("shake it") or the removed step's primitive
+    primitives: tuple[str, ...]  # what would have satisfied it
+    reason: str
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (plan.json's "dropped" entries)."""
+        return {"request": self.request, "primitives": list(self.primitives), "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class PlanReview:
+    """Outcome of :func:`review_plan`.
+
+    Attributes:
+        subtasks: the reviewed steps (text rebuilt, impossible steps removed; no masks).
+            Never empty: when every step had to go, the decoded steps are kept as the best
+            guess and `ungrounded` says why.
+        requested: the actions read from the instruction, in order.
+        dropped: requested actions not planned, and removed steps, with reasons.
+        ungrounded: why the request cannot be grounded; None when it can.
+        changed: indices (into `subtasks`) whose text, affordance or part changed, so
+            their masks must be decoded again for the new text.
+    """
+
+    subtasks: tuple[SubTask, ...]
+    requested: tuple[RequestedAction, ...]
+    dropped: tuple[DroppedStep, ...]
+    ungrounded: str | None
+    changed: tuple[int, ...]
+
+
+# ------------------------------------------------------------------------ the lexicon
+_OPEN = ("twist_open", "open")
+_CLOSE = ("twist_close", "close")
+_OBJ = r"(?:it|them|this|that|(?:the|a|an|my|your|this|that)\s+\w+(?:\s+\w+)?)"
+
+# (label, regex, primitives that satisfy it, affordance needed). Earlier patterns win
+# where matches overlap ("push the button" is a press, not a push).
+ACTION_PATTERNS: tuple[tuple[str, str, tuple[str, ...], str | None], ...] = (
+    (
+        "hand over",
+        r"\bhand(?:s|ing|ed)?\s+(?:" + _OBJ + r"\s+)?over\b|\b(?:other|opposite)\s+hand\b"
+        r"|\b(?:switch|swap|change)\w*\s+hands\b",
+        ("handover",),
+        None,
+    ),
+    (
+        "press",
+        r"\b(?:press\w*|tap|taps|tapp\w*|click\w*|typ(?:e|es|ing)|spray\w*|squirt\w*)\b"
+        r"|\bpush\w*\s+(?:(?:on|down\s+on)\s+)?(?:the\s+|a\s+)?(?:\w+\s+)?(?:button|key|screen"
+        r"|trigger)s?\b",
+        ("press",),
+        "press",
+    ),
+    (
+        "drink",
+        r"\b(?:drink\w*|drank|sip|sips|sipp\w*|swig\w*|gulp\w*|thirst\w*|parched|quench\w*)\b",
+        ("drink",),
+        "contain",
+    ),
+    ("pour", r"\b(?:pour\w*|empty|emptying|drain\w*|decant\w*)\b", ("pour",), "pour"),
+    ("shake", r"\b(?:shak\w*|shook|rattl\w*|agitat\w*|jiggl\w*)\b", ("shake",), None),
+    ("cut", r"\b(?:cut|cuts|cutting|slic\w*|chop\w*|carv\w*|trim\w*)\b", ("cut",), "cut"),
+    ("open", r"\b(?:open\w*|unscrew\w*|uncap\w*|unseal\w*|loosen\w*)\b", _OPEN, "open"),
+    ("close", r"\b(?:clos\w*|shut\w*|tighten\w*|recap\w*|screw\w*)\b", _CLOSE, "open"),
+    ("push", r"\b(?:push\w*|nudg\w*|slid\w*|shov\w*|scoot\w*)\b", ("push",), None),
+    (
+        "inspect",
+        r"\b(?:rotat\w*|inspect\w*|examin\w*|look\w*\s+(?:at|over)|turn\w*\s+"
+        + _OBJ
+        + r"\s+(?:around|over)|check\w*)\b",
+        ("rotate",),
+        None,
+    ),
+    (
+        "move",
+        r"\b(?:mov(?:e|es|ed|ing)|carr\w*|relocat\w*|shift\w*|transport\w*)\b",
+        ("move",),
+        None,
+    ),
+    (
+        "put down",
+        r"\b(?:put|puts|putting|set|sets|setting|lay|lays)\s+(?:" + _OBJ + r"\s+)?(?:back\s+)?"
+        r"down\b|\bplac(?:e|es|ed|ing)\b|\bput\s+" + _OBJ + r"\s+back\b",
+        ("place",),
+        None,
+    ),
+    (
+        "pick up",
+        r"\bpick\w*\s+(?:" + _OBJ + r"\s+)?up\b|\b(?:grab\w*|grasp\w*|lift\w*|rais\w*)\b"
+        r"|\btak(?:e|es|ing)\s+(?:hold|it|the)\b",
+        ("grasp", "lift"),
+        None,
+    ),
+)
+
+# Words that show the instruction asks for something even where no pattern matched
+# (indirect needs, typos are matched to them approximately).
+_ACTION_WORDS = (
+    "pick", "grab", "grasp", "hold", "lift", "raise", "take", "place", "put", "set", "move",
+    "carry", "rotate", "turn", "inspect", "examine", "look", "check", "pour", "empty", "drink",
+    "sip", "thirsty", "open", "unscrew", "close", "shut", "screw", "press", "tap", "push",
+    "slide", "nudge", "hand", "pass", "give", "cut", "slice", "shake", "rattle", "use", "bring",
+    "fetch", "lid", "cap", "wash", "clean", "spray", "flip", "show", "see", "want", "need",
+)  # fmt: skip
+
+# Part words a user may name. A mentioned word that no scene object has is an error,
+# unless a part affords what the word stands for (a laptop's "keyboard" is its base,
+# labelled "press").
+_PART_STAND_INS: dict[str, tuple[str, ...]] = {
+    "handle": (),
+    "lid": ("open",),
+    "cap": ("open",),
+    "cork": ("open",),
+    "trigger": ("press",),
+    "button": ("press",),
+    "buttons": ("press",),
+    "key": ("press",),
+    "keys": ("press",),
+    "keyboard": ("press",),
+    "nozzle": ("press",),
+    "screen": ("press", "display"),
+    "spout": ("pour",),
+    "blade": ("cut", "push"),
+    "bristles": ("push",),
+    "tab": ("open", "pull"),
+    "knob": (),
+    "strap": (),
+    "hinge": (),
+    "wheel": (),
+    "drawer": (),
+}
+
+# Affordance type a step of each primitive touches when its own is not on the object,
+# in order of preference; the first the object has wins.
+_AFFORDANCE_FALLBACK: dict[str, tuple[str, ...]] = {
+    "twist_open": ("open",),
+    "twist_close": ("open",),
+    "open": ("open",),
+    "close": ("open",),
+    "press": ("press",),
+    "push": ("push", "move", "wrap-grasp", "grasp", "lift"),
+}
+_HOLD_AFFORDANCES = ("wrap-grasp", "grasp", "lift", "move", "support")
+
+# Affordance a primitive needs on its object (else the step is impossible there).
+_PRIMITIVE_NEEDS: dict[str, str] = {
+    "twist_open": "open",
+    "twist_close": "open",
+    "open": "open",
+    "close": "open",
+    "press": "press",
+    "cut": "cut",
+    "pour": "pour",
+    "drink": "contain",
+}
+
+_DETERMINERS = r"(?:the|a|an|this|that|my|your|its|his|her|our|their)"
+
+
+# -------------------------------------------------------------------- sub-task text
+# One phrasing per primitive; {o} object words, {p} " by its part" style fragments.
+_TEXT: dict[str, tuple[str, str]] = {
+    # primitive: (with a part, without)
+    "grasp": ("grasp the {o} by its {p}", "grasp the {o}"),
+    "lift": ("lift the {o} off the table", "lift the {o} off the table"),
+    "place": ("put the {o} back down on the table", "put the {o} back down on the table"),
+    "move": ("move the {o} to another spot", "move the {o} to another spot"),
+    "rotate": ("turn the {o} around to look at it", "turn the {o} around to look at it"),
+    "pour": ("pour from the {o}", "pour from the {o}"),
+    "drink": ("drink from the {o}", "drink from the {o}"),
+    "twist_open": ("twist open the {p} of the {o}", "twist the {o} open"),
+    "twist_close": ("twist the {p} of the {o} shut", "twist the {o} shut"),
+    "open": ("open the {p} of the {o}", "open the {o}"),
+    "close": ("close the {p} of the {o}", "close the {o}"),
+    "press": ("press the {p} of the {o}", "press the {o}"),
+    "push": ("push the {o} across the table", "push the {o} across the table"),
+    "handover": ("pass the {o} to the other hand", "pass the {o} to the other hand"),
+    "cut": ("cut with the {o}", "cut with the {o}"),
+    "shake": ("shake the {o}", "shake the {o}"),
+}
+_HANDS_TEXT = {
+    "left": "with the left hand",
+    "right": "with the right hand",
+    "both": "with both hands",
+}
+
+
+def subtask_text(primitive: str, hands: str, object_name: str, part: str | None) -> str:
+    """The sub-task text of a step: the object's own words, the part only if given.
+
+    E.g. `subtask_text("grasp", "right", "mug", "handle")` →
+    "grasp the mug by its handle with the right hand".
+    """
+    if primitive not in PRIMITIVES:
+        raise InputError(f"primitive must be one of {list(PRIMITIVES)}, got {primitive!r}")
+    with_part, without = _TEXT[primitive]
+    words = object_words(object_name)
+    text = with_part.format(o=words, p=part.replace("_", " ")) if part else without.format(o=words)
+    if primitive == "handover":
+        return text
+    return f"{text} {_HANDS_TEXT[hands]}"
+
+
+# ---------------------------------------------------------------------- the review
+def requested_actions(instruction: str) -> tuple[RequestedAction, ...]:
+    """The actions the instruction asks for, in the order named (:data:`ACTION_PATTERNS`)."""
+    text = instruction.lower()
+    taken = np.zeros(len(text) + 1, dtype=bool)
+    found: list[tuple[int, RequestedAction]] = []
+    for label, pattern, primitives, needs in ACTION_PATTERNS:
+        for match in re.finditer(pattern, text):
+            start, end = match.span()
+            if taken[start:end].any():
+                continue
+            taken[start:end] = True
+            found.append((start, RequestedAction(match.group(0), label, primitives, needs)))
+    found.sort(key=lambda item: item[0])
+    return tuple(action for _, action in found)
+
+
+def _mentions(text: str, words: str) -> bool:
+    return re.search(rf"\b{re.escape(words.lower())}s?\b", text) is not None
+
+
+def _named_absent_object(text: str, objects: Sequence[object], known: Sequence[str]) -> str | None:
+    """A built-in object the instruction names with a determiner that is not in the scene,
+    when it names none of the scene's objects; else None."""
+    scene = [object_words(o.name).lower() for o in objects]
+    scene_heads = {w.split()[-1] for w in scene}
+    if any(_mentions(text, w) or _mentions(text, w.split()[-1]) for w in scene):
+        return None
+    for name in known:
+        words = object_words(name).lower()
+        if words.split()[-1] in scene_heads:
+            continue
+        if re.search(rf"\b{_DETERMINERS}\s+(?:\w+\s+)?{re.escape(words)}s?\b", text):
+            return words
+    return None
+
+
+def _has_word(text: str, words: Sequence[str]) -> bool:
+    """Whether `text` holds one of `words`, or a typo of one (3+ letters, close spelling)."""
+    for token in re.findall(r"[a-z]+", text):
+        if token in words:
+            return True
+        if len(token) >= 3 and difflib.get_close_matches(token, words, n=1, cutoff=0.85):
+            return True
+    return False
+
+
+def _labelled(obj: object) -> bool:
+    return bool(obj.affordance_names)
+
+
+def _affords(obj: object, affordance: str | None) -> bool:
+    return affordance is None or not _labelled(obj) or affordance in obj.affordance_names
+
+
+def _missing_part(text: str, objects: Sequence[object]) -> str | None:
+    """Why a part the instruction names exists on no scene object; None if all exist."""
+    for word, stand_ins in _PART_STAND_INS.items():
+        if not _mentions(text, word):
+            continue
+        labelled = [o for o in objects if _labelled(o)]
+        if len(labelled) < len(objects):
+            return None  # a user mesh may have any part
+        has = any(
+            word in (p.lower() for p in o.part_names)
+            or any(a in o.affordance_names for a in stand_ins)
+            for o in objects
+        )
+        if not has:
+            names = "; ".join(
+                f"the {object_words(o.name)} has "
+                + ", ".join(p.replace("_", " ") for p in o.part_names)
+                for o in objects
+            )
+            return f"no object in the scene has a {word} ({names})"
+    return None
+
+
+def _step_part(step: SubTask, obj: object, text: str, mask: np.ndarray | None) -> str | None:
+    """The part a step's text names: the instruction's part when it affords the step, else
+    the part under most of the step's mask (None for unlabelled objects or no mask)."""
+    if not _labelled(obj) or len(obj.part_names) < 2:
+        return None
+    for part in obj.part_names:
+        named = _mentions(text, part.replace("_", " "))
+        if named and step.affordance in obj.part_affordances(part):
+            return part
+    candidates = [p for p in obj.part_names if step.affordance in obj.part_affordances(p)]
+    if mask is not None:
+        part_ids = np.asarray(obj.normalised_points.part_ids)
+        weights = np.asarray(mask, dtype=np.float64)
+        if len(part_ids) == len(weights) and weights.sum() > 0:
+            mass = np.bincount(part_ids, weights=weights, minlength=len(obj.part_names))
+            ranked = [obj.part_names[i] for i in np.argsort(-mass)]
+            ranked = [p for p in ranked if p in candidates] or ranked
+            return ranked[0]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def review_plan(
+    instruction: str,
+    objects: Sequence[object],
+    steps: Sequence[SubTask],
+    *,
+    known_objects: Sequence[str] = (),
+) -> PlanReview:
+    """Validate and repair decoded steps (module docstring).
+
+    Args:
+        instruction: the (cleaned) instruction.
+        objects: the scene's `HOIObject`s, indexed by the steps' `object_index`.
+        steps: the decoded steps, with or without masks (masks pick the named part).
+        known_objects: built-in object names, to notice a request for an absent object.
+
+    Returns:
+        :class:`PlanReview`.
+    """
+    if not steps:
+        raise InputError("review_plan needs at least one decoded step")
+    text = " ".join(instruction.lower().split())
+    requested = requested_actions(text)
+    dropped: list[DroppedStep] = []
+    kept: list[SubTask] = []
+    changed: list[int] = []
+    possible = {
+        s.primitive
+        for s in steps
+        if _affords(objects[s.object_index], _PRIMITIVE_NEEDS.get(s.primitive))
+    }
+    # Requested actions no possible step satisfies: an impossible step stands in for the
+    # next one its object affords ("push the bottle" decoded as a press → a push).
+    unmet = [a for a in requested if not possible & set(a.primitives)]
+    for step in steps:
+        obj = objects[step.object_index]
+        words = object_words(obj.name)
+        need = _PRIMITIVE_NEEDS.get(step.primitive)
+        if not _affords(obj, need):
+            swap = next((a for a in unmet if _affords(obj, a.needs)), None)
+            if swap is None:
+                verb = step.primitive.replace("_", " ")
+                reason = f"the {words} has no part that affords '{need}', so it cannot be a {verb}"
+                dropped.append(DroppedStep(step.primitive, (step.primitive,), reason))
+                continue
+            unmet.remove(swap)
+            step = dataclasses.replace(step, primitive=swap.primitives[0], mask=None)
+        affordance = step.affordance
+        if _labelled(obj) and affordance not in obj.affordance_names:
+            affordance = default_affordance(step.primitive, obj)
+        fixed = SubTask(step.primitive, step.hands, affordance, "x", step.object_index)
+        part = _step_part(fixed, obj, text, step.mask if affordance == step.affordance else None)
+        new_text = subtask_text(step.primitive, step.hands, obj.name, part)
+        if new_text != step.text or affordance != step.affordance:
+            changed.append(len(kept))
+        kept.append(
+            SubTask(step.primitive, step.hands, affordance, new_text, step.object_index, step.mask)
+        )
+    planned = {s.primitive for s in kept}
+    for action in requested:
+        if planned & set(action.primitives):
+            continue
+        if not any(_affords(o, action.needs) for o in objects):
+            names = ", ".join(object_words(o.name) for o in objects)
+            reason = f"no object in the scene ({names}) has a part that affords '{action.needs}'"
+        else:
+            reason = "the planner did not plan it (try one request per step, or --planner-llm)"
+        if not any(d.request == action.words for d in dropped):
+            dropped.append(DroppedStep(action.words, action.primitives, reason))
+    ungrounded = _ungrounded(text, objects, requested, known_objects)
+    if not kept:
+        ungrounded = ungrounded or "nothing the plan does is afforded by the scene's objects"
+        kept = [_plain_step(s, objects) for s in steps]
+        changed = list(range(len(kept)))
+    return PlanReview(
+        subtasks=tuple(kept),
+        requested=requested,
+        dropped=tuple(dropped),
+        ungrounded=ungrounded,
+        changed=tuple(changed),
+    )
+
+
+def default_affordance(primitive: str, obj: object) -> str:
+    """The affordance type a step of `primitive` touches on `obj` (the first it has of the
+    primitive's preferences; the preference itself for an unlabelled object)."""
+    options = _AFFORDANCE_FALLBACK.get(primitive, _HOLD_AFFORDANCES)
+    present = obj.affordance_names
+    if not present:
+        return options[0]
+    return next((a for a in options if a in present), present[0])
+
+
+def _plain_step(step: SubTask, objects: Sequence[object]) -> SubTask:
+    """`step` with its text rebuilt from its fields (no part), for best-guess plans."""
+    obj = objects[step.object_index]
+    text = subtask_text(step.primitive, step.hands, obj.name, None)
+    return SubTask(step.primitive, step.hands, step.affordance, text, step.object_index, step.mask)
+
+
+def _ungrounded(
+    text: str,
+    objects: Sequence[object],
+    requested: Sequence[RequestedAction],
+    known_objects: Sequence[str],
+) -> str | None:
+    scene = ", ".join(object_words(o.name) for o in objects)
+    absent = _named_absent_object(text, objects, known_objects)
+    if absent is not None:
+        return f"it names the {absent}, which is not in the scene (objects: {scene})"
+    missing = _missing_part(text, objects)
+    if missing is not None:
+        return missing
+    names_object = _has_word(
+        text, [w for o in objects for w in object_words(o.name).lower().split()]
+    )
+    if not requested and not names_object and not _has_word(text, _ACTION_WORDS):
+        return (
+            f"it asks for no action this planner knows on the scene's objects ({scene}); "
+            "say what the hands should do, e.g. 'pick up the "
+            f"{object_words(objects[0].name)}'"
+        )
+    if requested and not any(any(_affords(o, a.needs) for o in objects) for a in requested):
+        wanted = ", ".join(sorted({a.label for a in requested}))
+        return f"no object in the scene ({scene}) affords what it asks for ({wanted})"
+    return None

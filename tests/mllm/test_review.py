@@ -1,0 +1,155 @@
+"""Plan review (issue 31, part 4): scene names and parts, dropped steps, ungroundable requests.
+
+The decoded steps below are the ones the shipped planner wrote for the issue's examples
+(stand-in names, repeated phrases, dropped steps, parts that do not exist).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from openhoi.mllm.api import Planner
+from openhoi.mllm.review import (
+    UngroundedRequestError,
+    requested_actions,
+    review_plan,
+    subtask_text,
+)
+from openhoi.objects import list_objects, load_object
+from openhoi.vocab import SubTask
+
+
+def _objects(*names):
+    return [load_object(n) for n in names]
+
+
+def _review(instruction, names, steps):
+    return review_plan(instruction, _objects(*names), steps, known_objects=list_objects())
+
+
+def test_subtask_text_uses_scene_words_and_only_given_parts():
+    assert subtask_text("grasp", "right", "mug", "handle") == (
+        "grasp the mug by its handle with the right hand"
+    )
+    assert subtask_text("twist_open", "left", "jar", "lid") == (
+        "twist open the lid of the jar with the left hand"
+    )
+    assert subtask_text("handover", "both", "spray_bottle", None) == (
+        "pass the spray bottle to the other hand"
+    )
+
+
+def test_requested_actions_in_order():
+    actions = requested_actions("pick up the jar, open it, shake it, close it and put it down")
+    assert [a.label for a in actions] == ["pick up", "open", "shake", "close", "put down"]
+    assert [a.label for a in requested_actions("push the button on the phone")] == ["press"]
+    assert [a.label for a in requested_actions("unscrew the lid")] == ["open"]
+
+
+def test_stand_in_name_and_part_are_replaced():
+    steps = [
+        SubTask("grasp", "both", "grasp", "grab the canteen by the base with both hands"),
+        SubTask("lift", "both", "grasp", "pick up the canteen with both hands"),
+        SubTask("drink", "both", "grasp", "bring the canteen to the mouth and drink"),
+        SubTask("place", "both", "grasp", "place the canteen back on the table"),
+    ]
+    review = _review("pick up the mug by its handle and take a drink", ["mug"], steps)
+    texts = [s.text for s in review.subtasks]
+    assert texts[0] == "grasp the mug by its handle with both hands"
+    assert not any("canteen" in t for t in texts)
+    assert review.ungrounded is None and not review.dropped
+    assert review.changed == (0, 1, 2, 3)
+
+
+def test_repeated_phrase_and_impossible_step_become_the_request():
+    # "push the bottle" decoded as a press (the bottle has nothing to press) with a
+    # repeated phrase: the press stands in for the requested push.
+    text = "press the bottle across the bottle across the bottle across the table"
+    review = _review("push the bottle", ["bottle"], [SubTask("press", "right", "press", text)])
+    (step,) = review.subtasks
+    assert step.primitive == "push" and step.affordance in load_object("bottle").affordance_names
+    assert step.text == "push the bottle across the table with the right hand"
+    assert review.ungrounded is None and not review.dropped
+
+
+def test_dropped_steps_are_listed_with_reasons():
+    steps = [
+        SubTask("grasp", "right", "grasp", "grab the jar by the body"),
+        SubTask("twist_open", "right", "open", "twist open the lid of the jar"),
+        SubTask("twist_open", "right", "open", "twist open the lid of the jar"),
+    ]
+    instruction = "pick up the jar, open it, shake it, close it and put it down"
+    review = _review(instruction, ["jar"], steps)
+    assert [d.request for d in review.dropped] == ["shake", "close", "put it down"]
+    assert all("did not plan" in d.reason for d in review.dropped)
+    assert len(review.subtasks) == 3 and review.ungrounded is None
+
+
+@pytest.mark.parametrize(
+    ("instruction", "names", "primitive", "message"),
+    [
+        ("tap the bottle trigger", ["bottle"], "press", "has a trigger"),
+        ("flibber the wug zorp", ["mug"], "push", "no action this planner knows"),
+        ("colourless green ideas sleep furiously", ["bottle"], "push", "no action"),
+        ("open the cup", ["cup"], "twist_open", "affords what it asks"),
+        ("drink from the mug", ["bottle"], "drink", "names the mug, which is not in the scene"),
+    ],
+)
+def test_ungroundable_requests(instruction, names, primitive, message):
+    obj = load_object(names[0])
+    affordance = "open" if primitive == "twist_open" else obj.affordance_names[0]
+    step = SubTask(primitive, "right", affordance, "x")
+    review = _review(instruction, names, [step])
+    assert review.ungrounded is not None and message in review.ungrounded
+    assert review.subtasks  # a best guess is kept for --force
+
+
+@pytest.mark.parametrize(
+    ("instruction", "names"),
+    [
+        ("I'm parched.", ["bottle"]),
+        ("The bottle is blocking me.", ["bottle"]),
+        ("type on the laptop keyboard", ["laptop"]),
+        ("pik up teh botle", ["bottle"]),
+        ("spray the plant", ["spray_bottle"]),
+        ("Can you shake the bottle?", ["bottle"]),
+    ],
+)
+def test_ordinary_requests_are_grounded(instruction, names):
+    obj = load_object(names[0])
+    step = SubTask("grasp", "right", obj.affordance_names[0], "x")
+    assert _review(instruction, names, [step]).ungrounded is None
+
+
+def test_unlabelled_mesh_is_not_second_guessed(tmp_path):
+    import trimesh
+
+    path = tmp_path / "widget.obj"
+    trimesh.creation.box((0.1, 0.1, 0.1)).export(path)
+    step = SubTask("press", "right", "press", "press the widget button")
+    review = review_plan("press the widget button", [load_object(path)], [step])
+    assert review.ungrounded is None and review.subtasks[0].primitive == "press"
+    assert review.subtasks[0].text == "press the widget with the right hand"
+
+
+def test_planner_finish_grounds_masks_and_raises_when_required(tiny_model):
+    planner = Planner(tiny_model)
+    scene = planner.scene("pick up the mug by its handle and drink", ["mug"])
+    steps = [
+        SubTask("grasp", "right", "grasp", "grab the canteen"),
+        SubTask("drink", "right", "grasp", "drink"),
+    ]
+    plan = planner.finish(scene, steps)
+    assert [s.mask.shape for s in plan.subtasks] == [(2048,), (2048,)]
+    assert all(np.isfinite(s.mask).all() for s in plan.subtasks)
+    data = plan.to_json()
+    assert data["ungrounded"] is None and data["source"] == "built-in"
+    assert data["dropped"] == []
+    assert plan.subtasks[0].text == "grasp the mug by its handle with the right hand"
+    strict = Planner(tiny_model, require_grounding=True)
+    nonsense = strict.scene("flibber the wug zorp", ["mug"])
+    with pytest.raises(UngroundedRequestError, match="flibber the wug zorp.*--force"):
+        strict.finish(nonsense, steps)
+    guess = planner.finish(planner.scene("flibber the wug zorp", ["mug"]), steps)
+    assert "no action" in guess.ungrounded and guess.to_json()["ungrounded"] == guess.ungrounded
