@@ -22,6 +22,14 @@ through them and placing it once at the end). Scores, per request:
 
 Everything is reported overall and for seen / unseen target objects (SynthHOI's
 `HELD_OUT_OBJECTS`: mug, can, book, spatula) and per style.
+
+The validation split. `openhoi/assets/validation/planner_val_v1.jsonl` (`VALIDATION_SETS`,
+same format and scoring, 54 requests in the same styles, every primitive, seen and unseen
+objects) is where models and settings are chosen: `openhoi eval planner --requests
+validation_v1`. It was written after the held-out set by an author who had seen only
+that file's first five lines, and `tests/mllm/test_heldout_requests.py` checks that none
+of its requests is a near-duplicate of a held-out one or of a training phrasing, so
+choosing on it does not tune to the held-out answers.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from openhoi.errors import InputError
 
 __all__ = [
     "HELDOUT_SETS",
+    "VALIDATION_SETS",
     "HeldoutEvaluation",
     "HeldoutRequest",
     "evaluate_heldout",
@@ -43,6 +52,8 @@ __all__ = [
 ]
 
 HELDOUT_SETS: dict[str, str] = {"heldout_v1": "planner_requests_v1.jsonl"}
+# Validation request sets (module docstring): select models and settings here, not above.
+VALIDATION_SETS: dict[str, str] = {"validation_v1": "planner_val_v1.jsonl"}
 
 
 @dataclass(frozen=True)
@@ -59,10 +70,16 @@ class HeldoutRequest:
 
 
 def load_heldout_requests(name: str = "heldout_v1") -> list[HeldoutRequest]:
-    """The requests of a held-out set (a key of `HELDOUT_SETS`)."""
-    if name not in HELDOUT_SETS:
-        raise InputError(f"unknown held-out set {name!r}; known: {sorted(HELDOUT_SETS)}")
-    text = (resources.files("openhoi.assets") / "heldout" / HELDOUT_SETS[name]).read_text()
+    """The requests of a held-out set (a key of `HELDOUT_SETS`) or of a validation set
+    (a key of `VALIDATION_SETS`)."""
+    if name in HELDOUT_SETS:
+        file = resources.files("openhoi.assets") / "heldout" / HELDOUT_SETS[name]
+    elif name in VALIDATION_SETS:
+        file = resources.files("openhoi.assets") / "validation" / VALIDATION_SETS[name]
+    else:
+        known = sorted(HELDOUT_SETS) + sorted(VALIDATION_SETS)
+        raise InputError(f"unknown held-out set {name!r}; known: {known}")
+    text = file.read_text()
     requests = []
     for line in text.splitlines():
         if line.strip():

@@ -17,6 +17,12 @@ bread, and hand the knife to your other hand." / "Take the knife and slice the b
 0.897). The 26 requests at or above 0.90 were removed from the file (never the training
 data); the file was not added to afterwards, since its author had then read the
 training phrasings.
+
+The validation split (`assets/validation/planner_val_v1.jsonl`, where models and settings
+are chosen) passes the same guard and one more: none of its requests is a held-out request
+or a near-duplicate of one. Of 64 requests written for it, 2 were verbatim held-out
+requests, 1 a held-out near-duplicate (0.93) and 7 near-duplicates of training phrasings
+(0.915-1.000); those 10 were removed, leaving 54, and nothing was added afterwards.
 """
 
 from __future__ import annotations
@@ -65,6 +71,31 @@ def test_heldout_file_is_well_formed():
         for step in r.steps:
             if step in needs:
                 assert needs[step] in affordances, (r.id, step)
+
+
+def test_validation_file_is_well_formed():
+    """The validation split (`VALIDATION_SETS`): same form, every primitive, both splits."""
+    from openhoi.objects import list_objects, load_object
+    from openhoi.synth.tasks import HELD_OUT_OBJECTS
+
+    requests = load_heldout_requests("validation_v1")
+    assert len(requests) >= 50 and len({r.id for r in requests}) == len(requests)
+    assert {p for r in requests for p in r.steps} == set(PRIMITIVES)
+    assert len({r.style for r in requests}) >= 6
+    heldout = {r.instruction.lower() for r in load_heldout_requests("heldout_v1")}
+    known = set(list_objects())
+    same = [r.instruction for r in requests if r.instruction.lower() in heldout]
+    assert not same, f"validation requests that are held-out requests: {same}"
+    for r in requests:
+        assert r.objects and set(r.objects) <= known and 0 <= r.target_object < len(r.objects)
+        assert r.hands in (None, "left", "right", "both"), r
+    unseen = [r for r in requests if r.objects[r.target_object] in HELD_OUT_OBJECTS]
+    assert 10 <= len(unseen) < len(requests)
+    needs = {"twist_open": "open", "twist_close": "open", "open": "open", "close": "open",
+             "cut": "cut", "pour": "pour", "press": "press"}  # fmt: skip
+    for r in requests:
+        affordances = set(load_object(r.objects[r.target_object]).affordance_names)
+        assert all(needs[s] in affordances for s in r.steps if s in needs), r.id
 
 
 def training_instructions() -> list[str]:
@@ -117,16 +148,29 @@ def test_no_training_phrasing_is_a_near_duplicate():
 
     encoder = MiniLMTextEncoder()
     heldout = [r.instruction for r in load_heldout_requests("heldout_v1")]
+    validation = [r.instruction for r in load_heldout_requests("validation_v1")]
     training = training_instructions()
     assert len(training) > 5000
-    similarity = _embed(encoder, heldout) @ _embed(encoder, training).T
+    # The validation split (where settings are chosen) must not be a near-duplicate of the
+    # held-out set either, nor of training (it would then measure memory, not language).
+    queries = _embed(encoder, heldout + validation)
+    offenders = _near_duplicates(queries, _embed(encoder, training), heldout + validation, training)
+    assert not offenders, "near-duplicates of training phrasings:\n" + "\n".join(offenders)
+    offenders = _near_duplicates(queries[len(heldout) :], queries[: len(heldout)], validation,
+                                 heldout)  # fmt: skip
+    assert not offenders, "validation near-duplicates of held-out requests:\n" + "\n".join(
+        offenders
+    )
+
+
+def _near_duplicates(queries, keys, query_texts, key_texts) -> list[str]:
+    similarity = queries @ keys.T
     best = similarity.argmax(axis=1)
-    offenders = [
-        f"{similarity[i, j]:.3f}  {heldout[i]!r}  ~  {training[j]!r}"
+    return [
+        f"{similarity[i, j]:.3f}  {query_texts[i]!r}  ~  {key_texts[j]!r}"
         for i, j in enumerate(best)
         if similarity[i, j] >= THRESHOLD
     ]
-    assert not offenders, "near-duplicates of training phrasings:\n" + "\n".join(offenders)
 
 
 def test_only_the_evaluation_reads_the_heldout_file():
