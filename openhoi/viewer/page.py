@@ -60,6 +60,7 @@ def scene_payload(scene, figures=None, distances=None) -> dict:
     low, high = points.min(axis=0), points.max(axis=0)
     step = max(float((high - low).max()) / _INT16_LEVELS, 1e-6)
     payload = {
+        "focus": _focus(scene),
         "name": scene.name,
         "fps": scene.fps,
         "numFrames": scene.num_frames,
@@ -107,6 +108,29 @@ def scene_payload(scene, figures=None, distances=None) -> dict:
             ),
         }  # fmt: skip
     return payload
+
+
+def _focus(scene) -> dict:
+    """Where the camera starts: the median over frames of the centre and radius of the object
+    and the active hands (a hand's far-away start does not shrink the picture)."""
+    centers, radii = [], []
+    for frame in range(scene.num_frames):
+        chunks = [scene.hand_vertices[frame, k] for k in range(2) if scene.active_hands[frame, k]]
+        for k, vertices in enumerate(scene.part_vertices):
+            pose = scene.part_transforms[frame, k]
+            chunks.append(vertices[::8] @ pose[:3, :3].T + pose[:3, 3])
+        if not chunks:
+            continue
+        points = np.concatenate(chunks)
+        center = (points.min(axis=0) + points.max(axis=0)) / 2.0
+        centers.append(center)
+        radii.append(float(np.linalg.norm(points - center, axis=1).max()))
+    if not centers:
+        centers, radii = [scene.hand_vertices.reshape(-1, 3).mean(axis=0)], [0.2]
+    return {
+        "center": np.median(np.array(centers), axis=0).tolist(),
+        "radius": max(float(np.median(radii)), 0.05),
+    }
 
 
 def _asset(name: str) -> str:

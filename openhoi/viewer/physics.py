@@ -1,8 +1,8 @@
 """Per-frame physics figures and per-vertex contact distances of a run, for the viewer.
 
 The figures come from `openhoi.geometry.physics_report` (the same numbers report.json
-summarises); the contact heat from `openhoi.geometry.signed_distance_parts` on every hand
-vertex. Both measure the posed object parts of `RunScene.part_transforms`.
+summarises) on the posed object parts of `RunScene.part_transforms`; the contact heat from
+the preview's `hand_object_distances` (a signed-distance query per hand vertex and frame).
 """
 
 from __future__ import annotations
@@ -96,15 +96,11 @@ def frame_figures(scene, hands=None) -> FrameFigures | None:
 def contact_distances(scene) -> np.ndarray | None:
     """`(T, 2, V)` float32 signed distance (metres, < 0 inside) of every hand vertex to the
     object, or None without an object."""
-    import torch
-
-    from openhoi.geometry import signed_distance_parts
+    from openhoi.render.preview import hand_object_distances
 
     if scene.obj is None:
         return None
     num_frames, _, num_vertices, _ = scene.hand_vertices.shape
-    transforms, meshes = _posed_inputs(scene)
-    points = torch.from_numpy(scene.hand_vertices.reshape(num_frames, -1, 3))
-    with torch.no_grad():
-        sdf = signed_distance_parts(points, meshes, transforms).sdf
-    return sdf.cpu().numpy().reshape(num_frames, 2, num_vertices).astype(np.float32)
+    points = scene.hand_vertices.reshape(num_frames, -1, 3)
+    distances = hand_object_distances(scene.sequence, scene.obj, points)
+    return distances.reshape(num_frames, 2, num_vertices)

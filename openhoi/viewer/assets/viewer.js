@@ -79,26 +79,29 @@ class Pane {
     const scene = this.scene = new THREE.Scene();
     scene.background = new THREE.Color(0xeceef2);
     const [low, high] = d.bounds;
-    this.center = new THREE.Vector3((low[0] + high[0]) / 2, (low[1] + high[1]) / 2,
-      (low[2] + high[2]) / 2);
-    this.size = Math.max(high[0] - low[0], high[1] - low[1], high[2] - low[2], 0.2);
-    scene.add(new THREE.HemisphereLight(0xffffff, 0x8d8a85, 1.6));
+    // The camera looks at the action (median framing over frames); the light and table
+    // cover every frame's bounds.
+    this.center = new THREE.Vector3(...d.focus.center);
+    this.size = 2 * d.focus.radius;
+    const extentAll = Math.max(high[0] - low[0], high[1] - low[1], high[2] - low[2], 0.2);
+    scene.add(new THREE.HemisphereLight(0xffffff, 0x8d8a85, 1.8));
+    scene.add(new THREE.AmbientLight(0xffffff, 0.6));
     const sun = new THREE.DirectionalLight(0xffffff, 2.2);
-    sun.position.copy(this.center).add(new THREE.Vector3(0.4, -0.6, 1.6).multiplyScalar(this.size));
+    sun.position.copy(this.center).add(new THREE.Vector3(0.4, -0.6, 1.6).multiplyScalar(extentAll));
     sun.target.position.copy(this.center);
     sun.castShadow = true;
     sun.shadow.mapSize.set(2048, 2048);
     sun.shadow.radius = 4;
-    const extent = this.size * 1.2;
+    const extent = extentAll * 1.2;
     Object.assign(sun.shadow.camera, { left: -extent, right: extent, top: extent,
-      bottom: -extent, near: 0.01, far: this.size * 6 });
+      bottom: -extent, near: 0.01, far: extentAll * 6 });
     scene.add(sun, sun.target);
     // The table: z = 0, a soft-shadowed plane with a faint grid.
-    const table = new THREE.Mesh(new THREE.PlaneGeometry(this.size * 8, this.size * 8),
+    const table = new THREE.Mesh(new THREE.PlaneGeometry(extentAll * 8, extentAll * 8),
       new THREE.MeshStandardMaterial({ color: 0xd9d4cc, roughness: 0.95 }));
     table.position.set(this.center.x, this.center.y, 0);
     table.receiveShadow = true;
-    const grid = new THREE.GridHelper(this.size * 8, 40, 0xb9b3aa, 0xc9c4bb);
+    const grid = new THREE.GridHelper(extentAll * 8, Math.round(extentAll * 80), 0xb9b3aa, 0xc9c4bb);
     grid.rotation.x = Math.PI / 2;
     grid.position.set(this.center.x, this.center.y, 0.0005);
     this.table = new THREE.Group();
@@ -241,7 +244,7 @@ class Pane {
 const state = {
   time: 0, playing: false, speed: 1, maskChoice: 'current',
   toggles: { leftHand: true, rightHand: true, object: true, masks: false, heat: true, plan: true },
-  orbit: { azimuth: -1.2, elevation: 0.55, distance: 1.1, pan: new THREE.Vector3() },
+  orbit: { azimuth: -1.2, elevation: 0.55, distance: 2.2, pan: new THREE.Vector3() },
 };
 const views = document.getElementById('views');
 const panes = SCENES.map((data) => {
@@ -482,6 +485,10 @@ window.openhoiViewer = {
   setFrame(frame) { setTime((frame + 0.5) / panes[0].data.fps); return panes.map((p) => p.frame); },
   frames() { return panes.map((p) => p.frame); },
   play: () => setPlaying(true), pause: () => setPlaying(false),
-  toggle(key, value) { state.toggles[key] = value; refresh(); },
+  toggle(key, value) {
+    state.toggles[key] = value;
+    document.getElementById(`toggle-${key}`).checked = value;
+    refresh();
+  },
 };
 document.body.dataset.ready = '1';
