@@ -55,13 +55,18 @@ def test_page_is_self_contained(page):
     assert '"figures":{"penetration_mm"' in html and '"contact":{"dtype":"int8"' in html
 
 
-def test_view_html_only_writes_next_to_the_run(run_folder, tmp_path, capsys):
+def test_view_html_only_writes_next_to_the_run_and_compares(run_folder, tmp_path, capsys):
     run = shutil.copytree(run_folder, tmp_path / "run")
     with pytest.raises(SystemExit) as exit_info:
         main(["view", str(run), "--html-only"])
     assert exit_info.value.code in (0, None)
     assert (run / "viewer.html").is_file()
     assert str(run / "viewer.html") in capsys.readouterr().out.replace("\n", "")
+    other = shutil.copytree(run_folder, tmp_path / "other")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["view", str(run), "--compare", str(other), "--html-only"])
+    assert exit_info.value.code in (0, None)
+    assert '"name":"other"' in (run / "compare.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("make", ["missing", "empty", "file"])
