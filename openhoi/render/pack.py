@@ -280,7 +280,7 @@ class _Scene:
 
     meshes: SceneMeshes
     layer_faces: tuple[np.ndarray, ...]  # per LAYERS entry, (F_l,) face ids
-    face_label: np.ndarray  # (F,) uint8 instance id of each face
+    face_label: np.ndarray  # (1 + F,) uint8: 0 (no face), then the instance id of each face
     face_color: np.ndarray  # (F, 3) float object / hand colour in [0, 1]
     structure_color: np.ndarray  # (F, 3) CoInteract structure stream: white hands, object colour
     structure_ambient: np.ndarray  # (F,) its ambient light term per face
@@ -347,7 +347,7 @@ def _build_scene(sequence, obj, hands, static_objects) -> _Scene:
     return _Scene(
         meshes=meshes,
         layer_faces=layer_faces,
-        face_label=label,
+        face_label=np.concatenate([np.zeros(1, np.uint8), label]),
         face_color=color,
         structure_color=np.where(is_hand[:, None], np.asarray(STRUCTURE_HAND_COLOR) / 255.0, color),
         structure_ambient=np.where(is_hand, STRUCTURE_AMBIENT, AMBIENT),
@@ -412,25 +412,33 @@ def _box(mask: np.ndarray, x0: int = 0, y0: int = 0) -> list[int] | None:
 
 def _face_normals(camera_vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """`(F, 3)` unit camera-frame normals of the faces, turned towards the camera."""
-    tri = camera_vertices[faces]
-    normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
-    facing_away = (normal * tri[:, 0]).sum(axis=1) > 0
+    v0, v1, v2 = (camera_vertices[faces[:, i]] for i in range(3))
+    e1, e2 = v1 - v0, v2 - v0
+    normal = np.stack(
+        [
+            e1[:, 1] * e2[:, 2] - e1[:, 2] * e2[:, 1],
+            e1[:, 2] * e2[:, 0] - e1[:, 0] * e2[:, 2],
+            e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0],
+        ],
+        axis=1,
+    )
+    normal /= np.maximum(np.sqrt((normal**2).sum(axis=1, keepdims=True)), 1e-12)
+    facing_away = (normal * v0).sum(axis=1) > 0
     normal[facing_away] *= -1.0
     return normal
 
 
-def _shade(face, covered, colors, normals, ambient) -> np.ndarray:
-    """`(H, W, 3)` uint8 Lambert shading of the visible faces, black elsewhere."""
-    image = np.zeros((face.size, 3), np.uint8)
-    pixels = np.flatnonzero(covered)
-    ids = face.reshape(-1)[pixels]
-    light = np.clip(normals[ids] @ LIGHT_DIRECTION, 0.0, 1.0)
-    if np.ndim(ambient):  # one ambient term per face
-        ambient = ambient[ids]
+def _shaded_faces(colors: np.ndarray, normals: np.ndarray, ambient) -> np.ndarray:
+    """`(F, 3)` uint8 Lambert-shaded colour of every face (flat shading: one per face)."""
+    light = np.clip(normals @ LIGHT_DIRECTION, 0.0, 1.0)
     intensity = ambient + (1.0 - ambient) * light
-    image[pixels] = np.clip(colors[ids] * intensity[:, None] * 255.0, 0, 255).astype(np.uint8)
-    return image.reshape(*face.shape, 3)
+    return np.clip(colors * intensity[:, None] * 255.0, 0, 255).astype(np.uint8)
+
+
+def _paint(face: np.ndarray, face_rgb: np.ndarray) -> np.ndarray:
+    """`(H, W, 3)` uint8: each pixel in its face's colour, black where `face` is −1."""
+    table = np.concatenate([np.zeros((1, 3), np.uint8), face_rgb])
+    return np.take(table, face + 1, axis=0)
 
 
 def _blend(base: np.ndarray, mask: np.ndarray, color, alpha: float) -> None:
@@ -589,8 +597,7 @@ def _render_clip(
             covered = face >= 0
             depth_map = np.where(covered, surface.reshape(face.shape), 0.0).astype(np.float32)
             depth_all[index][roi] = depth_map
-            instance = scene.face_label[face]
-            instance[~covered] = 0
+            instance = np.take(scene.face_label, face + 1)  # face −1 → id 0
 
             def full(crop: np.ndarray, roi=roi) -> np.ndarray:
                 out = np.zeros((height, width, *crop.shape[2:]), crop.dtype)
@@ -646,17 +653,18 @@ def _render_clip(
             if {"hands.mp4", "structure.mp4", "normals.mp4"} & videos.keys():
                 normals = _face_normals(camera_vertices, meshes.faces)
             if "hands.mp4" in videos:
-                hands_image = _shade(hand_face, hand_face >= 0, scene.face_color, normals, AMBIENT)
+                hand_rgb = _shaded_faces(scene.face_color, normals, AMBIENT)
+                hands_image = _paint(hand_face, hand_rgb)
                 emit(videos["hands.mp4"].write, full(hands_image))
             if "structure.mp4" in videos:
-                structure = _shade(
-                    face, covered, scene.structure_color, normals, scene.structure_ambient
+                structure_rgb = _shaded_faces(
+                    scene.structure_color, normals, scene.structure_ambient
                 )
+                structure = _paint(face, structure_rgb)
                 emit(videos["structure.mp4"].write, full(structure))
             if "normals.mp4" in videos:
-                normal_image = np.zeros((*face.shape, 3), np.uint8)
-                seen = normals[face[covered]] * (1.0, -1.0, -1.0)
-                normal_image[covered] = np.rint((seen + 1.0) * 127.5).astype(np.uint8)
+                normal_rgb = np.rint((normals * (1.0, -1.0, -1.0) + 1.0) * 127.5).astype(np.uint8)
+                normal_image = _paint(face, normal_rgb)
                 emit(videos["normals.mp4"].write, full(normal_image))
             if need_scar:
                 hand_mask = (instance > 0) & (instance < INSTANCE_IDS["object"])
