@@ -103,6 +103,9 @@ _SPECULAR = {
     INSTANCE_IDS["right_hand"]: (0.10, 12.0),
     INSTANCE_IDS["object"]: (0.35, 40.0),
 }
+# Diffuse light on meshes: ambient, sky (by how much a normal faces up), key, fill.
+_LIGHT_WEIGHTS = (0.22, 0.20, 0.62, 0.20)
+_NEAR_TABLE_DARKENING = 0.35  # meshes touching the table lose this much light
 _SHADOW_GRID = 160  # shadow map cells per side, over 5 framing radii
 _CONTACT_DARKENING_M = 0.015  # meshes darken within this height of the table
 # GL_RENDERER names of CPU OpenGL implementations.
@@ -285,15 +288,15 @@ class _SoftwareRenderer:
 
     def __init__(self, scene: SceneMeshes, ground_z: float) -> None:
         self.scene, self.ground_z = scene, ground_z
+        self.vertex_instance = _vertex_instances(scene)
         self.specular = np.zeros((len(INSTANCE_IDS), 2))
         for instance, value in _SPECULAR.items():
             self.specular[instance] = value
 
     def shadow(self, frame: int, faces: np.ndarray, center, radius) -> _Shadow:
         """The table shadow of the drawn faces at `frame` (shared by both views)."""
-        instance = _vertex_instances(self.scene)
         return _table_shadow(
-            self.scene.vertices[frame], faces, instance, self.ground_z, center, radius
+            self.scene.vertices[frame], faces, self.vertex_instance, self.ground_z, center, radius
         )
 
     def __call__(
@@ -357,8 +360,11 @@ class _SoftwareRenderer:
         sky = 0.5 + 0.5 * normal[:, 2]
         instance = self.scene.face_instance[face_ids[visible]]
         height = position[:, 2] - self.ground_z
-        near_table = 1.0 - 0.35 * np.exp(-np.maximum(height, 0.0) / _CONTACT_DARKENING_M)
-        light = (0.22 + 0.20 * sky + 0.62 * key + 0.20 * fill) * near_table
+        near_table = 1.0 - _NEAR_TABLE_DARKENING * np.exp(
+            -np.maximum(height, 0.0) / _CONTACT_DARKENING_M
+        )
+        ambient, sky_weight, key_weight, fill_weight = _LIGHT_WEIGHTS
+        light = (ambient + sky_weight * sky + key_weight * key + fill_weight * fill) * near_table
         half = _KEY_LIGHT + view
         half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-12)
         strength, shininess = self.specular[instance, 0], self.specular[instance, 1]

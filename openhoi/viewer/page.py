@@ -75,6 +75,10 @@ def scene_payload(scene, figures=None, distances=None) -> dict:
             for v, f in zip(scene.part_vertices, scene.part_faces, strict=True)
         ],
         "partTransforms": _pack(scene.part_transforms, "float32"),
+        "statics": [
+            {"vertices": _pack(v, "float32"), "faces": _pack(f, "uint32")}
+            for v, f in zip(scene.static_vertices, scene.static_faces, strict=True)
+        ],
         "points": _pack(scene.points, "float32"),
         "pointParts": _pack(scene.point_parts, "uint8"),
         "masks": None if scene.masks is None else _pack(np.round(scene.masks * 255), "uint8"),

@@ -21,6 +21,7 @@ __all__ = ["RunScene", "SubtaskSpan", "load_run"]
 
 SEQUENCE_FILE = "sequence.npz"
 PLAN_FILE = "plan.json"
+MESHES_FILE = "meshes.npz"
 _SIDES = ("left", "right")
 
 
@@ -58,6 +59,9 @@ class RunScene:
         plan_text: the instruction and the plan's sub-tasks as lines ("" without a plan).
         sequence: the `HOISequence` itself (for the physics figures).
         obj: its `HOIObject`, or None.
+        static_vertices: per object standing beside the manipulated one (meshes.npz
+            `static_*`), `(V_i, 3)` float32 world vertices.
+        static_faces: per static object, `(F_i, 3)` int64 triangles.
     """
 
     name: str
@@ -75,6 +79,8 @@ class RunScene:
     plan_text: str
     sequence: object
     obj: object | None
+    static_vertices: tuple[np.ndarray, ...] = ()
+    static_faces: tuple[np.ndarray, ...] = ()
 
     @property
     def num_frames(self) -> int:
@@ -144,6 +150,7 @@ def load_run(folder: str | os.PathLike, *, hands=None) -> RunScene:
     if sequence.affordance is not None and len(points):
         masks = np.clip(np.asarray(sequence.affordance, np.float32), 0.0, 1.0)
     plan = _read_plan(path)
+    static_vertices, static_faces = _static_meshes(path)
     return RunScene(
         name=path.resolve().name,
         fps=float(sequence.fps),
@@ -160,7 +167,23 @@ def load_run(folder: str | os.PathLike, *, hands=None) -> RunScene:
         plan_text=_plan_text(plan),
         sequence=sequence,
         obj=obj,
+        static_vertices=static_vertices,
+        static_faces=static_faces,
     )
+
+
+def _static_meshes(folder: Path) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """The static objects meshes.npz holds (world vertices, faces); none without the file."""
+    try:
+        with np.load(folder / MESHES_FILE) as meshes:
+            count = len(meshes["static_names"]) if "static_names" in meshes.files else 0
+            vertices = tuple(
+                np.asarray(meshes[f"static_{i}_verts"], np.float32) for i in range(count)
+            )
+            faces = tuple(np.asarray(meshes[f"static_{i}_faces"], np.int64) for i in range(count))
+    except (OSError, ValueError, KeyError):
+        return (), ()  # the static objects only add context; the run plays without them
+    return vertices, faces
 
 
 def _read_plan(folder: Path) -> dict | None:

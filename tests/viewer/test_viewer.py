@@ -43,6 +43,25 @@ def test_payload_round_trips_the_scene(run_folder):
     assert [s["text"] for s in spans] == ["open the laptop lid", "", "hold the laptop"]
     assert spans[0]["primitive"] == "open" and spans[1]["primitive"] == ""
     assert _unpack(payload["masks"]).shape == (3, 1024)
+    assert payload["statics"] == []  # no meshes.npz in this run
+
+
+def test_static_objects_come_from_meshes_npz(run_folder, tmp_path):
+    from openhoi import HOISequence
+    from openhoi.export import export_sequence
+    from openhoi.objects import load_object
+
+    run = shutil.copytree(run_folder, tmp_path / "run")
+    pose = np.eye(4)
+    pose[:3, 3] = (0.45, 0.0, 0.0)
+    cup = load_object("cup")
+    sequence = HOISequence.load(run / "sequence.npz")
+    export_sequence(sequence, run, "meshes", static_objects=[(cup, pose)])
+    scene = load_run(run)
+    (vertices,) = scene.static_vertices
+    np.testing.assert_allclose(vertices, np.asarray(cup.mesh.vertices) + pose[:3, 3], atol=1e-6)
+    (static,) = scene_payload(scene)["statics"]
+    assert _unpack(static["faces"]).shape == np.asarray(cup.mesh.faces).shape
 
 
 def test_page_is_self_contained(page):

@@ -74,6 +74,8 @@ class Pane {
         d.points, d.pointParts, d.masks, d.contact].map(unpack));
     const parts = await Promise.all(d.parts.map(async (p) =>
       [await unpack(p.vertices), await unpack(p.faces)]));
+    const statics = await Promise.all((d.statics || []).map(async (p) =>
+      [await unpack(p.vertices), await unpack(p.faces)]));
     Object.assign(this, { handVertices, active, transforms, masks, contact });
     this.numVertices = d.hands.vertices.shape[2];
     const scene = this.scene = new THREE.Scene();
@@ -129,6 +131,19 @@ class Pane {
       const mesh = new THREE.Mesh(geometry, new THREE.MeshStandardMaterial({
         color: 0x8ea3c4, roughness: 0.38, metalness: 0.05, side: THREE.DoubleSide }));
       mesh.matrixAutoUpdate = false;
+      mesh.castShadow = true;
+      mesh.receiveShadow = true;
+      scene.add(mesh);
+      return mesh;
+    });
+    // Objects standing beside the manipulated one: world vertices, never moving.
+    this.statics = statics.map(([vertices, faces]) => {
+      const geometry = new THREE.BufferGeometry();
+      geometry.setAttribute('position', new THREE.BufferAttribute(vertices, 3));
+      geometry.setIndex(new THREE.BufferAttribute(faces, 1));
+      geometry.computeVertexNormals();
+      const mesh = new THREE.Mesh(geometry, new THREE.MeshStandardMaterial({
+        color: 0xa7b1c2, roughness: 0.5, metalness: 0.0, side: THREE.DoubleSide }));
       mesh.castShadow = true;
       mesh.receiveShadow = true;
       scene.add(mesh);
@@ -208,6 +223,7 @@ class Pane {
       cloud.matrixWorldNeedsUpdate = true;
       cloud.visible = state.toggles.masks && this.masks !== null;
     });
+    for (const mesh of this.statics) mesh.visible = state.toggles.object;
     const segment = this.segmentAt(frame);
     const maskIndex = state.maskChoice === 'current' ? segment : Number(state.maskChoice);
     if (this.masks && maskIndex !== this.maskShown && maskIndex < this.masks.length / this.numPoints) {
