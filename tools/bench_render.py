@@ -15,6 +15,7 @@ OMP_NUM_THREADS / `taskset -c 0,1` to pin the "2 CPU cores" of the issue.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -48,6 +49,12 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (ffmpeg), user + system."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequence", help="A sequence.npz (default: a synthetic laptop clip).")
@@ -68,7 +75,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         cold = _timed(lambda: render_pack(sequence, root / "pack_cold", config=config))
+        cpu_start = _cpu_seconds()
         warm = _timed(lambda: render_pack(sequence, root / "pack_warm", config=config))
+        warm_cpu = _cpu_seconds() - cpu_start
         conditions = _timed(lambda: render_conditions(sequence, root / "conditions", size=size))
         files = sum(1 for p in (root / "pack_warm").rglob("*") if p.is_file())
     scene = scene_meshes(sequence)
@@ -84,7 +93,10 @@ def main() -> None:
         f"render_conditions (depth/masks/keypoints npz): {conditions:6.2f} s ({rate:.1f} frames/s)"
     )
     print(f"render_pack --pack all, cold ({files} files):      {cold:6.2f} s")
-    print(f"render_pack --pack all, warm:                  {warm:6.2f} s")
+    print(
+        f"render_pack --pack all, warm:                  {warm:6.2f} s "
+        f"({warm_cpu:.2f} CPU s with ffmpeg; load average {os.getloadavg()[0]:.1f})"
+    )
     print(f"pack (warm) / conditions time ratio:           {warm / conditions:6.2f}")
     print(
         f"rasterize, whole scene ({len(scene.faces)} triangles): "

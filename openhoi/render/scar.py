@@ -74,19 +74,38 @@ def mask_contour(mask: np.ndarray) -> np.ndarray:
 
 
 def dilate(mask: np.ndarray, radius_px: float) -> np.ndarray:
-    """`(H, W)` bool: pixels within Euclidean distance `radius_px` of a pixel of `mask`."""
-    from scipy.ndimage import distance_transform_edt
+    """`(H, W)` bool: pixels within Euclidean distance `radius_px` of a pixel of `mask`.
 
+    The disc is a stack of rows: offset (dx, dy) is in it when |dx| <= sqrt(r² - dy²). The
+    mask is dilated horizontally by 0..r pixels once (each step one pixel wider), then each
+    row offset dy ORs in the horizontal dilation of its half-width, shifted by dy.
+    """
     mask = np.asarray(mask, bool)
-    if not mask.any():
-        return np.zeros_like(mask)
-    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
-    pad = math.floor(radius_px) + 1
-    top, bottom = max(rows[0] - pad, 0), min(rows[-1] + pad + 1, mask.shape[0])
-    left, right = max(cols[0] - pad, 0), min(cols[-1] + pad + 1, mask.shape[1])
     out = np.zeros_like(mask)
+    if not mask.any():
+        return out
+    reach = math.floor(radius_px)
+    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    top, bottom = max(rows[0] - reach, 0), min(rows[-1] + reach + 1, mask.shape[0])
+    left, right = max(cols[0] - reach, 0), min(cols[-1] + reach + 1, mask.shape[1])
     crop = mask[top:bottom, left:right]
-    out[top:bottom, left:right] = distance_transform_edt(~crop) <= radius_px
+    widened = [crop]
+    for _ in range(reach):
+        previous = widened[-1]
+        current = previous.copy()
+        current[:, 1:] |= previous[:, :-1]
+        current[:, :-1] |= previous[:, 1:]
+        widened.append(current)
+    grown = np.zeros_like(crop)
+    height = crop.shape[0]
+    for dy in range(-reach, reach + 1):
+        half_width = math.floor(math.sqrt(max(radius_px**2 - dy**2, 0.0)) + 1e-9)
+        row = widened[half_width]
+        if dy >= 0:
+            grown[dy:] |= row[: height - dy]
+        else:
+            grown[: height + dy] |= row[-dy:]
+    out[top:bottom, left:right] = grown
     return out
 
 
@@ -112,24 +131,8 @@ def contact_region(
     config: ScarConfig,
 ) -> np.ndarray:
     """`(H, W)` bool SCAR contact: dilated hand contour ∩ dilated object contour."""
-    from scipy.ndimage import maximum_filter
-    from scipy.spatial import cKDTree
-
     out = np.zeros_like(np.asarray(hand_contour, bool))
     if not hand_contour.any() or not object_contour.any():
         return out
     radius = object_radius_px(object_mask, config)
-    # 1. Square dilations contain the disc ones and are cheap (separable): candidates.
-    hand_square = maximum_filter(hand_contour, size=2 * math.floor(config.hand_radius_px) + 1)
-    object_square = maximum_filter(object_contour, size=2 * math.floor(radius) + 1)
-    rows, cols = np.nonzero(hand_square & object_square)
-    if rows.size == 0:
-        return out
-    # 2. Exact Euclidean distances from the few candidates to the nearest contour pixels.
-    candidates = np.stack([rows, cols], axis=1)
-    for contour, reach in ((hand_contour, config.hand_radius_px), (object_contour, radius)):
-        tree = cKDTree(np.argwhere(contour))
-        distance, _ = tree.query(candidates, distance_upper_bound=reach + 1e-9)
-        candidates = candidates[distance <= reach]
-    out[candidates[:, 0], candidates[:, 1]] = True
-    return out
+    return dilate(hand_contour, config.hand_radius_px) & dilate(object_contour, radius)
