@@ -750,7 +750,7 @@ def _render_clip(
                 {"format": "[x0, y0, x1, y1] pixels, x1 and y1 exclusive; null: not seen", **boxes},
             )
         track.save(folder / "camera.json", fps=fps)
-        _write_json(folder / "meta.json", {**meta, "segments": _segments(sequence, frames)})
+        _write_json(folder / "meta.json", meta)
         for future in futures:
             future.result()
     finally:
@@ -829,7 +829,9 @@ def render_pack(
     starts = range(0, sequence.num_frames - config.clip + 1, stride)
     if obj is None and sequence.object_name:
         obj = sequence.load_object()
-    scene = _build_scene(sequence, obj, hands, static_objects)
+    # Only the frames some clip uses are posed (clips start at 0).
+    used = sequence[: starts[-1] + config.clip]
+    scene = _build_scene(used, obj, hands, static_objects)
     # 2. Render into a temporary sibling folder, then rename it into place.
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
@@ -862,7 +864,8 @@ def render_pack(
                     "contact_threshold_m": config.scar.contact_threshold_m,
                 },
             }
-            _render_clip(folder, sequence, obj, scene, frames, track, config, meta)
+            meta["segments"] = _segments(sequence, frames)
+            _render_clip(folder, used, obj, scene, frames, track, config, meta)
             clips.append(out_dir / folder.name)
             logger.info("clip %d: frames %d-%d written", clip_index, start, start + config.clip)
         os.chmod(temp, 0o777 & ~_umask())
