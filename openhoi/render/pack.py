@@ -10,7 +10,17 @@ error leaves nothing behind.
 
 Rendering is layered: the left hand, the right hand and the objects are rasterised
 separately and composited by depth, which costs the same as one pass and also gives the
-hands-only render, amodal boxes and per-keypoint occlusion.
+hands-only render, amodal boxes and per-keypoint occlusion. A keypoint is `visible` when it
+is inside the image and no other layer (the other hand, the objects) is nearer than it at
+its pixel; its own hand's skin never hides it (joints lie inside the hand). Maps are exact
+per pixel: the depth PNG is `round(depth_m * 1000)`, the instance ids are those of the
+triangle seen at each pixel centre, keypoints are the 3D keypoints projected through
+camera.json (OpenCV pinhole). Flat (per-triangle) normals and shading.
+
+Speed: the pack of a 49-frame 720×480 clip takes about 4-7 s on 2 CPU cores
+(`tools/bench_render.py`); frame files are encoded by a background thread and ffmpeg
+processes while the next frame renders, and every map is computed only inside the box of
+the frame's covered pixels.
 """
 
 from __future__ import annotations
