@@ -90,6 +90,9 @@ _INSTANCE_COLORS = {
 _MOVING_PART_COLOR = (0.36, 0.50, 0.76)
 _CONTACT_COLOR = np.array([0.16, 0.72, 0.42])
 _PENETRATION_COLOR = np.array([0.90, 0.12, 0.10])
+# Distances are searched this far (metres); farther vertices read +_CONTACT_SEARCH_M, which
+# colours them as plain skin just the same, and the search is several times faster.
+_CONTACT_SEARCH_M = 0.05
 # Red at full strength this deep inside the object, metres.
 _PENETRATION_FULL_M = 0.005
 # Lights (world frame, towards the light): key from the camera's upper right, fill from the
@@ -97,6 +100,7 @@ _PENETRATION_FULL_M = 0.005
 _KEY_LIGHT = np.array([0.55, -0.65, 0.85]) / np.linalg.norm([0.55, -0.65, 0.85])
 _FILL_LIGHT = np.array([-0.8, -0.2, 0.35]) / np.linalg.norm([-0.8, -0.2, 0.35])
 _SHADOW_LIGHT = np.array([0.25, -0.30, 1.0]) / np.linalg.norm([0.25, -0.30, 1.0])
+_LIGHTS = (_KEY_LIGHT, _FILL_LIGHT)
 # (specular strength, shininess) per instance: the object is glossier than skin.
 _SPECULAR = {
     INSTANCE_IDS["left_hand"]: (0.10, 12.0),
@@ -127,7 +131,8 @@ def hand_object_distances(
         frames: `(K,)` frame indices (default: all T frames, K = T).
 
     Returns:
-        `(K, N)` float32 signed distance in metres, < 0 inside the object.
+        `(K, N)` float32 signed distance in metres, < 0 inside the object; vertices farther
+        than `_CONTACT_SEARCH_M` (5 cm) from the surface read +5 cm.
     """
     import torch
 
@@ -143,7 +148,10 @@ def hand_object_distances(
     ]  # fmt: skip
     points = torch.from_numpy(np.ascontiguousarray(hand_vertices, np.float32))
     with torch.no_grad():
-        sdf = signed_distance_parts(points, obj.part_meshes(), transforms).sdf
+        query = signed_distance_parts(
+            points, obj.part_meshes(), transforms, max_distance=_CONTACT_SEARCH_M
+        )
+        sdf = query.sdf
     return sdf.cpu().numpy().astype(np.float32)
 
 
@@ -278,7 +286,10 @@ def _pixel_rays(width: int, height: int, focal: float) -> tuple[np.ndarray, np.n
 @functools.lru_cache(maxsize=4)
 def _sky(width: int, height: int) -> np.ndarray:
     ramp = np.linspace(0.0, 1.0, height)[:, None, None]
-    return np.broadcast_to(_SKY_TOP * (1 - ramp) + _SKY_BOTTOM * ramp, (height, width, 3))
+    sky = np.broadcast_to(_SKY_TOP * (1 - ramp) + _SKY_BOTTOM * ramp, (height, width, 3))
+    sky = sky.astype(np.float32)
+    sky.flags.writeable = False  # cached: callers copy
+    return sky
 
 
 class _SoftwareRenderer:
@@ -335,41 +346,53 @@ class _SoftwareRenderer:
 
     def _shade_meshes(self, image, covered, visible, faces, face_ids, uv, vertices, colors,
                       camera, eye):  # fmt: skip
+        # Columns of (P,) float32 arrays rather than (P, 3) blocks: numpy's reductions over a
+        # short last axis are slow, plain elementwise arithmetic is not.
         tri = faces[visible]  # (P, 3) vertex ids
-        a, b, c = uv[tri[:, 0]], uv[tri[:, 1]], uv[tri[:, 2]]
-        width = camera.width
-        px = covered % width + 0.5
-        py = covered // width + 0.5
-        area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
-        area = np.where(np.abs(area) < 1e-12, 1e-12, area)
-        w1 = ((px - a[:, 0]) * (c[:, 1] - a[:, 1]) - (py - a[:, 1]) * (c[:, 0] - a[:, 0])) / area
-        w2 = ((b[:, 0] - a[:, 0]) * (py - a[:, 1]) - (b[:, 1] - a[:, 1]) * (px - a[:, 0])) / area
-        w0 = 1.0 - w1 - w2
-        weights = np.clip(np.stack([w0, w1, w2], axis=1), 0.0, 1.0)[:, :, None]
-        normals = _vertex_normals(vertices, faces)
-        normal = (normals[tri] * weights).sum(axis=1)
-        normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
-        position = (vertices[tri] * weights).sum(axis=1)
-        view = eye - position
-        view /= np.maximum(np.linalg.norm(view, axis=1, keepdims=True), 1e-12)
-        flip = (normal * view).sum(axis=1) < 0  # two-sided: face the viewer
-        normal[flip] *= -1.0
-        base = (colors[tri] * weights).sum(axis=1)
-        key = np.clip(normal @ _KEY_LIGHT, 0.0, None)
-        fill = np.clip(normal @ _FILL_LIGHT, 0.0, None)
-        sky = 0.5 + 0.5 * normal[:, 2]
-        instance = self.scene.face_instance[face_ids[visible]]
-        height = position[:, 2] - self.ground_z
-        near_table = 1.0 - _NEAR_TABLE_DARKENING * np.exp(
-            -np.maximum(height, 0.0) / _CONTACT_DARKENING_M
-        )
+        uv = uv.astype(np.float32)
+        ax, ay = uv[tri[:, 0], 0], uv[tri[:, 0], 1]
+        bx, by = uv[tri[:, 1], 0] - ax, uv[tri[:, 1], 1] - ay
+        cx, cy = uv[tri[:, 2], 0] - ax, uv[tri[:, 2], 1] - ay
+        px = (covered % camera.width).astype(np.float32) + np.float32(0.5) - ax
+        py = (covered // camera.width).astype(np.float32) + np.float32(0.5) - ay
+        area = bx * cy - by * cx
+        area[np.abs(area) < 1e-12] = 1e-12
+        w1 = np.clip((px * cy - py * cx) / area, 0.0, 1.0)
+        w2 = np.clip((bx * py - by * px) / area, 0.0, 1.0)
+        w0 = np.clip(1.0 - w1 - w2, 0.0, 1.0)
+
+        def interpolate(values):  # (N, 3) per vertex → three (P,) columns
+            values = np.asarray(values, np.float32)
+            v0, v1, v2 = values[tri[:, 0]], values[tri[:, 1]], values[tri[:, 2]]
+            return [w0 * v0[:, k] + w1 * v1[:, k] + w2 * v2[:, k] for k in range(3)]
+
+        nx, ny, nz = interpolate(_vertex_normals(vertices, faces))
+        x, y, z = interpolate(vertices)
+        vx, vy, vz = float(eye[0]) - x, float(eye[1]) - y, float(eye[2]) - z
+        inverse = 1.0 / np.maximum(np.sqrt(vx * vx + vy * vy + vz * vz), 1e-12)
+        vx, vy, vz = vx * inverse, vy * inverse, vz * inverse
+        inverse = 1.0 / np.maximum(np.sqrt(nx * nx + ny * ny + nz * nz), 1e-12)
+        facing = np.where(nx * vx + ny * vy + nz * vz < 0, -inverse, inverse)  # two-sided
+        nx, ny, nz = nx * facing, ny * facing, nz * facing
+        (kx, ky, kz), (fx, fy, fz) = (tuple(float(v) for v in light) for light in _LIGHTS)
+        key = np.maximum(nx * kx + ny * ky + nz * kz, 0.0)
+        fill = np.maximum(nx * fx + ny * fy + nz * fz, 0.0)
+        sky = 0.5 + 0.5 * nz
+        height = np.maximum(z - float(self.ground_z), 0.0)
+        near_table = 1.0 - _NEAR_TABLE_DARKENING * np.exp(-height / _CONTACT_DARKENING_M)
         ambient, sky_weight, key_weight, fill_weight = _LIGHT_WEIGHTS
         light = (ambient + sky_weight * sky + key_weight * key + fill_weight * fill) * near_table
-        half = _KEY_LIGHT + view
-        half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-12)
+        hx, hy, hz = vx + kx, vy + ky, vz + kz
+        cosine = (nx * hx + ny * hy + nz * hz) / np.maximum(
+            np.sqrt(hx * hx + hy * hy + hz * hz), 1e-12
+        )
+        instance = self.scene.face_instance[face_ids[visible]]
         strength, shininess = self.specular[instance, 0], self.specular[instance, 1]
-        specular = strength * np.clip((normal * half).sum(axis=1), 0.0, 1.0) ** shininess
-        image[covered] = base * light[:, None] + specular[:, None]
+        specular = (strength * np.clip(cosine, 0.0, 1.0) ** shininess).astype(np.float32)
+        red, green, blue = interpolate(colors)
+        image[covered, 0] = red * light + specular
+        image[covered, 1] = green * light + specular
+        image[covered, 2] = blue * light + specular
 
 
 def _backdrop(camera: Camera, eye: np.ndarray, ground_z: float, shadow: _Shadow) -> np.ndarray:
@@ -383,9 +406,10 @@ def _backdrop(camera: Camera, eye: np.ndarray, ground_z: float, shadow: _Shadow)
     rotation = camera.world_to_camera[:3, :3].astype(np.float32)
     ray_x, ray_y = _pixel_rays(half_w, half_h, camera.focal_px / 2.0)
     dirs = [ray_x * rotation[0, k] + ray_y * rotation[1, k] + rotation[2, k] for k in range(3)]
-    image = _sky(half_w, half_h).reshape(-1, 3).astype(np.float32)
+    image = _sky(half_w, half_h).reshape(-1, 3).copy()
     table = dirs[2] < -1e-6
-    s = (ground_z - eye[2]) / dirs[2][table]  # camera-frame depth of the table
+    eye = [float(v) for v in eye]  # Python floats keep the float32 arithmetic float32
+    s = (float(ground_z) - eye[2]) / dirs[2][table]  # camera-frame depth of the table
     x = eye[0] + s * dirs[0][table]
     y = eye[1] + s * dirs[1][table]
     # Anti-aliased grid: darker within about one (full-size) pixel's footprint of a line.
@@ -394,17 +418,20 @@ def _backdrop(camera: Camera, eye: np.ndarray, ground_z: float, shadow: _Shadow)
     gx = np.abs(gx - np.floor(gx + 0.5))
     gy = np.abs(gy - np.floor(gy + 0.5))
     line = np.clip(1.0 - np.minimum(gx, gy) * _GRID_SPACING_M / footprint, 0.0, 1.0) * 0.35
-    color = _TABLE * (1.0 - line)[:, None] + _GRID * line[:, None]
     size = shadow.darkening.shape[0]
     cells = (np.stack([x, y]) - shadow.origin[:, None]) / shadow.cell_m - 0.5
     dark = map_coordinates(shadow.darkening, cells, order=1, mode="constant", cval=0.0)
-    color *= (1.0 - dark)[:, None]
-    centre = shadow.origin + shadow.cell_m * size / 2.0
-    reach_m = shadow.cell_m * size * 0.9
-    fade = np.exp(-((((x - centre[0]) ** 2 + (y - centre[1]) ** 2) / reach_m**2) ** 2))
-    image[table] = color * fade[:, None] + image[table] * (1.0 - fade)[:, None]
-    image = image.reshape(half_h, half_w, 3)
-    return image.repeat(2, axis=0).repeat(2, axis=1)[:height, :width]
+    centre = [float(v) for v in shadow.origin + shadow.cell_m * size / 2.0]
+    reach_m = float(shadow.cell_m * size * 1.1)
+    near = np.clip(1.0 - ((x - centre[0]) ** 2 + (y - centre[1]) ** 2) / reach_m**2, 0.0, 1.0)
+    fade = near * (2.0 - near)  # 1 at the centre, 0 from reach_m on, smooth in between
+    lit = (1.0 - dark) * fade
+    for k in range(3):  # one channel at a time: plain (N,) arithmetic, all float32
+        table_k, grid_k = float(_TABLE[k]), float(_GRID[k])
+        sky_k = image[table, k]
+        image[table, k] = (table_k + (grid_k - table_k) * line) * lit + sky_k * (1.0 - fade)
+    doubled = np.broadcast_to(image.reshape(half_h, 1, half_w, 1, 3), (half_h, 2, half_w, 2, 3))
+    return doubled.reshape(2 * half_h, 2 * half_w, 3)[:height, :width]
 
 
 def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -420,7 +447,19 @@ def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def _outline(image: np.ndarray, instance: np.ndarray, depth: np.ndarray) -> None:
-    """Darken, in place, pixels where the instance changes or the depth jumps (> 2 %)."""
+    """Darken, in place, pixels where the instance changes or the depth jumps (> 2 %).
+
+    Only the meshes' bounding box (one pixel wider) can hold an edge, so only it is scanned.
+    """
+    rows = np.flatnonzero(instance.any(axis=1))
+    columns = np.flatnonzero(instance.any(axis=0))
+    if rows.size == 0:
+        return
+    box = (
+        slice(max(rows[0] - 1, 0), rows[-1] + 2),
+        slice(max(columns[0] - 1, 0), columns[-1] + 2),
+    )
+    instance, depth = instance[box], depth[box]
     edge = np.zeros(instance.shape, bool)
     finite = np.where(np.isfinite(depth), depth, 1e3)
     for axis in (0, 1):
@@ -433,7 +472,7 @@ def _outline(image: np.ndarray, instance: np.ndarray, depth: np.ndarray) -> None
         )
         jump &= (instance[tuple(step)] > 0) | (instance[tuple(back)] > 0)
         edge[tuple(back)] |= jump
-    image[edge] *= 0.55
+    image[box][edge] *= 0.55
 
 
 # --- the pyrender backend -------------------------------------------------------------------
@@ -724,7 +763,11 @@ def iter_frames(
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
-    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    """[0, 1] floats → uint8 (rounded); overwrites `image`, which is the caller's scratch."""
+    np.multiply(image, 255.0, out=image)
+    image += 0.5
+    np.clip(image, 0.0, 255.0, out=image)
+    return image.astype(np.uint8)
 
 
 def _face_sets(scene: SceneMeshes) -> dict[tuple[bool, bool], np.ndarray]:
