@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shutil
 import zlib
@@ -150,3 +151,19 @@ def test_browser_compare_plays_two_runs_in_sync(browser, run_folder, tmp_path):
     assert browser.evaluate("document.querySelectorAll('.view canvas').length") == 2
     assert browser.evaluate("window.openhoiViewer.setFrame(12)") == [12, 12]
     assert all(url.startswith(("file:", "data:", "blob:")) for url in browser.requested_urls())
+
+
+def test_run_without_object_has_hands_only(tmp_path):
+    from openhoi import HOISequence
+
+    run = tmp_path / "run"
+    run.mkdir()
+    HOISequence.from_parameters(
+        right_transl=np.linspace([0.0, 0.0, 0.1], [0.1, 0.0, 0.1], 5),
+        active_hands=np.tile([False, True], (5, 1)),
+    ).save(run / "sequence.npz")
+    page = build_viewer([run])
+    assert page == run / "viewer.html"
+    (payload,) = json.loads(re.search(r'id="scenes">(.*?)</script>', page.read_text()).group(1))
+    assert payload["parts"] == [] and payload["figures"] is None and payload["contact"] is None
+    assert payload["masks"] is None and payload["numFrames"] == 5
