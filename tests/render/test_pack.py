@@ -177,3 +177,28 @@ def test_bad_inputs_leave_nothing_behind(pack, laptop_sequence, tmp_path):
     with pytest.raises(InputError, match="WIDTHxHEIGHT"):
         parse_size("720 by 480")
     assert parse_size("720x480") == (720, 480)
+
+
+@pytest.mark.slow
+def test_pack_of_a_generated_sequence(tmp_path):
+    """A real generated sequence (2 DDIM steps) → a full pack of its first clip, read back."""
+    import openhoi
+
+    sequence = openhoi.generate("lift the mug", ["mug"], steps=2, report=False).sequence
+    config = PackConfig(pack="all", size=(160, 120), clip=12, stride=sequence.num_frames)
+    out = render_pack(sequence, tmp_path / "pack", config=config)
+    (folder,) = out.clips
+    assert _written(folder) == _expanded(pack_file_names("all"), 12)
+    camera = json.loads((folder / "camera.json").read_text())
+    with np.load(folder / "keypoints.npz") as data:
+        pixels = data["keypoints"]
+    joints = sequence.hand_joints("right")[:12]
+    for frame in range(12):
+        expected = _projection(camera, joints[frame], frame)
+        np.testing.assert_array_less(np.abs(pixels[frame, 1] - expected), 0.5)
+    decoded = decode_actions(np.load(folder / "actions.npy"))
+    np.testing.assert_allclose(decoded.joints_world[:, 1], joints, atol=2e-5)
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["segments"] and meta["segments"][0]["text"] == sequence.texts[0]
+    with np.load(folder / "scar.npz") as data:
+        assert data["contact"].shape == (12, 120, 160)
