@@ -1,6 +1,6 @@
 """Condition renders for video models: per-frame depth, instance masks and 2D hand keypoints.
 
-All three come from one fixed camera (the preview's automatic framing unless one is given)
+All three come from one fixed camera (`auto_camera`'s framing unless one is given)
 and the numpy rasteriser, so they are exact, deterministic and need no OpenGL.
 `render_conditions(sequence, out_dir)` writes, atomically:
 
@@ -27,11 +27,13 @@ from openhoi._io import save_json_atomic, save_npz_atomic
 from openhoi.render._raster import rasterize
 from openhoi.render._scene import INSTANCE_IDS, scene_meshes
 from openhoi.render.camera import Camera, auto_camera
-from openhoi.render.preview import DEFAULT_SIZE
 
 __all__ = ["CONDITION_FILES", "ConditionRenders", "compute_conditions", "render_conditions"]
 
 CONDITION_FILES = ("depth.npz", "masks.npz", "keypoints.npz", "camera.json")
+# Image size when none is given (the condition maps' own default, independent of the
+# preview's; condition packs default to 720×480).
+DEFAULT_SIZE = (320, 240)
 
 
 @dataclass(frozen=True)
