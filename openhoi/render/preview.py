@@ -846,7 +846,7 @@ def render_preview(
             pix_fmt_out="yuv420p",
             macro_block_size=2,
             ffmpeg_log_level="error",
-            output_params=["-movflags", "+faststart"],
+            output_params=["-preset", "veryfast", "-movflags", "+faststart"],
         )
         writer.send(None)
         try:
