@@ -93,6 +93,8 @@ class FittedGrasp:
     start_penetration_mm, start_touching: the same of that starting pose, as given.
     imbalance: |Σ n| / N over the N touching zones' surface normals n: 0 when the contacts
         press from opposing sides (thumb against fingers), 1 when all press one way.
+    alternatives: the other valid candidates of a grip (see `_ranked`), best first, for a
+        caller that can judge them otherwise (the simulator, `refine.contact_opt`).
     """
 
     pose: np.ndarray
@@ -104,6 +106,7 @@ class FittedGrasp:
     start_penetration_mm: float = 0.0
     start_touching: tuple[str, ...] = ()
     imbalance: float = 1.0
+    alternatives: tuple[FittedGrasp, ...] = ()
 
 
 class _Geometry:
@@ -251,22 +254,27 @@ def fit_grasp(
     touching = zone_d < CONTACT_THRESHOLD_M * _MM
     depth = torch.relu(-query.sdf).amax(dim=1) * _MM
     imbalance = _imbalance(query, zone_ids, touching)
-    best = _best(total, touching, depth, imbalance, zone_names, grip, config)
+    order = _ranked(total, touching, depth, imbalance, zone_names, grip, config)
     # "Before" is the generated hand: a re-oriented winner reports the middle given pose.
-    given_index = best if best < num_given else num_given // 2
-    return FittedGrasp(
-        pose=pose[best].double().numpy(),
-        transl=transl[best].double().numpy(),
-        candidate=best,
-        penetration_mm=float(depth[best]),
-        touching=tuple(n for n, t in zip(zone_names, touching[best].tolist(), strict=True) if t),
-        energy=float(total[best]),
-        imbalance=float(imbalance[best]),
-        start_penetration_mm=float(given_depth[given_index]),
-        start_touching=tuple(
-            n for n, on in zip(zone_names, given_touch[given_index].tolist(), strict=True) if on
-        ),
-    )
+    given_index = order[0] if order[0] < num_given else num_given // 2
+
+    def fitted(k: int, alternatives: tuple[FittedGrasp, ...] = ()) -> FittedGrasp:
+        return FittedGrasp(
+            pose=pose[k].double().numpy(),
+            transl=transl[k].double().numpy(),
+            candidate=k,
+            penetration_mm=float(depth[k]),
+            touching=tuple(n for n, t in zip(zone_names, touching[k].tolist(), strict=True) if t),
+            energy=float(total[k]),
+            imbalance=float(imbalance[k]),
+            start_penetration_mm=float(given_depth[given_index]),
+            start_touching=tuple(
+                n for n, on in zip(zone_names, given_touch[given_index].tolist(), strict=True) if on
+            ),
+            alternatives=alternatives,
+        )
+
+    return fitted(order[0], tuple(fitted(k) for k in order[1:]))
 
 
 def _imbalance(query, zone_ids: list[Tensor], touching: Tensor) -> Tensor:
@@ -280,20 +288,22 @@ def _imbalance(query, zone_ids: list[Tensor], touching: Tensor) -> Tensor:
     return normals.sum(dim=1).norm(dim=1) / count
 
 
-def _best(total, touching, depth, imbalance, names, grip, config: GraspFitConfig) -> int:
-    """A grip: of the valid candidates (shallow, enough zones, the thumb touching) the one
-    whose contacts oppose best; otherwise (and for a press) most zones, then lowest E."""
+def _ranked(total, touching, depth, imbalance, names, grip, config: GraspFitConfig) -> list[int]:
+    """Candidate indices, the chosen one first. A grip: the valid candidates (shallow,
+    enough zones, the thumb touching) by how well their contacts oppose; with none valid
+    (and for a press) the one touching most zones, then lowest E, alone."""
     fallback = int((total - 1e4 * touching.sum(dim=1)).argmin())
     if not grip:
-        return fallback
+        return [fallback]
     valid = (
         (depth <= config.valid_depth_mm)
         & (touching.sum(dim=1) >= config.valid_zones)
         & touching[:, names.index("thumb")]
     )
     if not bool(valid.any()):
-        return fallback
-    return int(torch.where(valid, imbalance, torch.full_like(imbalance, 1e9)).argmin())
+        return [fallback]
+    where = torch.nonzero(valid).flatten()
+    return where[torch.argsort(imbalance[where], stable=True)].tolist()
 
 
 # Re-oriented starts: the fingers point across the region's axis, along it, and back.

@@ -85,6 +85,7 @@ __all__ = [
     "SimConfig",
     "SimReport",
     "check_run",
+    "hold_test",
     "simulate_sequence",
 ]
 
@@ -427,6 +428,36 @@ def simulate_sequence(
             )
         )
     return SimReport(phases=tuple(results), config=config)
+
+
+def hold_test(
+    sequence: HOISequence,
+    obj: HOIObject,
+    sides: Sequence[str],
+    frames: Sequence[int],
+    hands: Mapping[str, HandModel] | None = None,
+    *,
+    config: SimConfig | None = None,
+) -> tuple[HoldFrameResult, ...]:
+    """The six-direction hold test (module docstring, test 1) of `sides` at `frames`.
+
+    `simulate_sequence` runs it at evenly spaced frames of each carrying phase; this runs
+    it where the caller asks, e.g. on candidate grasps stacked as the frames of one
+    sequence (`refine.contact_opt` picks grasps so).
+    """
+    from openhoi.objects import HOIObject
+
+    config = config or SimConfig()
+    if not isinstance(obj, HOIObject):
+        raise InputError(f"obj must be an HOIObject, got {type(obj).__name__}")
+    require("mujoco", "the simulator check")
+    bad = [f for f in frames if not 0 <= int(f) < sequence.num_frames]
+    if bad:
+        raise InputError(
+            f"hold_test frames {bad} lie outside the sequence's {sequence.num_frames} frames"
+        )
+    context = _Context.build(sequence, obj, hands, config)
+    return tuple(_hold_frame(context, tuple(sides), int(frame)) for frame in frames)
 
 
 def check_run(

@@ -221,3 +221,30 @@ def test_hold_phase_checks_its_fields():
         HoldPhase(0, 5, ("right",), None, "juggle")
     with pytest.raises(InputError, match="moves_from"):
         HoldPhase(0, 5, ("right",), None, "carry", moves_from=9)
+
+
+def test_the_simulator_chooses_the_grasp_that_holds(cylinder, hand, power_grasp):
+    # The fit's first choice is the hand opened beside the cylinder, its alternative the
+    # closed power grasp: the hold test keeps the alternative and says so.
+    from openhoi.refine.contact_opt import _grasp_frame, _simulated_choice
+    from openhoi.refine.grasp_fit import FittedGrasp
+
+    sequence = _carried_sequence(cylinder, hand, power_grasp, num=20, slide=0.0)
+    phases = holding_phases(sequence, cylinder, subtasks=[("lift", "right", (0, 20))])
+    track, angles = object_track(sequence, cylinder, phases)
+    wrist = hand.rest_joints()[0, 0].double().numpy()
+
+    def as_grasp(pose):
+        fitted = FittedGrasp(pose=pose, transl=power_grasp.transl, candidate=0,
+                             penetration_mm=0.0, touching=(), energy=0.0)  # fmt: skip
+        return _grasp_frame(fitted, wrist)
+
+    opened, closed = as_grasp(power_grasp.open_pose), as_grasp(power_grasp.pose)
+    reports = [{"phase": 0, "side": "right"}]
+    chosen = _simulated_choice(sequence, cylinder, {"right": hand, "left": HandModel("left")},
+                               track, angles, phases, {(0, "right"): opened},
+                               {(0, "right"): [closed]}, reports, ContactConfig())  # fmt: skip
+    assert chosen[(0, "right")] is closed
+    choice = reports[0]["simulated_choice"]
+    assert choice["tried"] == 2 and choice["chosen"] == 1
+    assert choice["held_directions"][1] > choice["held_directions"][0]

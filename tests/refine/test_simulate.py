@@ -17,7 +17,7 @@ from openhoi.hand import HandModel
 from openhoi.objects import load_object
 from openhoi.refine.phases import HoldPhase
 from openhoi.refine.sim_model import convex_decomposition, hand_joint_frames
-from openhoi.refine.simulate import GRAVITY_DIRECTIONS, SimConfig, simulate_sequence
+from openhoi.refine.simulate import GRAVITY_DIRECTIONS, SimConfig, hold_test, simulate_sequence
 
 LIFT = np.array([0.0, 0.0, 0.3])  # hold tests run in the air, away from any table
 CARRY = [HoldPhase(0, 2, ("right",), None, "carry")]
@@ -240,6 +240,21 @@ def test_a_phase_outside_the_sequence_is_refused(can, hands, grasp, config):
             phases=[HoldPhase(0, 5, ("right",), None, "carry")],
             config=config,
         )
+
+
+def test_hold_test_judges_the_frames_it_is_given(can, hands, grasp, config):
+    # Frame 0 wraps the can, frame 1 is the same hand opened: one holds, the other drops.
+    sequence = _static(grasp, grasp.pose)
+    frames = sequence.frames.copy()
+    frames[1] = _static(grasp, grasp.open_pose).frames[1]
+    sequence = sequence.replace(frames=frames)
+    wrapped, opened = hold_test(sequence, can, ["right"], [0, 1], hands, config=config)
+    assert (wrapped.frame, opened.frame) == (0, 1)
+    assert wrapped.success and not opened.success
+    report = simulate_sequence(sequence, can, hands, phases=CARRY, config=config)
+    assert wrapped == report.phases[0].hold[0]  # the same test simulate_sequence runs
+    with pytest.raises(InputError, match="outside"):
+        hold_test(sequence, can, ["right"], [2], hands, config=config)
 
 
 @pytest.mark.parametrize(
