@@ -256,6 +256,7 @@ class MotionGenerator:
         on_step: Callable[[int, int], None] | None = None,
         start_frames: Sequence[np.ndarray | None] | None = None,
         start_blend_frames: int = 0,
+        end_frames: Sequence[np.ndarray | None] | None = None,
     ) -> list[HOISequence]:
         """Generate one segment per condition.
 
@@ -279,7 +280,12 @@ class MotionGenerator:
                 as the segment starts); the model continues from them (in-filling, see
                 `openhoi.motion.sampling`). Segments of a plan continue each other this way.
             start_blend_frames: frames over which the jump after the start frames is faded
-                out of every clean estimate (0: the start frames are only put in).
+                out of every clean estimate (0: the start frames are only put in); the same
+                count fades the jump into the end frames.
+            end_frames: per condition None or `(m, 208)` world frames (same frame as
+                `start_frames`) that sample k ends with exactly; start and end frames
+                together must leave at least one frame to generate (start→target
+                in-filling, `openhoi.infill`).
 
         Returns:
             One `HOISequence` per condition, in order.
@@ -318,7 +324,9 @@ class MotionGenerator:
         generators = [torch.Generator().manual_seed(s * 1_000_003 + k) for s, k in streams]
         shape = (num_frames, self.mean.shape[0])
         x_T = torch.stack([torch.randn(shape, generator=g) for g in generators]).to(self.device)
-        start = self._start_frames(start_frames, condition, num_frames, start_blend_frames)
+        start = self._start_frames(
+            start_frames, condition, num_frames, start_blend_frames, end_frames
+        )
         x0 = sample_loop(
             self.model,
             sampler_obj,
@@ -346,13 +354,19 @@ class MotionGenerator:
         condition: DenoiserCondition,
         num_frames: int,
         blend_frames: int,
+        end_frames: Sequence[np.ndarray | None] | None = None,
     ) -> StartFrames | None:
-        """The normalised model frames of `start_frames` (None when no sample has any)."""
-        if start_frames is None or all(f is None for f in start_frames):
-            return None
+        """The normalised model frames of `start_frames` and `end_frames` (None when no
+        sample has any)."""
         batch = condition.batch_size
+        has_end = end_frames is not None and any(f is not None for f in end_frames)
+        if (start_frames is None or all(f is None for f in start_frames)) and not has_end:
+            return None
+        start_frames = [None] * batch if start_frames is None else start_frames
         if len(start_frames) != batch:
             raise InputError(f"got {len(start_frames)} start_frames for {batch} conditions")
+        if has_end and len(end_frames) != batch:
+            raise InputError(f"got {len(end_frames)} end_frames for {batch} conditions")
         if blend_frames < 0:
             raise InputError(f"start_blend_frames must be >= 0, got {blend_frames}")
         values = torch.zeros(batch, num_frames, self.mean.shape[0])
@@ -373,12 +387,33 @@ class MotionGenerator:
                 )
             values[k, : frames.shape[0]] = frames
             counts[k] = frames.shape[0]
+        end_counts = torch.zeros(batch, dtype=torch.long) if has_end else None
+        for k, frames in enumerate(end_frames if has_end else ()):
+            if frames is None:
+                continue
+            frames = torch.as_tensor(np.asarray(frames, np.float32))
+            free = num_frames - int(counts[k])
+            if frames.ndim != 2 or frames.shape[1] != self.mean.shape[0]:
+                raise InputError(
+                    f"end_frames[{k}] must have shape (m, {self.mean.shape[0]}), "
+                    f"got {tuple(frames.shape)}"
+                )
+            if not 1 <= frames.shape[0] < free or not torch.isfinite(frames).all():
+                raise InputError(
+                    f"end_frames[{k}] must hold 1..{free - 1} finite frames (after "
+                    f"{int(counts[k])} start frames of {num_frames}), got {frames.shape[0]}"
+                )
+            values[k, num_frames - frames.shape[0] :] = frames
+            end_counts[k] = frames.shape[0]
         context = self.guidance_context(condition)
         with torch.no_grad():
             normalised = context.to_normalised(values.to(self.device))
-        given = torch.arange(num_frames)[None] < counts[:, None]
+        frame = torch.arange(num_frames)[None]
+        given = frame < counts[:, None]
+        if end_counts is not None:
+            given |= frame >= num_frames - end_counts[:, None]
         normalised = torch.where(given.to(self.device)[..., None], normalised, 0.0)
-        return StartFrames(normalised, counts, blend_frames)
+        return StartFrames(normalised, counts, blend_frames, end_counts)
 
     def _to_sequence(
         self, frames: np.ndarray, cond: MotionCondition, active: np.ndarray

@@ -7,7 +7,9 @@ x̂_0 itself, returns them exactly. One replaced frame alone is weak information
 network while the noise is high, so the jump between the start and x̂_0's own next frame
 is also taken out of x̂_0 at every step, fading over `blend_frames` frames (minimum-jerk
 weights): each step denoises a trajectory that already leaves the start smoothly.
-Segments continue where the previous one ended this way.
+Segments continue where the previous one ended this way. `end_counts` does the same at the
+end of a window: its last frames are replaced too and the jump before them faded in, so a
+sample can be pinned at both ends (start→target in-filling, `openhoi.infill`).
 """
 
 from __future__ import annotations
@@ -32,11 +34,14 @@ class StartFrames:
     of which the first `counts[b]` are sample b's start (0: a free sample).
 
     blend_frames: frames over which the jump after the start is faded out (0: replace only).
+    end_counts: `(B,)` or None; the last `end_counts[b]` frames of `values` are sample b's
+        end, replaced and blended the same way (None or 0: a free end).
     """
 
     values: Tensor
     counts: Tensor
     blend_frames: int = 0
+    end_counts: Tensor | None = None
 
     def apply(self, x0_pred: Tensor) -> Tensor:
         """x̂_0 starting with the given frames (differentiable in the others)."""
@@ -44,9 +49,14 @@ class StartFrames:
         frame = torch.arange(num_frames, device=x0_pred.device)[None]  # (1, T)
         counts = self.counts.to(x0_pred.device)[:, None]  # (B, 1)
         values = self.values.to(x0_pred)
-        out = torch.where((frame < counts)[..., None], values, x0_pred)
+        ends = torch.zeros_like(self.counts) if self.end_counts is None else self.end_counts
+        first_end = num_frames - ends.to(x0_pred.device)[:, None]  # (B, 1)
+        known = (frame < counts) | (frame >= first_end)
+        out = torch.where(known[..., None], values, x0_pred)
         if self.blend_frames <= 0:
             return out
+        if self.end_counts is not None:
+            out = out + self._end_fade(values, x0_pred, frame, first_end)
         # Residual at the last start frame, faded over the next `blend_frames` frames.
         last = (counts - 1).clamp_min(0)  # (B, 1)
         index = last[..., None].expand(-1, -1, x0_pred.shape[-1])
@@ -54,8 +64,20 @@ class StartFrames:
         after = (frame - last).to(x0_pred.dtype) / self.blend_frames  # 1 .. at the next frames
         s = after.clamp(0.0, 1.0)
         fade = 1.0 - s**3 * (10.0 - 15.0 * s + 6.0 * s**2)  # 1 → 0, minimum jerk
-        fade = torch.where((frame >= counts) & (counts > 0), fade, torch.zeros_like(fade))
+        free = (frame >= counts) & (counts > 0) & (frame < first_end)  # end frames stay given
+        fade = torch.where(free, fade, torch.zeros_like(fade))
         return out + fade[..., None] * residual
+
+    def _end_fade(self, values: Tensor, x0_pred: Tensor, frame: Tensor, first_end: Tensor):
+        """The jump into the end frames, faded in over the `blend_frames` frames before them."""
+        num_frames = x0_pred.shape[1]
+        index = first_end.clamp_max(num_frames - 1)[..., None].expand(-1, -1, x0_pred.shape[-1])
+        residual = torch.gather(values, 1, index) - torch.gather(x0_pred, 1, index)
+        s = ((first_end - frame).to(x0_pred.dtype) / self.blend_frames).clamp(0.0, 1.0)
+        fade = 1.0 - s**3 * (10.0 - 15.0 * s + 6.0 * s**2)
+        counts = self.counts.to(x0_pred.device)[:, None]
+        free = (frame < first_end) & (frame >= counts) & (first_end < num_frames)
+        return torch.where(free, fade, torch.zeros_like(fade))[..., None] * residual
 
 
 def sample_loop(
