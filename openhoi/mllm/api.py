@@ -190,8 +190,8 @@ class Planner:
     ) -> Plan:
         """Review decoded `steps` (masks optional), ground their masks and build the `Plan`.
 
-        Steps without masks, and steps whose text the review rewrote, get masks from
-        `ground_masks`.
+        Steps without masks, and steps whose primitive, object, affordance or named part
+        the review changed, get masks from `ground_masks` (one teacher-forced pass).
 
         Raises:
             UngroundedRequestError: `require_grounding` and the request cannot be grounded.
@@ -209,10 +209,11 @@ class Planner:
                 )
             logger.warning("request %r not grounded: %s", scene.instruction, review.ungrounded)
         subtasks = review.subtasks
-        if review.changed or any(s.mask is None for s in subtasks):
+        if review.changed:
             masks = self.ground_masks(scene, subtasks)
             subtasks = tuple(
-                dataclasses.replace(s, mask=m) for s, m in zip(subtasks, masks, strict=True)
+                dataclasses.replace(s, mask=masks[k]) if k in review.changed else s
+                for k, s in enumerate(subtasks)
             )
         return Plan(
             instruction=scene.instruction,

@@ -15,7 +15,9 @@ Sources (:func:`load_llm_backend`):
   (`urllib`); nothing is contacted unless a URL is given.
 - a **local folder** holding a Hugging Face causal LM (`config.json`, weights, tokenizer):
   loaded with `transformers` from disk only, prompted through its chat template when it
-  has one (else "System: ... User: ... Assistant:"), decoded greedily.
+  has one (else "System: ... User: ... Assistant:"), decoded greedily. Its reply is
+  started for it with `{"subtasks": [{"primitive": "` (`JSON_PREFILL`), so a small model
+  continues the JSON object instead of answering in prose.
 
 The prompt. The system message (:func:`system_prompt`) gives the output schema and the
 scene::
@@ -75,6 +77,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MODEL_ENV = "OPENHOI_LLM_MODEL"
+# A local model's reply starts with this text (written for it, then generation continues).
+JSON_PREFILL = '{"subtasks": [{"primitive": "'
 API_KEY_ENV = "OPENAI_API_KEY"
 
 # One line per primitive, for the prompt.
@@ -449,7 +453,9 @@ class LocalCausalLM:
         """The model's greedy continuation of the chat."""
         import torch
 
-        encoded = self.tokenizer(self._prompt(messages), return_tensors="pt")
+        # The reply is started for the model ("prefilled"): small local models that would
+        # answer in prose then continue the JSON object instead.
+        encoded = self.tokenizer(self._prompt(messages) + JSON_PREFILL, return_tensors="pt")
         limit = getattr(self.model.config, "max_position_embeddings", None) or getattr(
             self.model.config, "n_positions", None
         )
@@ -469,7 +475,9 @@ class LocalCausalLM:
                 do_sample=False,
                 pad_token_id=pad,
             )
-        return self.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
+        return JSON_PREFILL + self.tokenizer.decode(
+            out[0, ids.shape[1] :], skip_special_tokens=True
+        )
 
 
 def load_llm_backend(config: LLMFrontEndConfig) -> ChatEndpoint | LocalCausalLM:

@@ -93,14 +93,15 @@ class PlanReview:
     """Outcome of :func:`review_plan`.
 
     Attributes:
-        subtasks: the reviewed steps (text rebuilt, impossible steps removed; no masks).
+        subtasks: the reviewed steps (text rebuilt, impossible steps removed or moved;
+            decoded masks carried over).
             Never empty: when every step had to go, the decoded steps are kept as the best
             guess and `ungrounded` says why.
         requested: the actions read from the instruction, in order.
         dropped: requested actions not planned, and removed steps, with reasons.
         ungrounded: why the request cannot be grounded; None when it can.
-        changed: indices (into `subtasks`) whose text, affordance or part changed, so
-            their masks must be decoded again for the new text.
+        changed: indices (into `subtasks`) whose primitive, object, affordance or named
+            part changed (or that had no mask): their masks must be decoded again.
     """
 
     subtasks: tuple[SubTask, ...]
@@ -143,7 +144,14 @@ ACTION_PATTERNS: tuple[tuple[str, str, tuple[str, ...], str | None], ...] = (
     ("shake", r"\b(?:shak\w*|shook|rattl\w*|agitat\w*|jiggl\w*)\b", ("shake",), None),
     ("cut", r"\b(?:cut|cuts|cutting|slic\w*|chop\w*|carv\w*|trim\w*)\b", ("cut",), "cut"),
     ("open", r"\b(?:open\w*|unscrew\w*|uncap\w*|unseal\w*|loosen\w*)\b", _OPEN, "open"),
-    ("close", r"\b(?:clos\w*|shut\w*|tighten\w*|recap\w*|screw\w*)\b", _CLOSE, "open"),
+    (
+        "close",
+        # "close" the verb, not the adjective ("too close", "close to", "closer")
+        r"(?<!too )(?<!so )(?<!very )\b(?:clos(?:e|es|ed|ing)\b(?!\s+(?:to|by)\b)"
+        r"|(?:shut|tighten|recap|screw)\w*\b)",
+        _CLOSE,
+        "open",
+    ),
     ("push", r"\b(?:push\w*|nudg\w*|slid\w*|shov\w*|scoot\w*)\b", ("push",), None),
     (
         "inspect",
@@ -187,7 +195,8 @@ _ACTION_WORDS = (
 
 # Part words a user may name. A mentioned word that no scene object has is an error,
 # unless a part affords what the word stands for (a laptop's "keyboard" is its base,
-# labelled "press").
+# labelled "press"). Words that also name places ("drawer", "door", "wheel") are left out:
+# "put it near the drawer" asks for no part.
 _PART_STAND_INS: dict[str, tuple[str, ...]] = {
     "handle": (),
     "lid": ("open",),
@@ -206,10 +215,6 @@ _PART_STAND_INS: dict[str, tuple[str, ...]] = {
     "bristles": ("push",),
     "tab": ("open", "pull"),
     "knob": (),
-    "strap": (),
-    "hinge": (),
-    "wheel": (),
-    "drawer": (),
 }
 
 # Affordance type a step of each primitive touches when its own is not on the object,
@@ -415,7 +420,10 @@ def review_plan(
     # Requested actions no possible step satisfies: an impossible step stands in for the
     # next one its object affords ("push the bottle" decoded as a press → a push).
     unmet = [a for a in requested if not possible & set(a.primitives)]
+    remap = _wrong_object_moves(objects, steps)
     for step in steps:
+        if step.object_index in remap:  # the plan was on an object that cannot do it
+            step = dataclasses.replace(step, object_index=remap[step.object_index], mask=None)
         obj = objects[step.object_index]
         words = object_words(obj.name)
         need = _PRIMITIVE_NEEDS.get(step.primitive)
@@ -434,7 +442,11 @@ def review_plan(
         fixed = SubTask(step.primitive, step.hands, affordance, "x", step.object_index)
         part = _step_part(fixed, obj, text, step.mask if affordance == step.affordance else None)
         new_text = subtask_text(step.primitive, step.hands, obj.name, part)
-        if new_text != step.text or affordance != step.affordance:
+        # The mask is decoded again where what it should cover changed: another primitive,
+        # object or affordance, or a part the decoded text did not name.
+        named = part.replace("_", " ") if part else None
+        new_part = named is not None and named in new_text and named not in step.text.lower()
+        if step.mask is None or affordance != step.affordance or new_part:
             changed.append(len(kept))
         kept.append(
             SubTask(step.primitive, step.hands, affordance, new_text, step.object_index, step.mask)
@@ -472,6 +484,23 @@ def default_affordance(primitive: str, obj: object) -> str:
     if not present:
         return options[0]
     return next((a for a in options if a in present), present[0])
+
+
+def _wrong_object_moves(objects: Sequence[object], steps: Sequence[SubTask]) -> dict[int, int]:
+    """Object index → the one other scene object that affords what a step on it needs.
+
+    When the planner put a step on an object that cannot do it (a cut on the pan) and
+    exactly one other object can (the knife), its steps on that object belong there.
+    """
+    moves: dict[int, int] = {}
+    for step in steps:
+        need = _PRIMITIVE_NEEDS.get(step.primitive)
+        if step.object_index in moves or _affords(objects[step.object_index], need):
+            continue
+        able = [i for i, o in enumerate(objects) if _labelled(o) and need in o.affordance_names]
+        if len(able) == 1:
+            moves[step.object_index] = able[0]
+    return moves
 
 
 def _plain_step(step: SubTask, objects: Sequence[object]) -> SubTask:

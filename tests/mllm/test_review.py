@@ -47,6 +47,29 @@ def test_requested_actions_in_order():
     assert [a.label for a in requested_actions("unscrew the lid")] == ["open"]
 
 
+def test_adjective_close_is_no_close_request():
+    for text in ("bring the hammer closer", "the pan is too close to the edge", "close to me"):
+        assert "close" not in [a.label for a in requested_actions(text)], text
+    assert [a.label for a in requested_actions("close it and shut the box")] == ["close", "close"]
+
+
+def test_steps_on_an_object_that_cannot_do_them_move_to_the_one_that_can():
+    mask = np.full(2048, 0.5, dtype=np.float32)
+    steps = [SubTask(p, "right", "grasp", "x", 0, mask) for p in ("grasp", "lift", "cut", "place")]
+    review = _review("Slice with the knife that is next to the pan.", ["pan", "knife"], steps)
+    assert [s.object_index for s in review.subtasks] == [1, 1, 1, 1]
+    assert review.subtasks[2].text == "cut with the knife with the right hand"
+    assert not review.dropped and review.changed == (0, 1, 2, 3)
+
+
+def test_masks_are_kept_where_only_the_wording_changed():
+    mask = np.full(2048, 0.5, dtype=np.float32)
+    steps = [SubTask("lift", "right", "grasp", "raise the canteen", 0, mask)]
+    review = _review("lift the mug", ["mug"], steps)
+    assert review.subtasks[0].text == "lift the mug off the table with the right hand"
+    assert review.changed == () and review.subtasks[0].mask is not None
+
+
 def test_stand_in_name_and_part_are_replaced():
     steps = [
         SubTask("grasp", "both", "grasp", "grab the canteen by the base with both hands"),
