@@ -75,6 +75,7 @@ from openhoi.eval.episode_metrics import (
     segment_accuracy,
     transition_metrics,
 )
+from openhoi.eval.report import run_record
 
 __all__ = [
     "ABLATION_VARIANTS",
@@ -209,6 +210,8 @@ class BenchmarkConfig:
         ...); unset sampling fields take the motion folder's defaults.
     simulate: run the MuJoCo check (`openhoi.refine.simulate`) on every episode's holding
         phases: hold under gravity, tracking and slip columns (a few seconds per episode).
+    command: the command line that ran it, recorded in the result file (`settings.run`,
+        with date, machine and version) for `openhoi eval report`.
     """
 
     data: str | None = None
@@ -223,6 +226,7 @@ class BenchmarkConfig:
     device: str = "cpu"
     generate: Mapping[str, Any] = field(default_factory=dict)
     simulate: bool = True
+    command: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
@@ -629,6 +633,7 @@ def run_benchmark(config: BenchmarkConfig, *, log=print, progress: bool = False)
             "num_episodes": len(episodes),
             "num_prompts": num_prompts,
             "episodes": [e.episode_id for e in episodes],
+            "run": run_record(config.command),
         },
         "variants": rows,
         "ground_truth": truth,

@@ -21,7 +21,7 @@ sub-tasks; or any other, with its holding phases detected):
    is kept when it holds in all six directions; otherwise the grasp that holds in most
    directions, then with the smallest largest displacement, replaces it. (Replacing a
    grasp that holds by one that holds more firmly was tried on the validation split: the
-   static hold got firmer but tracking got worse in 2 of 10 phases.) `openhoi check`
+   static hold got firmer, but one more phase failed tracking.) `openhoi check`
    runs the same simulator, so this is sample-and-filter with the judge's own test, at
    a cost of about 0.1–0.7 s per grasp tried, paid only where the first choice fails.
 
