@@ -1,7 +1,9 @@
 """3D MLLM planner: instruction + object points → ordered sub-tasks with <AFF> affordance masks.
 
 Public surface: `load_planner(path=None) -> Planner` with `.plan(instruction, objects) ->
-Plan`, `write_plan`, and the typed plan values. Torch-heavy modules (model, training) are
+Plan`, `write_plan`, and the typed plan values. Every plan is reviewed (`review`: scene
+names and parts, dropped steps, ungroundable requests); `LLMFrontEndConfig` puts any LLM
+in front (`llm_frontend`). Torch-heavy modules (model, training) are
 imported lazily, so `import openhoi.mllm` stays cheap.
 """
 
@@ -23,6 +25,9 @@ _LAZY = {
     "PlannerTrainConfig": "openhoi.mllm.training",
     "train_planner": "openhoi.mllm.training",
     "evaluate_planner": "openhoi.mllm.evaluation",
+    "LLMFrontEndConfig": "openhoi.mllm.llm_frontend",
+    "LLMPlanError": "openhoi.mllm.llm_frontend",
+    "UngroundedRequestError": "openhoi.mllm.review",
 }
 
 __all__ = sorted(_LAZY)

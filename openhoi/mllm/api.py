@@ -9,7 +9,10 @@ CLI wiring (the lead's `openhoi plan`)::
 
 Decoding: greedy generation is parsed strictly; if the text is malformed, the planner
 retries with constrained decoding (`PlanGrammar`), which always yields a parseable plan,
-so the planner never returns an unusable plan.
+so the planner never returns an unusable plan. The decoded steps are then reviewed
+(`openhoi.mllm.review`) and, where the review changed what a step touches, their masks
+decoded again (`Planner.ground_masks`); an LLM front end (`openhoi.mllm.llm_frontend`)
+shares that second half (`Planner.scene` → its steps → `Planner.finish`).
 """
 
 from __future__ import annotations
