@@ -222,7 +222,8 @@ class Infiller:
         rotation, shift = _canonical(first)
         pair = _transform(HOISequence.concatenate([first, last]), rotation, shift, self.hands)
         if num_frames == _MIN_FRAMES:  # nothing to in-fill
-            canonical = [pair]
+            one = {"segment_starts": np.zeros(1, np.int64), "texts": (text,), "affordance": None}
+            canonical = [pair.replace(**one)]
             choice = None
         else:
             # 2. K candidates in one batch, both ends in-filled, under DSG.

@@ -104,3 +104,10 @@ def test_cli_bad_inputs_exit_2_and_write_nothing(tmp_path):
         lines = err.strip().splitlines()
         assert len(lines) == 1 and expected in lines[0], err
         assert not out.exists()
+
+
+def test_two_frames_are_just_the_endpoints():
+    start, target = _endpoints()
+    result = shipped_infiller().interpolate(OBJECT, start, target, 2, fast_config(report=True))
+    np.testing.assert_allclose(result.sequence.frames[0], start.frames[-1], atol=1e-6)
+    assert result.sequence.num_frames == 2 and result.physics is not None
