@@ -189,7 +189,8 @@ class Infiller:
             start: its last frame is the start state (hands and object).
             target: its first frame holds the target hand pose; with `use_target_object`
                 also the target object pose (else the object stays where it starts, the
-                whole window: the target says nothing of moving it).
+                whole window: the target says nothing of moving it). The hands keep the
+                start's shape (betas).
             num_frames: frames of the result, endpoints included, 2..the model's
                 max_frames.
             config: seed, sampling, DSG and contact settings, `candidates` K.
