@@ -165,6 +165,12 @@ VARIANTS: dict[str, Variant] = {
         "w/o either: the composed samples as they come",
         {"optimise_contacts": False, "kinematic_carry": False},
     ),
+    # The simulator picks among the fitted grasps where the first fails its hold test
+    # (ContactConfig.simulated_choice; what `generate --physics-sim` turns on).
+    "sim_choice": Variant(
+        "the simulator chooses among the fitted grasps (as with --physics-sim)",
+        {"physics_sim": True},
+    ),
     # Best-of-K: four candidates per sub-task, the best by the physics score kept.
     "best_of_4": Variant("best of K = 4 candidates per sub-task", {"candidates": 4}),
     # The paper's Tables A6/A7 (SmoothRate): segments joined directly.

@@ -37,7 +37,8 @@ class GenerateConfig:
     # physics score of openhoi.refine.candidates (1: off, today's output), 1..16.
     candidates: int = 1
     # Check the holding phases in MuJoCo (openhoi/refine/simulate.py): hold under gravity,
-    # tracking, slip; a few seconds per phase.
+    # tracking, slip; a few seconds per phase. The contact stage then also lets the
+    # simulator pick among its fitted grasps (ContactConfig.simulated_choice).
     physics_sim: bool = False
 
     def __post_init__(self) -> None:

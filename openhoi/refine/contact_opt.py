@@ -14,7 +14,8 @@ sub-tasks; or any other, with its holding phases detected):
    transform is constant), blended with the generated motion around it
    (`refine.scene.retarget_hands`).
 
-5. choose among the fit's valid grasps by simulation (`ContactConfig.simulated_choice`):
+5. choose among the fit's valid grasps by simulation (`ContactConfig.simulated_choice`,
+   off by default; `generate --physics-sim` turns it on):
    in each phase that carries the whole object, the chosen grasp and up to
    `choice_alternatives` others of each holding hand take MuJoCo's six-direction hold
    test (`refine.simulate.hold_test`) at the phase's middle frame. The fit's own choice
@@ -63,7 +64,8 @@ class ContactConfig:
     blend_frames: int = 12
     fit: GraspFitConfig = field(default_factory=GraspFitConfig)
     # Step 5: simulator choice among the fit's valid grasps (needs mujoco; skipped without).
-    simulated_choice: bool = True
+    # Off by default: about 2 s per carrying phase. `generate --physics-sim` turns it on.
+    simulated_choice: bool = False
     choice_alternatives: int = 3
 
     def __post_init__(self) -> None:
