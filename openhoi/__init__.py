@@ -20,6 +20,8 @@ _LAZY = {
     "list_objects": "openhoi.objects",
     "OpenHOIError": "openhoi.errors",
     "generate": "openhoi.api",
+    "interpolate": "openhoi.infill",
+    "forecast": "openhoi.infill",
     "refine": "openhoi.refine",  # the sub-package, which is callable
 }
 
@@ -29,7 +31,9 @@ __all__ = [
     "HandModel",
     "OpenHOIError",
     "__version__",
+    "forecast",
     "generate",
+    "interpolate",
     "list_objects",
     "load_object",
     "refine",
@@ -41,6 +45,7 @@ if TYPE_CHECKING:
     from openhoi.data import HOISequence
     from openhoi.errors import OpenHOIError
     from openhoi.hand import HandModel
+    from openhoi.infill import forecast, interpolate
     from openhoi.objects import HOIObject, list_objects, load_object
 
 

@@ -134,8 +134,15 @@ class Pipeline:
         *,
         device: str = "cpu",
         mano_dir: str | None = None,
+        planner_llm: Any = None,
+        require_grounding: bool = False,
     ) -> Pipeline:
-        """Load the planner and motion folders (None: the shipped ones) and both hands."""
+        """Load the planner and motion folders (None: the shipped ones) and both hands.
+
+        `planner_llm`: an `openhoi.mllm.llm_frontend.LLMFrontEndConfig` to decompose
+        instructions with an LLM (the planner still grounds the masks); `require_grounding`:
+        a request the planner cannot ground fails instead of getting a best-guess plan.
+        """
         from openhoi.hand import HandModel
         from openhoi.mllm import load_planner
         from openhoi.motion import load_generator
@@ -144,12 +151,13 @@ class Pipeline:
         _check_device(device)
         hands = {side: HandModel(side=side, mano_dir=mano_dir) for side in ("left", "right")}
         provenance = describe_models(planner, motion, hands, device)
-        return cls(
-            load_planner(planner, device=device),
-            load_generator(motion, device=device),
-            hands,
-            provenance,
-        )
+        planner_model = load_planner(planner, device=device, require_grounding=require_grounding)
+        if planner_llm is not None:
+            from openhoi.mllm.llm_frontend import load_llm_planner
+
+            planner_model = load_llm_planner(planner_model, planner_llm)
+            provenance["planner_llm"] = planner_llm.source
+        return cls(planner_model, load_generator(motion, device=device), hands, provenance)
 
     def __call__(
         self,
@@ -345,7 +353,10 @@ class Pipeline:
             return None
         spans = [(s.primitive, s.hands, tuple(r)) for s, r in zip(subtasks, ranges, strict=True)]
         settings = ContactConfig(
-            optimise=refine.optimise_contacts, kinematic_carry=refine.kinematic_carry
+            optimise=refine.optimise_contacts,
+            kinematic_carry=refine.kinematic_carry,
+            # The simulator judges the grasps only where the user asked for the simulator.
+            simulated_choice=config.physics_sim,
         )
         return optimise_contacts(sequence, obj, self.hands, subtasks=spans, config=settings)
 

@@ -310,6 +310,47 @@ def data_prepare(
         console.print(f"note: {note}")
 
 
+PlannerLLMOption = Annotated[
+    str | None,
+    typer.Option(
+        "--planner-llm",
+        help="Decompose the instruction with an LLM: a local Hugging Face causal-LM folder or "
+        "an OpenAI-compatible chat URL (model from --llm-model or $OPENHOI_LLM_MODEL, key "
+        "from $OPENAI_API_KEY); the built-in planner still grounds the masks.",
+    ),
+]
+LLMModelOption = Annotated[
+    str | None, typer.Option("--llm-model", help="Model name sent to --planner-llm's URL.")
+]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Accept the planner's best guess for a request it cannot ground (nonsense, a "
+        "part or action the object does not have) instead of exiting with an error.",
+    ),
+]
+
+
+def _llm_config(planner_llm: str | None, llm_model: str | None):
+    """The LLM front end's config (checked before any model loads), or None."""
+    if planner_llm is None:
+        return None
+    from openhoi.mllm.llm_frontend import LLMFrontEndConfig
+
+    return LLMFrontEndConfig(source=planner_llm, model=llm_model)
+
+
+def _plan_notes(plan) -> list[str]:
+    """Lines saying which requested steps were dropped and why, and grounding doubts."""
+    lines = []
+    if plan.ungrounded:
+        lines.append(f"[yellow]best guess, not grounded[/yellow]: {plan.ungrounded}")
+    for item in plan.dropped:
+        lines.append(f"[yellow]dropped[/yellow] {item.request!r}: {item.reason}")
+    return lines
+
+
 @app.command()
 def generate(
     out: Annotated[
@@ -358,7 +399,8 @@ def generate(
         typer.Option(
             "--physics-sim",
             help="Check the holding phases in MuJoCo (hold under gravity, tracking, slip) "
-            "and add the results to report.json; a few seconds per phase.",
+            "and add the results to report.json; where a fitted grip fails the hold test, "
+            "the simulator also picks among the fit's other grasps. A few seconds per phase.",
         ),
     ] = False,
     planner: Annotated[str | None, typer.Option(help="Planner folder (default: shipped).")] = None,
@@ -373,6 +415,13 @@ def generate(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Per-stage timings.")] = False,
+    view: Annotated[
+        bool,
+        typer.Option("--view", help="When done, write viewer.html and serve it (`openhoi view`)."),
+    ] = False,
+    planner_llm: PlannerLLMOption = None,
+    llm_model: LLMModelOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Instruction + object(s) → plan, HOI sequence, glb/bvh/meshes, preview and report.
 
@@ -413,11 +462,19 @@ def generate(
         candidates=candidates,
         physics_sim=physics_sim,
     )
+    llm = _llm_config(planner_llm, llm_model)
     console = _console()
     with _StageProgress(console, quiet) as progress:
         clock = time.perf_counter()
         progress("load", 0, 1)
-        pipeline = Pipeline.from_pretrained(planner, motion, device=device, mano_dir=mano_dir)
+        pipeline = Pipeline.from_pretrained(
+            planner,
+            motion,
+            device=device,
+            mano_dir=mano_dir,
+            planner_llm=llm,
+            require_grounding=not force,
+        )
         progress("load", 1, 1)
         load_s = time.perf_counter() - clock
         results = pipeline.generate_many(requests, config, batch_size=batch_size, progress=progress)
@@ -437,6 +494,7 @@ def generate(
                 )
                 progress("write", index + 1, len(results))
                 lines.append(_result_line(Path(out) / name, result, len(written)))
+                lines += ["  " + note for note in _plan_notes(result.plan)]
                 if verbose:
                     timings = {"load_s": load_s, **result.timings}
                     lines.append("  " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
@@ -445,6 +503,9 @@ def generate(
     if failures:
         console.print(f"{failures} of {len(requests)} prompts failed; the others were written")
         raise typer.Exit(EXIT_USER_ERROR)
+    if view:
+        first = Path(out) / ("prompt_0000" if prompts is not None else "")
+        _view([str(first)], html_only=False, port=0, browser=True, mano_dir=mano_dir)
 
 
 def _result_line(folder, result, num_files: int) -> str:
@@ -529,6 +590,9 @@ def plan(
     ] = None,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     planner: Annotated[str | None, typer.Option(help="Planner folder (default: shipped).")] = None,
+    planner_llm: PlannerLLMOption = None,
+    llm_model: LLMModelOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Split an instruction into sub-tasks with hands, object and affordance masks."""
     from rich.table import Table
@@ -543,7 +607,12 @@ def plan(
     requests = read_plan_requests(batch) if batch else [(instruction, list(object or []))]
     if batch is None and not object:
         raise InputError("--instruction needs at least one --object")
-    model = load_planner(planner, device=device)
+    llm = _llm_config(planner_llm, llm_model)
+    model = load_planner(planner, device=device, require_grounding=not force)
+    if llm is not None:
+        from openhoi.mllm.llm_frontend import load_llm_planner
+
+        model = load_llm_planner(model, llm)
     plans = [model.plan(text, objects) for text, objects in requests]
     console = _console()
     for made in plans:
@@ -560,6 +629,8 @@ def plan(
                 sub.affordance,
             )
         console.print(table)
+        for note in _plan_notes(made):
+            console.print(note)
     if out is not None:
         path = write_plans_jsonl(plans, out) if batch else write_plan(plans[0], out)
         console.print(f"wrote {path}")
@@ -591,35 +662,143 @@ def export(
 
 @app.command("render")
 def render(
-    sequence: Annotated[str, typer.Argument(help="A sequence.npz written by openhoi.")],
-    out: Annotated[
-        str | None, typer.Option(help="Output .mp4 (default: preview.mp4 beside it).")
+    sequence: Annotated[
+        str | None, typer.Argument(help="A sequence.npz written by openhoi.")
     ] = None,
-    width: Annotated[int, typer.Option(help="Video width in pixels.")] = 320,
-    height: Annotated[int, typer.Option(help="Video height in pixels.")] = 240,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            help="Output .mp4 (default: preview.mp4 beside it); with --pack, the output "
+            "folder (default: pack_<PACK> beside it)."
+        ),
+    ] = None,
+    width: Annotated[int, typer.Option(help="Video width in pixels.")] = 1280,
+    height: Annotated[int, typer.Option(help="Video height in pixels.")] = 720,
     conditions: Annotated[
         bool,
         typer.Option(help="Also write depth / mask / 2D keypoint renders for video models."),
+    ] = False,
+    pack: Annotated[
+        str | None,
+        typer.Option(
+            help="Write a condition pack per clip instead of the preview: pam, scar, "
+            "handworld, cointeract or all (files: --list-packs)."
+        ),
+    ] = None,
+    size: Annotated[
+        str | None, typer.Option(help="Pack image size WIDTHxHEIGHT (default 720x480).")
+    ] = None,
+    fps: Annotated[
+        float | None, typer.Option(help="Pack frame rate (default: the sequence's).")
+    ] = None,
+    clip: Annotated[int, typer.Option(help="Frames per pack clip.")] = 49,
+    stride: Annotated[
+        int | None, typer.Option(help="Frames between clip starts (default: --clip).")
+    ] = None,
+    camera: Annotated[
+        str, typer.Option(help="Pack camera: third, orbit, ego or a camera.json file.")
+    ] = "third",
+    seed: Annotated[int, typer.Option(help="Seed of the pack camera's jitter and motion.")] = 0,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing pack folder.")
+    ] = False,
+    list_packs: Annotated[
+        bool, typer.Option("--list-packs", help="Print every file of every pack and exit.")
     ] = False,
     mano_dir: Annotated[
         str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
     ] = None,
 ) -> None:
-    """Render a preview video (and optionally condition maps) of a sequence, headless."""
+    """Render a preview video (and optionally condition maps) or condition packs, headless."""
     from pathlib import Path
 
+    from openhoi.errors import InputError
+
+    console = _console()
+    if list_packs:
+        from openhoi.render.pack import PACK_FILES, PACK_NAMES, PACKS
+
+        typer.echo(f"packs: {', '.join(PACKS)} (all: every file below); per clip folder:")
+        for item in PACK_FILES:
+            packs = ",".join(item.packs) if item.packs else "all"
+            packs = "every pack" if set(item.packs) == set(PACK_NAMES) else packs
+            typer.echo(f"  {item.name:<20} {packs:<22} {item.description}")
+        return
+    if sequence is None:
+        raise InputError("render needs a SEQUENCE (a sequence.npz), or --list-packs")
+    if pack is not None:
+        from openhoi.render import PackConfig, parse_size, render_pack
+
+        config = PackConfig(
+            pack=pack,
+            size=None if size is None else parse_size(size),
+            fps=fps,
+            clip=clip,
+            stride=stride,
+            camera=camera,
+            seed=seed,
+        )
+        folder = Path(out) if out else Path(sequence).parent / f"pack_{pack}"
+        written = render_pack(
+            sequence, folder, config=config, hands=_hands(mano_dir), overwrite=overwrite
+        )
+        console.print(f"wrote {len(written.clips)} clip(s) of pack {pack} to {written.out_dir}")
+        return
+    if size is not None:
+        raise InputError("--size applies to --pack; the preview takes --width and --height")
     from openhoi.data import HOISequence
     from openhoi.render import render_conditions, render_preview
 
     seq = HOISequence.load(sequence)
     target = Path(out) if out else Path(sequence).parent / "preview.mp4"
     hands = _hands(mano_dir)
-    console = _console()
     console.print(f"wrote {render_preview(seq, target, hands=hands, size=(width, height))}")
     if conditions:
         folder = target.parent / "conditions"
         render_conditions(seq, folder, hands=hands, size=(width, height))
         console.print(f"wrote {folder}")
+
+
+@app.command("view")
+def view(
+    run: Annotated[str, typer.Argument(help="A run folder written by `openhoi generate`.")],
+    compare: Annotated[
+        str | None, typer.Option(help="A second run folder, played side by side in sync.")
+    ] = None,
+    html_only: Annotated[
+        bool, typer.Option("--html-only", help="Only write the page; do not serve it.")
+    ] = False,
+    port: Annotated[int, typer.Option(help="Local port to serve on (0: any free one).")] = 0,
+    browser: Annotated[
+        bool, typer.Option("--browser/--no-browser", help="Open the page in a web browser.")
+    ] = True,
+    mano_dir: Annotated[
+        str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
+    ] = None,
+) -> None:
+    """Write a self-contained viewer.html (three.js, works offline) and serve it locally."""
+    _view([run] if compare is None else [run, compare], html_only, port, browser, mano_dir)
+
+
+def _view(runs: list[str], html_only: bool, port: int, browser: bool, mano_dir) -> None:
+    from openhoi.errors import InputError
+    from openhoi.viewer import build_viewer, check_run_folder, serve_page
+
+    if not 0 <= port <= 65535:
+        raise InputError(f"--port must be 0..65535, got {port}")
+    for run in runs:
+        check_run_folder(run)
+    console = _console()
+    page = build_viewer(runs, hands=_hands(mano_dir))
+    console.print(f"wrote {page}")
+    if html_only:
+        return
+    serve_page(
+        page,
+        port=port,
+        use_browser=browser,
+        on_ready=lambda url: console.print(f"viewer at {url} (Ctrl-C stops)"),
+    )
 
 
 @app.command("check")
@@ -672,6 +851,200 @@ def check(
             shown = f"{value:.3f}" if isinstance(value, float) else value
             console.print(f"  {key}: {'n/a' if value is None else shown}")
     console.print(f"wrote {Path(run_dir) / CHECK_FILE}")
+
+
+@app.command("interpolate")
+def interpolate(
+    object: Annotated[str, typer.Option("--object", help="Built-in object, mesh or reference.")],
+    start: Annotated[str, typer.Option(help="START.npz (HOISequence); its last frame starts.")],
+    target: Annotated[
+        str, typer.Option(help="TARGET.npz (HOISequence); its first frame's hands are the target.")
+    ],
+    out: Annotated[str, typer.Option(help="Output folder.")],
+    frames: Annotated[int, typer.Option(help="Frames of the result, both ends included.")] = 30,
+    candidates: Annotated[
+        int, typer.Option(help="Best-of-K by the candidate physics score; 1..16.")
+    ] = 1,
+    target_object: Annotated[
+        bool,
+        typer.Option(
+            "--target-object", help="Also reach the target's object pose (default: it stays)."
+        ),
+    ] = False,
+    instruction: Annotated[
+        str | None, typer.Option(help="Sub-task text (default: the target's own).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed → same output.")] = 0,
+    steps: StepsOption = None,
+    refine: Annotated[
+        bool, typer.Option("--refine/--no-refine", help="DSG guidance while sampling.")
+    ] = True,
+    contact: Annotated[
+        bool, typer.Option("--contact/--no-contact", help="The contact stage after sampling.")
+    ] = True,
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Measure penetration and contact.")
+    ] = True,
+    render: Annotated[
+        bool, typer.Option("--render/--no-render", help="Write preview.mp4.")
+    ] = False,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    motion: Annotated[
+        str | None, typer.Option(help="Motion model folder (default: shipped).")
+    ] = None,
+    mano_dir: Annotated[
+        str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output folder whole.")
+    ] = False,
+) -> None:
+    """Start state → target hand pose, in-filled by the motion model (PAM's Stage I)."""
+    from openhoi.data import HOISequence
+    from openhoi.errors import InputError
+    from openhoi.export.run_folder import check_output_folder
+    from openhoi.generate_config import GenerateConfig
+    from openhoi.infill import Infiller, check_made_for, write_infill
+    from openhoi.objects import load_object
+
+    if frames < 2:
+        raise InputError(f"--frames must be >= 2, got {frames}")
+    obj = load_object(object)
+    first, last = HOISequence.load(start), HOISequence.load(target)
+    check_made_for(f"--start {start!r}", first, obj)
+    check_made_for(f"--target {target!r}", last, obj)
+    config = GenerateConfig.from_options(
+        seed=seed, candidates=candidates, steps=steps, refine=refine, report=report,
+        optimise_contacts=contact, kinematic_carry=contact,
+    )  # fmt: skip
+    check_output_folder(out, overwrite=overwrite)
+    infiller = Infiller.from_pretrained(motion, device=device, mano_dir=mano_dir)
+    result = infiller.interpolate(
+        obj, first, last, frames, config, use_target_object=target_object, instruction=instruction
+    )
+    written = write_infill(result, out, hands=infiller.hands, render=render, overwrite=overwrite)
+    line = f"{out}: {result.sequence.num_frames} frames, {len(written)} files"
+    if result.physics is not None:
+        physics = result.physics.summary()
+        line += (
+            f"; penetration max {physics['penetration_depth_max_mm']:.1f} mm, contact ratio "
+            f"{physics['contact_ratio']:.2f}"
+        )
+    _console().print(line)
+
+
+@app.command("forecast")
+def forecast(
+    history: Annotated[str, typer.Option(help="SEQUENCE.npz (HOISequence) to continue.")],
+    out: Annotated[str, typer.Option(help="Output folder.")],
+    frames: Annotated[int, typer.Option(help="Frames to forecast.")] = 30,
+    samples: Annotated[int, typer.Option(help="K forecasts, 1..16.")] = 1,
+    history_frames: Annotated[
+        int, typer.Option(help="The model is conditioned on the history's last H frames.")
+    ] = 10,
+    instruction: Annotated[
+        str | None,
+        typer.Option(help="Sub-task text (default: the history's own, from its meta)."),
+    ] = None,
+    object: Annotated[
+        str | None, typer.Option("--object", help="The object (default: the history's).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed → same output.")] = 0,
+    steps: StepsOption = None,
+    refine: Annotated[
+        bool, typer.Option("--refine/--no-refine", help="DSG guidance while sampling.")
+    ] = True,
+    render: Annotated[
+        bool, typer.Option("--render/--no-render", help="Write preview.mp4.")
+    ] = False,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    motion: Annotated[
+        str | None, typer.Option(help="Motion model folder (default: shipped).")
+    ] = None,
+    mano_dir: Annotated[
+        str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output folder whole.")
+    ] = False,
+) -> None:
+    """Continue a sequence from its last frames: K forecasts (HandWorld's task)."""
+    from openhoi.data import HOISequence
+    from openhoi.errors import InputError
+    from openhoi.export.run_folder import check_output_folder
+    from openhoi.generate_config import GenerateConfig
+    from openhoi.infill import Infiller, check_made_for, write_infill
+    from openhoi.objects import load_object
+
+    if frames < 2:
+        raise InputError(f"--frames must be >= 2, got {frames}")
+    past = HOISequence.load(history)
+    if history_frames < 1 or past.num_frames < history_frames:
+        raise InputError(
+            f"--history {history!r} has {past.num_frames} frames; --history-frames "
+            f"{history_frames} needs at least {max(history_frames, 1)}"
+        )
+    if not (object or past.object_name):
+        raise InputError(f"--history {history!r} names no object; pass --object")
+    obj = load_object(object or past.object_name)
+    check_made_for(f"--history {history!r}", past, obj)
+    config = GenerateConfig.from_options(seed=seed, candidates=samples, steps=steps, refine=refine)
+    check_output_folder(out, overwrite=overwrite)
+    infiller = Infiller.from_pretrained(motion, device=device, mano_dir=mano_dir)
+    result = infiller.forecast(
+        past, frames, config, history_frames=history_frames, instruction=instruction, obj=obj
+    )
+    written = write_infill(
+        result, out, history=past, hands=infiller.hands, render=render, overwrite=overwrite
+    )
+    _console().print(
+        f"{out}: {len(result.samples)} forecasts of {frames} frames, {len(written)} files"
+    )
+
+
+@eval_app.command("forecast")
+def eval_forecast(
+    data: Annotated[
+        str | None,
+        typer.Option(help="SynthHOI episode folder (default: the cached SynthHOI test set)."),
+    ] = None,
+    split: Annotated[str, typer.Option(help="seen, unseen or all.")] = "unseen",
+    limit: Annotated[int | None, typer.Option(help="Only the first N test episodes.")] = None,
+    frames: Annotated[int, typer.Option(help="Frames forecast per window.")] = 30,
+    history_frames: Annotated[int, typer.Option(help="History frames the model sees.")] = 10,
+    samples: Annotated[int, typer.Option(help="Largest K (rows: K = 1 and K).")] = 5,
+    steps: StepsOption = None,
+    refine: Annotated[
+        bool, typer.Option("--refine/--no-refine", help="DSG guidance while sampling.")
+    ] = True,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    checkpoint: Annotated[
+        str | None, typer.Option(help="Motion model folder (default: shipped).")
+    ] = None,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    out: Annotated[str, typer.Option(help="Folder for the JSON + Markdown.")] = "outputs/benchmark",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the table only.")] = False,
+) -> None:
+    """Hand forecasting: best-of-K keypoint errors against constant-velocity and copy-last."""
+    from openhoi.benchmark_forecast import (
+        ForecastEvalConfig,
+        forecast_markdown,
+        run_forecast_eval,
+        write_forecast_eval,
+    )
+
+    config = ForecastEvalConfig(
+        data=data, split=split, limit=limit, history_frames=history_frames, num_frames=frames,
+        samples=samples, seed=seed, steps=steps, refine=refine, motion_path=checkpoint,
+        device=device,
+    )  # fmt: skip
+    console = _console()
+    results = run_forecast_eval(
+        config, log=(lambda _: None) if quiet else console.print, progress=not quiet
+    )
+    print(forecast_markdown(results), end="")
+    json_path, md_path = write_forecast_eval(results, out)
+    console.print(f"wrote {json_path} and {md_path}")
 
 
 @eval_app.command("motion")
@@ -740,6 +1113,7 @@ def eval_motion(
         device=device,
         generate={"sampler": sampler, "steps": steps, "guidance_scale": guidance_scale},
         simulate=sim,
+        command=("openhoi", *_ARGV),
     )
     console = _console()
     log = (lambda _: None) if quiet else console.print
@@ -747,6 +1121,69 @@ def eval_motion(
     print(benchmark_markdown(results))
     json_path, md_path = write_benchmark(results, out)
     console.print(f"wrote {json_path} and {md_path}")
+
+
+@eval_app.command("report")
+def eval_report(
+    results: Annotated[
+        list[str] | None,
+        typer.Argument(help="Result files of `openhoi eval motion` (benchmark_*.json)."),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="Output format: md.")] = "md",
+    out: Annotated[str | None, typer.Option(help="Write to this file instead of printing.")] = None,
+    update: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--update",
+            help="Rewrite the `<!-- table: RESULT.json -->` blocks of this Markdown file "
+            "from their result files (repeatable).",
+        ),
+    ] = None,
+    check: Annotated[
+        list[str] | None,
+        typer.Option("--check", help="Exit 2 when a table block of this Markdown file is stale."),
+    ] = None,
+) -> None:
+    """Tables written from result files, with the command, date, machine and version."""
+    from openhoi.errors import InputError
+    from openhoi.eval.report import render_report, stale_tables, update_tables
+
+    if fmt != "md":
+        raise InputError(f"--format {fmt!r} is not supported; the one format is md")
+    for document in check or []:
+        _existing_file(document, "--check")
+        stale = stale_tables(document)
+        if stale:
+            raise InputError(
+                f"{document}: the tables of {', '.join(stale)} differ from their result files "
+                f"(regenerate with: openhoi eval report --update {document})"
+            )
+        typer.echo(f"{document}: every table matches its result file")
+    for document in update or []:
+        _existing_file(document, "--update")
+        typer.echo(f"{document}: rewrote {update_tables(document)} table(s)")
+    if not results:
+        if check or update:
+            return
+        raise InputError("eval report needs RESULT.json files, --update DOC or --check DOC")
+    text = render_report(results)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    from openhoi._io import atomic_open
+
+    with atomic_open(out) as handle:
+        handle.write(text.encode("utf-8"))
+    typer.echo(f"wrote {out}")
+
+
+def _existing_file(path: str, option: str) -> None:
+    from pathlib import Path
+
+    from openhoi.errors import MissingFileError
+
+    if not Path(path).is_file():
+        raise MissingFileError(f"{option} {path}: no such file")
 
 
 @eval_app.command("planner")
@@ -784,7 +1221,7 @@ def eval_planner(
         str | None,
         typer.Option(
             help="Score the frozen held-out requests instead (heldout_v1); report once per "
-            "shipped model, never tune on it."
+            "shipped model, never tune on it. Choose settings on validation_v1."
         ),
     ] = None,
 ) -> None:
@@ -887,6 +1324,10 @@ def demo(
         console.print(f"wrote {path}")
 
 
+# The command line of this run, recorded in result files (`openhoi eval report`).
+_ARGV: list[str] = []
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, turning user errors into exit code 2."""
     import signal
@@ -897,6 +1338,7 @@ def main(argv: list[str] | None = None) -> None:
     # KeyboardInterrupt into "Aborted!" and exit code 1. Work in progress is dropped by the
     # writers' `except BaseException` clean-ups, so nothing half-written stays.
     previous = signal.signal(signal.SIGINT, _raise_interrupted)
+    _ARGV[:] = sys.argv[1:] if argv is None else argv
     try:
         app(args=argv, standalone_mode=True)
     except OpenHOIError as exc:

@@ -216,6 +216,64 @@ def file_check(*paths: str) -> Callable[[Path], None]:
     return check
 
 
+def check_pack(workdir: Path) -> None:
+    """The pack of the generated run, read back: one clip with every listed file, depth PNG =
+    npz depth in mm, keypoints = joints projected with camera.json, actions = the joints."""
+    from PIL import Image
+
+    from openhoi import HOISequence
+    from openhoi.render import decode_actions, pack_file_names
+
+    clip = workdir / "run_pack" / "clip_000"
+    assert sorted(p.name for p in clip.parent.iterdir()) == ["clip_000"]
+    for name in pack_file_names("all"):
+        assert (clip / name.replace("NNNNNN", "000005")).is_file(), name
+    with np.load(clip / "depth.npz") as data:
+        depth = data["depth"]
+    png = np.asarray(Image.open(clip / "depth" / "000005.png"))
+    np.testing.assert_array_equal(png, np.rint(depth[5] * 1000).astype(np.uint16))
+    camera = json.loads((clip / "camera.json").read_text())
+    joints = HOISequence.load(workdir / "run/sequence.npz").hand_joints("right")[:6]
+    rotation, translation = np.array(camera["R"]), np.array(camera["t"])
+    local = np.einsum("tij,tkj->tki", rotation, joints) + translation[:, None]
+    pixels = local @ np.array(camera["K"]).T
+    with np.load(clip / "keypoints.npz") as data:
+        keypoints = data["keypoints"][:, 1]
+    np.testing.assert_array_less(np.abs(keypoints - pixels[..., :2] / pixels[..., 2:]), 0.5)
+    decoded = decode_actions(np.load(clip / "actions.npy"))
+    np.testing.assert_allclose(decoded.joints_world[:, 1], joints, atol=2e-5)
+
+
+INTERPOLATE = (
+    "openhoi interpolate --object bottle --start run/sequence.npz --target run/sequence.npz "
+    "--frames 45 --candidates 4 --out run_back"
+)
+FORECAST = "openhoi forecast --history run/sequence.npz --frames 30 --samples 5 --out run_next"
+
+
+def check_interpolate(workdir: Path) -> None:
+    """From the run's last frame to its first frame's hands (the object stays), exactly."""
+    from openhoi import HOISequence
+    from openhoi.data import layout
+
+    run = HOISequence.load(workdir / "run/sequence.npz")
+    back = HOISequence.load(workdir / "run_back/sequence.npz")
+    assert back.num_frames == 6
+    np.testing.assert_allclose(back.frames[0], run.frames[-1], atol=1e-5)
+    hands = slice(0, layout.OBJECT.start)
+    np.testing.assert_allclose(back.frames[-1][hands], run.frames[0][hands], atol=1e-5)
+
+
+def check_forecast(workdir: Path) -> None:
+    from openhoi import HOISequence
+
+    run = HOISequence.load(workdir / "run/sequence.npz")
+    for name in ("sample_00.npz", "sample_01.npz"):
+        sample = HOISequence.load(workdir / "run_next" / name)
+        assert sample.num_frames == 5
+        np.testing.assert_allclose(sample.frames[0], run.frames[-1], atol=1e-5)
+
+
 RUN4 = (
     'openhoi generate --instruction "lift the mug" --object mug --candidates 4 --physics-sim '
     "--out run4"
@@ -226,6 +284,7 @@ LAPTOP = (
 )
 GRAB = "openhoi data prepare grab --root GRAB --out prepared/grab"
 SYNTH = "openhoi data synth --out synth --episodes 1500 --seed 0 --workers 2"
+README_FIGURE = "python tools/make_readme_figure.py run --frame 175 --out docs/preview.png"
 
 COMMANDS: dict[str, Run] = {
     # The render stays on: preview.mp4 is one of the files README lists.
@@ -283,8 +342,41 @@ COMMANDS: dict[str, Run] = {
         setup=(made_by(SETUP, "run/sequence.npz"),),
         check=file_check("preview_large.mp4"),
     ),
+    "openhoi render run/sequence.npz --pack all --size 720x480 --clip 49 --camera ego --out run_pack": Run(  # noqa: E501
+        replace=(("--size 720x480 --clip 49", "--size 96x64 --clip 6 --stride 1000"),),
+        setup=(made_by(SETUP, "run/sequence.npz"),),
+        check=check_pack,
+    ),
+    INTERPOLATE: Run(
+        replace=(("--frames 45 --candidates 4", "--frames 6 --candidates 2"),),
+        append=" --steps 2 --no-report",
+        setup=(made_by(SETUP, "run/sequence.npz"),),
+        check=check_interpolate,
+    ),
+    FORECAST: Run(
+        replace=(("--frames 30 --samples 5", "--frames 4 --samples 2"),),
+        append=" --steps 2",
+        setup=(made_by(SETUP, "run/sequence.npz"),),
+        check=check_forecast,
+    ),
     "openhoi export run/sequence.npz --format bvh": Run(
         setup=(made_by(SETUP, "run/sequence.npz"),)
+    ),
+    # Served until Ctrl-C as written; here it only writes the page.
+    "openhoi view run": Run(
+        append=" --html-only --no-browser",
+        setup=(made_by(SETUP, "run/sequence.npz"),),
+        check=file_check("run/viewer.html"),
+    ),
+    # The README figure from the quick set-up run (its frame 0), not over docs/preview.png.
+    README_FIGURE: Run(
+        replace=(
+            ("python tools/", f"{shlex.quote(sys.executable)} {shlex.quote(str(ROOT / 'tools'))}/"),
+            ("--frame 175", "--frame 0 --width 320 --height 180"),
+            ("--out docs/preview.png", "--out readme_figure.png"),
+        ),
+        setup=(made_by(SETUP, "run/sequence.npz"),),
+        check=file_check("readme_figure.png"),
     ),
     SYNTH: Run(
         replace=(("--episodes 1500", "--episodes 2"), ("--workers 2", "--workers 1")),
