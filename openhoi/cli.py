@@ -310,6 +310,25 @@ def data_prepare(
         console.print(f"note: {note}")
 
 
+# Options shared by `interpolate` and `forecast` (the in-filling verbs).
+InfillRefineOption = Annotated[
+    bool, typer.Option("--refine/--no-refine", help="DSG guidance while sampling.")
+]
+InfillRenderOption = Annotated[
+    bool, typer.Option("--render/--no-render", help="Write preview.mp4.")
+]
+InfillDeviceOption = Annotated[str, typer.Option(help="cpu or cuda.")]
+InfillMotionOption = Annotated[
+    str | None, typer.Option(help="Motion model folder (default: shipped).")
+]
+InfillManoOption = Annotated[
+    str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
+]
+InfillOverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace an existing output folder whole.")
+]
+
+
 PlannerLLMOption = Annotated[
     str | None,
     typer.Option(
@@ -876,28 +895,18 @@ def interpolate(
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed → same output.")] = 0,
     steps: StepsOption = None,
-    refine: Annotated[
-        bool, typer.Option("--refine/--no-refine", help="DSG guidance while sampling.")
-    ] = True,
+    refine: InfillRefineOption = True,
     contact: Annotated[
         bool, typer.Option("--contact/--no-contact", help="The contact stage after sampling.")
     ] = True,
     report: Annotated[
         bool, typer.Option("--report/--no-report", help="Measure penetration and contact.")
     ] = True,
-    render: Annotated[
-        bool, typer.Option("--render/--no-render", help="Write preview.mp4.")
-    ] = False,
-    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
-    motion: Annotated[
-        str | None, typer.Option(help="Motion model folder (default: shipped).")
-    ] = None,
-    mano_dir: Annotated[
-        str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
-    ] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing output folder whole.")
-    ] = False,
+    render: InfillRenderOption = False,
+    device: InfillDeviceOption = "cpu",
+    motion: InfillMotionOption = None,
+    mano_dir: InfillManoOption = None,
+    overwrite: InfillOverwriteOption = False,
 ) -> None:
     """Start state → target hand pose, in-filled by the motion model (PAM's Stage I)."""
     from openhoi.data import HOISequence
@@ -951,22 +960,12 @@ def forecast(
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed → same output.")] = 0,
     steps: StepsOption = None,
-    refine: Annotated[
-        bool, typer.Option("--refine/--no-refine", help="DSG guidance while sampling.")
-    ] = True,
-    render: Annotated[
-        bool, typer.Option("--render/--no-render", help="Write preview.mp4.")
-    ] = False,
-    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
-    motion: Annotated[
-        str | None, typer.Option(help="Motion model folder (default: shipped).")
-    ] = None,
-    mano_dir: Annotated[
-        str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
-    ] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing output folder whole.")
-    ] = False,
+    refine: InfillRefineOption = True,
+    render: InfillRenderOption = False,
+    device: InfillDeviceOption = "cpu",
+    motion: InfillMotionOption = None,
+    mano_dir: InfillManoOption = None,
+    overwrite: InfillOverwriteOption = False,
 ) -> None:
     """Continue a sequence from its last frames: K forecasts (HandWorld's task)."""
     from openhoi.data import HOISequence
@@ -1014,9 +1013,7 @@ def eval_forecast(
     history_frames: Annotated[int, typer.Option(help="History frames the model sees.")] = 10,
     samples: Annotated[int, typer.Option(help="Largest K (rows: K = 1 and K).")] = 5,
     steps: StepsOption = None,
-    refine: Annotated[
-        bool, typer.Option("--refine/--no-refine", help="DSG guidance while sampling.")
-    ] = True,
+    refine: InfillRefineOption = True,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
     checkpoint: Annotated[
         str | None, typer.Option(help="Motion model folder (default: shipped).")
