@@ -88,38 +88,59 @@ def _facing(axis: int, sign: float, threshold: float = 0.7) -> Predicate:
 
 
 # ---------------------------------------------------------------------- vessels
+#
+# Every builder takes its proportions as keyword arguments whose defaults are the
+# built-in object; `openhoi.objects.families` draws other values for procedural variants.
+# Geometry is written as the built-in's numbers times ratios (`radius / 0.035`), which
+# are exactly 1.0 at the defaults, so the built-in meshes stay bit-identical.
 
 
-def bottle() -> HOIObject:
-    """Water bottle, 0.225 m tall: body and screw cap."""
+def bottle(
+    *,
+    radius: float = 0.035,
+    height: float = 0.205,
+    neck_radius: float = 0.014,
+    cap_height: float = 0.02,
+    name: str = "bottle",
+) -> HOIObject:
+    """Water bottle, 0.225 m tall: body and screw cap.
+
+    Args:
+        radius: body radius (m). height: body height up to the cap (m).
+        neck_radius: radius of the neck under the cap (m). cap_height: cap height (m).
+        name: object name.
+    """
+    sr, sz, sn = radius / 0.035, height / 0.205, neck_radius / 0.014
+    shoulder = (sr + sn) / 2
     body = revolve(
         [
             (0.0, 0.0),
-            (0.033, 0.0),
-            (0.035, 0.004),
-            (0.035, 0.06),
-            (0.035, 0.15),
-            (0.031, 0.168),
-            (0.02, 0.185),
-            (0.014, 0.195),
-            (0.014, 0.205),
-            (0.0, 0.205),
+            (0.033 * sr, 0.0),
+            (0.035 * sr, 0.004 * sz),
+            (0.035 * sr, 0.06 * sz),
+            (0.035 * sr, 0.15 * sz),
+            (0.031 * sr, 0.168 * sz),
+            (0.02 * shoulder, 0.185 * sz),
+            (0.014 * sn, 0.195 * sz),
+            (0.014 * sn, 0.205 * sz),
+            (0.0, 0.205 * sz),
         ]
     )
-    cap = cylinder(0.0165, 0.02, z0=0.205)
+    cap = cylinder(0.0165 * sn, cap_height, z0=0.205 * sz)
     return assemble(
-        "bottle",
-        "plastic water bottle with a screw cap (0.07 m wide, 0.225 m tall)",
+        name,
+        f"plastic water bottle with a screw cap ({2 * radius:.3g} m wide, "
+        f"{height + cap_height:.3g} m tall)",
         [
             PartSpec(
                 "body",
                 body,
                 {
-                    "grasp": _z_below(0.17),
-                    "wrap-grasp": _both(_outer_wall, _z_below(0.155)),
+                    "grasp": _z_below(0.17 * sz),
+                    "wrap-grasp": _both(_outer_wall, _z_below(0.155 * sz)),
                     "contain": 1.0,
-                    "pour": _z_above(0.18),
-                    "lift": _z_below(0.17),
+                    "pour": _z_above(0.18 * sz),
+                    "lift": _z_below(0.17 * sz),
                 },
             ),
             PartSpec("cap", cap, {"open": 1.0, "grasp": 0.5}),
@@ -127,18 +148,37 @@ def bottle() -> HOIObject:
     )
 
 
-def mug() -> HOIObject:
-    """Coffee mug with a ring handle."""
-    radius, height = 0.041, 0.096
-    outer = [(0.038, 0.0), (radius, 0.004), (radius, height)]
+def mug(
+    *,
+    radius: float = 0.041,
+    height: float = 0.096,
+    handle_radius: float = 0.03,
+    handle_thickness: float = 0.0065,
+    handle_stretch: float = 1.0,
+    handle_height: float = 0.5,
+    name: str = "mug",
+) -> HOIObject:
+    """Coffee mug with a ring handle.
+
+    Args:
+        radius, height: body (m). handle_radius / handle_thickness: the ring's major /
+            minor radius (m). handle_stretch: vertical stretch of the ring (1: round,
+            > 1: a tall D). handle_height: ring centre as a fraction of the height.
+        name: object name.
+    """
+    sr = radius / 0.041
+    outer = [(0.038 * sr, 0.0), (radius, 0.004), (radius, height)]
     body = revolve(shell_profile(outer, wall=0.004, base=0.008))
     solid = revolve([(0.0, 0.0), *outer, (0.0, height)])
-    ring = torus_arc(0.03, 0.0065, rotation([1, 0, 0], math.pi / 2))
-    ring.apply_translation([radius, 0.0, height / 2])
+    ring = torus_arc(handle_radius, handle_thickness, rotation([1, 0, 0], math.pi / 2))
+    if handle_stretch != 1.0:
+        ring.apply_transform(np.diag([1.0, 1.0, handle_stretch, 1.0]))
+    ring.apply_translation([radius, 0.0, height * handle_height])
     handle = difference(ring, solid)
     return assemble(
-        "mug",
-        "ceramic coffee mug with a side handle (0.082 m wide body, 0.096 m tall)",
+        name,
+        f"ceramic coffee mug with a side handle ({2 * radius:.3g} m wide body, "
+        f"{height:.3g} m tall)",
         [
             PartSpec(
                 "body",
@@ -155,39 +195,59 @@ def mug() -> HOIObject:
     )
 
 
-def pitcher() -> HOIObject:
-    """Water pitcher: a tall open vessel, a tall loop handle at the back, a pouring lip."""
-    height = 0.2
-    outer = [(0.05, 0.0), (0.056, 0.006), (0.06, 0.09), (0.054, 0.17), (0.057, height)]
+def pitcher(
+    *,
+    radius: float = 0.06,
+    height: float = 0.2,
+    handle_scale: float = 1.0,
+    handle_thickness: float = 0.0085,
+    name: str = "pitcher",
+) -> HOIObject:
+    """Water pitcher: a tall open vessel, a tall loop handle at the back, a pouring lip.
+
+    Args:
+        radius: widest body radius (m). height: rim height (m). handle_scale: size of the
+            loop relative to the built-in's. handle_thickness: loop tube radius (m).
+        name: object name.
+    """
+    sr, sz = radius / 0.06, height / 0.2
+    outer = [
+        (0.05 * sr, 0.0),
+        (0.056 * sr, 0.006),
+        (0.06 * sr, 0.09 * sz),
+        (0.054 * sr, 0.17 * sz),
+        (0.057 * sr, height),
+    ]
     body = revolve(shell_profile(outer, wall=0.004, base=0.008))
     solid = revolve([(0.0, 0.0), *outer, (0.0, height)])
     # An elongated loop: a torus squashed along its vertical extent, at the back (-x).
-    ring = torus_arc(0.05, 0.0085, rotation([1, 0, 0], math.pi / 2))
+    ring = torus_arc(0.05 * handle_scale, handle_thickness, rotation([1, 0, 0], math.pi / 2))
     ring.apply_transform(np.diag([0.75, 1.0, 1.45, 1.0]))
-    ring.apply_translation([-0.056, 0.0, 0.105])
+    ring.apply_translation([-0.056 * sr, 0.0, 0.105 * sz])
     handle = difference(ring, solid)
     # The lip: a wedge leaving the rim at the front (+x), cut where it enters the body.
     lip = hull(
         [
-            (0.04, -0.022, height - 0.03),
-            (0.04, 0.022, height - 0.03),
-            (0.04, -0.024, height),
-            (0.04, 0.024, height),
-            (0.082, 0.0, height + 0.006),
-            (0.072, 0.0, height - 0.012),
+            (0.04 * sr, -0.022, height - 0.03),
+            (0.04 * sr, 0.022, height - 0.03),
+            (0.04 * sr, -0.024, height),
+            (0.04 * sr, 0.024, height),
+            (0.082 * sr, 0.0, height + 0.006),
+            (0.072 * sr, 0.0, height - 0.012),
         ]
     )
     lip = difference(lip, solid)
     return assemble(
-        "pitcher",
-        "water pitcher with a loop handle and a pouring lip (0.2 m tall, 0.12 m wide body)",
+        name,
+        f"water pitcher with a loop handle and a pouring lip ({height:.3g} m tall, "
+        f"{2 * radius:.3g} m wide body)",
         [
             PartSpec(
                 "body",
                 body,
                 {
                     "contain": _vessel_inside(height),
-                    "wrap-grasp": _both(_outer_wall, _z_below(0.15)),
+                    "wrap-grasp": _both(_outer_wall, _z_below(0.15 * sz)),
                     "pour": _z_above(height - 0.012),
                     "lift": _outer_wall,
                 },
@@ -198,15 +258,22 @@ def pitcher() -> HOIObject:
     )
 
 
-def cup() -> HOIObject:
-    """Tapered paper cup."""
-    height = 0.1
+def cup(
+    *,
+    base_radius: float = 0.027,
+    rim_radius: float = 0.04,
+    height: float = 0.1,
+    name: str = "cup",
+) -> HOIObject:
+    """Tapered paper cup (radii and height in metres)."""
+    sz = height / 0.1
     body = revolve(
-        shell_profile([(0.027, 0.0), (0.04, height)], wall=0.0025, base=0.004), sections=48
+        shell_profile([(base_radius, 0.0), (rim_radius, height)], wall=0.0025, base=0.004),
+        sections=48,
     )
     return assemble(
-        "cup",
-        "tapered paper cup (0.08 m rim, 0.1 m tall)",
+        name,
+        f"tapered paper cup ({2 * rim_radius:.3g} m rim, {height:.3g} m tall)",
         [
             PartSpec(
                 "body",
@@ -214,7 +281,7 @@ def cup() -> HOIObject:
                 {
                     "contain": _vessel_inside(height),
                     "wrap-grasp": _outer_wall,
-                    "grasp": _both(_outer_wall, _z_below(0.08)),
+                    "grasp": _both(_outer_wall, _z_below(0.08 * sz)),
                     "pour": _z_above(height - 0.01),
                 },
             )
@@ -222,18 +289,26 @@ def cup() -> HOIObject:
     )
 
 
-def bowl() -> HOIObject:
-    """Cereal bowl."""
-    rim = 0.065
+def bowl(*, rim_radius: float = 0.078, height: float = 0.065, name: str = "bowl") -> HOIObject:
+    """Cereal bowl (rim radius and height in metres)."""
+    sr, sz = rim_radius / 0.078, height / 0.065
+    rim = height
     body = revolve(
         shell_profile(
-            [(0.035, 0.0), (0.055, 0.02), (0.072, 0.045), (0.078, rim)], wall=0.004, base=0.005
+            [
+                (0.035 * sr, 0.0),
+                (0.055 * sr, 0.02 * sz),
+                (0.072 * sr, 0.045 * sz),
+                (rim_radius, rim),
+            ],
+            wall=0.004,
+            base=0.005,
         ),
         sections=48,
     )
     return assemble(
-        "bowl",
-        "ceramic cereal bowl (0.156 m wide, 0.065 m tall)",
+        name,
+        f"ceramic cereal bowl ({2 * rim_radius:.3g} m wide, {height:.3g} m tall)",
         [
             PartSpec(
                 "body",
@@ -250,16 +325,16 @@ def bowl() -> HOIObject:
     )
 
 
-def can() -> HOIObject:
-    """Soda can with a pull tab."""
-    height = 0.122
+def can(*, radius: float = 0.033, height: float = 0.122, name: str = "can") -> HOIObject:
+    """Soda can with a pull tab (radius and height in metres)."""
+    sr = radius / 0.033
     body = revolve(
         [
             (0.0, 0.0),
-            (0.026, 0.0),
-            (0.033, 0.008),
-            (0.033, height - 0.01),
-            (0.027, height),
+            (0.026 * sr, 0.0),
+            (radius, 0.008),
+            (radius, height - 0.01),
+            (0.027 * sr, height),
             (0.0, height),
         ]
     )
@@ -269,8 +344,8 @@ def can() -> HOIObject:
         height + 0.0015,
     )
     return assemble(
-        "can",
-        "aluminium soda can with a pull tab (0.066 m wide, 0.122 m tall)",
+        name,
+        f"aluminium soda can with a pull tab ({2 * radius:.3g} m wide, {height:.3g} m tall)",
         [
             PartSpec(
                 "body",
@@ -287,23 +362,39 @@ def can() -> HOIObject:
     )
 
 
-def jar() -> HOIObject:
-    """Glass jar with a twist-off lid (articulated: the lid turns about z)."""
+def jar(
+    *,
+    radius: float = 0.045,
+    height: float = 0.126,
+    lid_height: float = 0.02,
+    name: str = "jar",
+    description: str | None = None,
+) -> HOIObject:
+    """Glass jar with a twist-off lid (articulated: the lid turns about z).
+
+    Args:
+        radius: body radius (m). height: top of the neck (m). lid_height: lid (m).
+        name: object name. description: one line (default: the jar's).
+    """
+    sr, sz = radius / 0.045, height / 0.126
     body = revolve(
         [
             (0.0, 0.0),
-            (0.04, 0.0),
-            (0.045, 0.008),
-            (0.045, 0.1),
-            (0.037, 0.108),
-            (0.037, 0.126),
-            (0.0, 0.126),
+            (0.04 * sr, 0.0),
+            (radius, 0.008),
+            (radius, 0.1 * sz),
+            (0.037 * sr, 0.108 * sz),
+            (0.037 * sr, height),
+            (0.0, height),
         ]
     )
-    lid = cylinder(0.043, 0.02, z0=0.112, sections=40)
+    lid = cylinder(0.043 * sr, lid_height, z0=0.112 * sz, sections=40)
+    top = 0.112 * sz + lid_height
     return assemble(
-        "jar",
-        "glass jar with a twist-off lid (0.09 m wide, 0.132 m tall); the lid unscrews about z",
+        name,
+        description
+        or f"glass jar with a twist-off lid ({2 * radius:.3g} m wide, {top:.3g} m tall); "
+        "the lid unscrews about z",
         [
             PartSpec(
                 "body",
@@ -316,34 +407,62 @@ def jar() -> HOIObject:
     )
 
 
-def kettle() -> HOIObject:
-    """Kettle with handle, spout and lid."""
-    height = 0.16
-    profile = [(0.0, 0.0), (0.075, 0.0), (0.08, 0.01), (0.08, 0.1), (0.06, 0.15), (0.045, height)]
+def kettle(
+    *,
+    radius: float = 0.08,
+    height: float = 0.16,
+    handle_radius: float = 0.055,
+    spout_scale: float = 1.0,
+    name: str = "kettle",
+) -> HOIObject:
+    """Kettle with handle, spout and lid.
+
+    Args:
+        radius: body radius (m). height: top of the body (m). handle_radius: the
+            handle ring's radius (m). spout_scale: spout length relative to the built-in's.
+        name: object name.
+    """
+    sr, sz = radius / 0.08, height / 0.16
+    profile = [
+        (0.0, 0.0),
+        (0.075 * sr, 0.0),
+        (radius, 0.01),
+        (radius, 0.1 * sz),
+        (0.06 * sr, 0.15 * sz),
+        (0.045 * sr, height),
+    ]
     body = revolve([*profile, (0.0, height)])
     lid = revolve(
         [
             (0.0, height),
-            (0.046, height),
-            (0.04, height + 0.01),
+            (0.046 * sr, height),
+            (0.04 * sr, height + 0.01),
             (0.012, height + 0.012),
             (0.012, height + 0.025),
             (0.0, height + 0.025),
         ]
     )
-    ring = torus_arc(0.055, 0.009, rotation([1, 0, 0], math.pi / 2))
-    ring.apply_translation([-0.065, 0.0, 0.1])
+    ring = torus_arc(handle_radius, 0.009, rotation([1, 0, 0], math.pi / 2))
+    ring.apply_translation([-0.065 * sr, 0.0, 0.1 * sz])
     handle = difference(ring, body)
-    spout = capsule((0.05, 0.0, 0.04), (0.135, 0.0, 0.13), 0.011)
+    spout = capsule(
+        (0.05 * sr, 0.0, 0.04 * sz), (0.135 * sr * spout_scale, 0.0, 0.13 * sz * spout_scale), 0.011
+    )
     spout = difference(spout, body)
+    extent = 0.135 * sr * spout_scale + 0.011 + 0.065 * sr + handle_radius + 0.009
     return assemble(
-        "kettle",
-        "stove-top kettle with handle, spout and lid (0.31 m long, 0.185 m tall)",
+        name,
+        "stove-top kettle with handle, spout and lid "
+        + (
+            "(0.31 m long, 0.185 m tall)"
+            if (sr, sz, spout_scale, handle_radius) == (1.0, 1.0, 1.0, 0.055)
+            else f"({extent:.3g} m long, {height + 0.025:.3g} m tall)"
+        ),
         [
             PartSpec(
                 "body",
                 body,
-                {"contain": 1.0, "wrap-grasp": _both(_outer_wall, _z_below(0.1))},
+                {"contain": 1.0, "wrap-grasp": _both(_outer_wall, _z_below(0.1 * sz))},
                 carve=False,
             ),
             PartSpec("lid", lid, {"open": 1.0, "grasp": _z_above(height + 0.01)}, carve=False),
@@ -353,53 +472,78 @@ def kettle() -> HOIObject:
     )
 
 
-def spray_bottle() -> HOIObject:
-    """Spray bottle: body, spray head and a trigger that pivots (articulated)."""
+def spray_bottle(
+    *, radius: float = 0.04, height: float = 0.195, name: str = "spray_bottle"
+) -> HOIObject:
+    """Spray bottle: body, spray head and a trigger that pivots (articulated).
+
+    Args:
+        radius: body radius (m). height: top of the neck under the head (m).
+        name: object name.
+    """
+    sr, sz = radius / 0.04, height / 0.195
+    # The head and trigger keep their shape and follow the neck top and the body's front.
+    dx, dz = radius - 0.04, height - 0.195
     body = revolve(
         [
             (0.0, 0.0),
-            (0.036, 0.0),
-            (0.04, 0.006),
-            (0.04, 0.16),
-            (0.018, 0.18),
-            (0.016, 0.195),
-            (0.0, 0.195),
+            (0.036 * sr, 0.0),
+            (radius, 0.006),
+            (radius, 0.16 * sz),
+            (0.018, 0.18 * sz),
+            (0.016, height),
+            (0.0, height),
         ]
     )
     head = union(
         [
-            box((0.04, 0.034, 0.045), (0.0, 0.0, 0.2175)),
-            box((0.05, 0.02, 0.018), (0.042, 0.0, 0.228)),
+            box((0.04, 0.034, 0.045), (0.0, 0.0, 0.2175 + dz)),
+            box((0.05 + dx, 0.02, 0.018), (0.042 + dx / 2, 0.0, 0.228 + dz)),
         ]
     )
-    trigger = box((0.012, 0.018, 0.045), (0.04, 0.0, 0.196))
+    trigger = box((0.012, 0.018, 0.045), (0.04 + dx, 0.0, 0.196 + dz))
     return assemble(
-        "spray_bottle",
-        "trigger spray bottle (0.26 m tall); the trigger pivots towards the bottle when pressed",
+        name,
+        f"trigger spray bottle ({height + 0.065:.3g} m tall); the trigger pivots towards the "
+        "bottle when pressed",
         [
             PartSpec(
-                "body", body, {"grasp": _z_above(0.15), "wrap-grasp": _outer_wall, "contain": 1.0}
+                "body",
+                body,
+                {"grasp": _z_above(0.15 * sz), "wrap-grasp": _outer_wall, "contain": 1.0},
             ),
             PartSpec("head", head, {"grasp": 0.5}, max_edge=0.008),
             PartSpec("trigger", trigger, {"press": 1.0}, max_edge=0.006),
         ],
-        articulation=Articulation("trigger", (0.0, 1.0, 0.0), (0.034, 0.0, 0.2185), (0.0, 0.35)),
+        articulation=Articulation(
+            "trigger", (0.0, 1.0, 0.0), (0.034 + dx, 0.0, 0.2185 + dz), (0.0, 0.35)
+        ),
     )
 
 
 # ---------------------------------------------------------------------- boxes and devices
 
 
-def box_object() -> HOIObject:
-    """Storage box with a hinged lid (articulated)."""
-    width, depth, height, wall, lid_thickness = 0.2, 0.14, 0.08, 0.004, 0.01
+def box_object(
+    *,
+    width: float = 0.2,
+    depth: float = 0.14,
+    height: float = 0.08,
+    wall: float = 0.004,
+    lid_thickness: float = 0.01,
+    name: str = "box",
+    description: str | None = None,
+) -> HOIObject:
+    """Storage box with a hinged lid (articulated); sizes in metres."""
     outer = box((width, depth, height), (0.0, 0.0, height / 2))
     cavity = box((width - 2 * wall, depth - 2 * wall, height), (0.0, 0.0, height / 2 + wall))
     base = difference(outer, cavity)
     lid = box((width, depth, lid_thickness), (0.0, 0.0, height + lid_thickness / 2))
     return assemble(
-        "box",
-        "cardboard storage box with a lid hinged along the back edge (0.2 x 0.14 x 0.09 m)",
+        name,
+        description
+        or f"cardboard storage box with a lid hinged along the back edge ({width:.3g} x "
+        f"{depth:.3g} x {height + lid_thickness:.3g} m)",
         [
             PartSpec(
                 "base",
@@ -433,14 +577,19 @@ def _inside_box(c: np.ndarray, n: np.ndarray, width: float, depth: float, wall: 
     return (np.abs(c[:, 0]) < width / 2 - wall + 1e-4) & (np.abs(c[:, 1]) < depth / 2 - wall + 1e-4)
 
 
-def phone() -> HOIObject:
-    """Smartphone lying screen-up."""
-    width, length, thickness = 0.071, 0.147, 0.0075
+def phone(
+    *,
+    width: float = 0.071,
+    length: float = 0.147,
+    thickness: float = 0.0075,
+    name: str = "phone",
+) -> HOIObject:
+    """Smartphone lying screen-up; sizes in metres."""
     body = box((width, length, thickness), (0.0, 0.0, thickness / 2))
     screen = box((width - 0.004, length - 0.004, 0.0005), (0.0, 0.0, thickness + 0.00025))
     return assemble(
-        "phone",
-        "smartphone lying screen-up (0.071 x 0.147 x 0.008 m)",
+        name,
+        f"smartphone lying screen-up ({width:.3g} x {length:.3g} x {thickness + 0.0005:.1g} m)",
         [
             PartSpec(
                 "body",
@@ -458,22 +607,35 @@ def phone() -> HOIObject:
     )
 
 
-def laptop() -> HOIObject:
+def laptop(
+    *,
+    width: float = 0.32,
+    depth: float = 0.22,
+    base_height: float = 0.015,
+    lid_thickness: float = 0.007,
+    name: str = "laptop",
+) -> HOIObject:
     """Laptop: base with keyboard and a lid on a hinge along the back edge (articulated)."""
-    width, depth, base_height, lid_thickness = 0.32, 0.22, 0.015, 0.007
+    sw, sd = width / 0.32, depth / 0.22
     base = box((width, depth, base_height), (0.0, 0.0, base_height / 2))
     lid = box((width, depth, lid_thickness), (0.0, 0.0, base_height + lid_thickness / 2))
     top = _both(_facing(2, 1.0), _z_above(base_height - 1e-4))
 
     def keyboard(c: np.ndarray, n: np.ndarray) -> np.ndarray:
-        return top(c, n) & (np.abs(c[:, 0]) < 0.14) & (c[:, 1] > -0.02) & (c[:, 1] < 0.095)
+        return (
+            top(c, n)
+            & (np.abs(c[:, 0]) < 0.14 * sw)
+            & (c[:, 1] > -0.02 * sd)
+            & (c[:, 1] < 0.095 * sd)
+        )
 
     def palm_rest(c: np.ndarray, n: np.ndarray) -> np.ndarray:
-        return top(c, n) & (c[:, 1] <= -0.02)
+        return top(c, n) & (c[:, 1] <= -0.02 * sd)
 
     return assemble(
-        "laptop",
-        "laptop, closed at rest; the lid opens about the hinge at the back edge (0.32 x 0.22 m)",
+        name,
+        "laptop, closed at rest; the lid opens about the hinge at the back edge "
+        f"({width:.3g} x {depth:.3g} m)",
         [
             PartSpec(
                 "base",
@@ -503,14 +665,21 @@ def laptop() -> HOIObject:
     )
 
 
-def book() -> HOIObject:
+def book(
+    *,
+    width: float = 0.16,
+    length: float = 0.24,
+    pages: float = 0.022,
+    cover: float = 0.003,
+    name: str = "book",
+) -> HOIObject:
     """Hardcover book lying flat; the front cover opens about the spine (articulated)."""
-    width, length, pages, cover = 0.16, 0.24, 0.022, 0.003
     block = box((width, length, pages + cover), (0.0, 0.0, (pages + cover) / 2))
     front = box((width, length, cover), (0.0, 0.0, pages + cover * 1.5))
     return assemble(
-        "book",
-        "hardcover book lying flat (0.16 x 0.24 x 0.028 m); the front cover opens about the spine",
+        name,
+        f"hardcover book lying flat ({width:.3g} x {length:.3g} x {pages + 2 * cover:.2g} m); "
+        "the front cover opens about the spine",
         [
             PartSpec(
                 "pages",
@@ -531,23 +700,37 @@ def book() -> HOIObject:
     )
 
 
-def headphones() -> HOIObject:
-    """Over-ear headphones standing on their ear cups."""
-    band_radius = 0.085
-    ring = torus_arc(band_radius, 0.008, rotation([1, 0, 0], math.pi / 2), minor_sections=10)
-    ring.apply_translation([0.0, 0.0, 0.05])
-    keep_top = box((0.3, 0.1, 0.2), (0.0, 0.0, 0.05 + 0.1))
+def headphones(
+    *,
+    band_radius: float = 0.085,
+    band_thickness: float = 0.008,
+    cup_radius: float = 0.045,
+    name: str = "headphones",
+) -> HOIObject:
+    """Over-ear headphones standing on their ear cups; sizes in metres."""
+    sb, sc = band_radius / 0.085, cup_radius / 0.045
+    ring = torus_arc(
+        band_radius, band_thickness, rotation([1, 0, 0], math.pi / 2), minor_sections=10
+    )
+    ring.apply_translation([0.0, 0.0, 0.05 * sc])
+    keep_top = box((0.3 * sb, 0.1, 0.2), (0.0, 0.0, 0.05 * sc + 0.1))
     band = difference(ring, difference(ring, keep_top))
     cups = union(
         [
-            rod((side * 0.085, 0.0, 0.0), (side * 0.055, 0.0, 0.0), 0.045, sections=32)
+            rod(
+                (side * 0.085 * sb, 0.0, 0.0),
+                (side * 0.055 * sb, 0.0, 0.0),
+                cup_radius,
+                sections=32,
+            )
             for side in (-1.0, 1.0)
         ]
     )
-    cups.apply_translation([0.0, 0.0, 0.045])
+    cups.apply_translation([0.0, 0.0, cup_radius])
     return assemble(
-        "headphones",
-        "over-ear headphones standing on their cups (0.19 m wide, 0.15 m tall)",
+        name,
+        f"over-ear headphones standing on their cups ({2 * 0.095 * sb:.2g} m wide, "
+        f"{0.15 * sb:.2g} m tall)",
         [
             PartSpec(
                 "ear_cups",
@@ -562,23 +745,45 @@ def headphones() -> HOIObject:
 # ---------------------------------------------------------------------- tools
 
 
-def knife() -> HOIObject:
-    """Kitchen knife lying flat: handle and blade."""
-    handle = capsule((-0.115, 0.0, 0.009), (-0.005, 0.0, 0.009), 0.009)
-    blade = slab([(0.0, -0.014), (0.0, 0.016), (0.12, 0.008), (0.16, -0.013)], 0.008, 0.010)
+def knife(
+    *,
+    handle_length: float = 0.11,
+    handle_radius: float = 0.009,
+    blade_length: float = 0.16,
+    blade_width: float = 0.03,
+    name: str = "knife",
+) -> HOIObject:
+    """Kitchen knife lying flat: handle and blade; sizes in metres."""
+    sh, sl, sw = handle_length / 0.11, blade_length / 0.16, blade_width / 0.03
+    handle = capsule(
+        (-0.115 * sh, 0.0, handle_radius), (-0.005 * sh, 0.0, handle_radius), handle_radius
+    )
+    blade = slab(
+        [(0.0, -0.014 * sw), (0.0, 0.016 * sw), (0.12 * sl, 0.008 * sw), (0.16 * sl, -0.013 * sw)],
+        0.008,
+        0.010,
+    )
+    total = 0.125 * sh + 0.16 * sl
     return assemble(
-        "knife",
-        "chef's knife lying flat (0.285 m long): handle and blade",
+        name,
+        f"chef's knife lying flat ({total:.3g} m long): handle and blade",
         [
             PartSpec("handle", handle, {"grasp": 1.0, "lift": 1.0}),
-            PartSpec("blade", blade, {"cut": 1.0, "stab": _x_above(0.12)}, max_edge=0.008),
+            PartSpec("blade", blade, {"cut": 1.0, "stab": _x_above(0.12 * sl)}, max_edge=0.008),
         ],
     )
 
 
-def hammer() -> HOIObject:
-    """Claw hammer lying on its side: handle and head."""
-    handle = capsule((-0.17, 0.0, 0.016), (0.15, 0.0, 0.016), 0.014)
+def hammer(
+    *,
+    handle_length: float = 0.32,
+    handle_radius: float = 0.014,
+    head_scale: float = 1.0,
+    name: str = "hammer",
+) -> HOIObject:
+    """Claw hammer lying on its side: handle and head; sizes in metres."""
+    sl = handle_length / 0.32
+    handle = capsule((-0.17 * sl, 0.0, 0.016), (0.15 * sl, 0.0, 0.016), handle_radius)
     head = union(
         [
             box((0.032, 0.05, 0.032), (0.155, 0.02, 0.016)),
@@ -595,26 +800,42 @@ def hammer() -> HOIObject:
             ),
         ]
     )
+    if head_scale != 1.0:  # about the eye, where the handle passes through
+        head.apply_translation([-0.155, 0.0, -0.016])
+        head.apply_scale(head_scale)
+        head.apply_translation([0.155, 0.0, 0.016])
+    if sl != 1.0:
+        head.apply_translation([0.155 * sl - 0.155, 0.0, 0.0])
     return assemble(
-        "hammer",
-        "claw hammer lying on its side (0.33 m long): handle and head",
+        name,
+        f"claw hammer lying on its side ({0.33 * sl:.2g} m long): handle and head",
         [
             PartSpec("head", head, {"push": _facing(1, -1.0, 0.5)}),
-            PartSpec("handle", handle, {"grasp": _x_below(0.1), "lift": _x_below(0.1)}),
+            PartSpec("handle", handle, {"grasp": _x_below(0.1 * sl), "lift": _x_below(0.1 * sl)}),
         ],
     )
 
 
-def pan() -> HOIObject:
-    """Frying pan with a long handle."""
-    rim = 0.045
-    outer = [(0.09, 0.0), (0.1, 0.01), (0.11, rim)]
+def pan(
+    *,
+    radius: float = 0.11,
+    rim: float = 0.045,
+    handle_end: float = 0.3,
+    name: str = "pan",
+) -> HOIObject:
+    """Frying pan with a long handle: rim radius and height, handle tip x (metres)."""
+    sr = radius / 0.11
+    outer = [(0.09 * sr, 0.0), (0.1 * sr, 0.01), (radius, rim)]
     body = revolve(shell_profile(outer, wall=0.003, base=0.004), sections=48)
     solid = revolve([(0.0, 0.0), *outer, (0.0, rim)], sections=48)
+    rise = rim - 0.045
     bar = hull(
         [
             (x, y, z)
-            for x, half_width, z_mid in ((0.1, 0.012, 0.036), (0.3, 0.016, 0.05))
+            for x, half_width, z_mid in (
+                (0.1 * sr, 0.012, 0.036 + rise),
+                (handle_end, 0.016, 0.05 + rise),
+            )
             for y in (-half_width, half_width)
             for z in (z_mid - 0.006, z_mid + 0.006)
         ]
@@ -622,8 +843,8 @@ def pan() -> HOIObject:
     handle = difference(bar, solid)
     inside = _vessel_inside(rim)
     return assemble(
-        "pan",
-        "frying pan with a long handle (0.41 m long, 0.22 m pan)",
+        name,
+        f"frying pan with a long handle ({radius + handle_end:.2g} m long, {2 * radius:.2g} m pan)",
         [
             PartSpec(
                 "pan_body",
@@ -639,15 +860,32 @@ def pan() -> HOIObject:
     )
 
 
-def spatula() -> HOIObject:
-    """Kitchen spatula (turner) lying flat."""
-    grip = capsule((-0.22, 0.0, 0.009), (-0.06, 0.0, 0.009), 0.009)
+def spatula(
+    *,
+    grip_length: float = 0.16,
+    blade_length: float = 0.095,
+    blade_width: float = 0.08,
+    name: str = "spatula",
+) -> HOIObject:
+    """Kitchen spatula (turner) lying flat; sizes in metres."""
+    sw = blade_width / 0.08
+    grip = capsule((-0.06 - grip_length, 0.0, 0.009), (-0.06, 0.0, 0.009), 0.009)
     neck = rod((-0.065, 0.0, 0.009), (0.004, 0.0, 0.002), 0.004)
     handle = union([grip, neck])
-    blade = slab([(0.0, -0.03), (0.0, 0.03), (0.095, 0.04), (0.095, -0.04)], 0.0, 0.0025)
+    blade = slab(
+        [
+            (0.0, -0.03 * sw),
+            (0.0, 0.03 * sw),
+            (blade_length, 0.04 * sw),
+            (blade_length, -0.04 * sw),
+        ],
+        0.0,
+        0.0025,
+    )
     return assemble(
-        "spatula",
-        "kitchen spatula lying flat (0.33 m long): handle and blade",
+        name,
+        f"kitchen spatula lying flat ({0.075 + grip_length + blade_length:.2g} m long): handle "
+        "and blade",
         [
             PartSpec("handle", handle, {"grasp": _x_below(-0.07)}),
             PartSpec("blade", blade, {"support": _facing(2, 1.0), "push": 1.0}, max_edge=0.01),
@@ -655,24 +893,32 @@ def spatula() -> HOIObject:
     )
 
 
-def scissors() -> HOIObject:
+def scissors(
+    *, blade_length: float = 0.1, ring_radius: float = 0.016, name: str = "scissors"
+) -> HOIObject:
     """Scissors lying flat; the upper half turns about the pivot screw (articulated)."""
     thickness = 0.003
+    sb, sr = blade_length / 0.1, ring_radius / 0.016
 
     def half(sign: float, z0: float):
         blade = slab(
-            [(0.0, -0.006 * sign), (0.0, 0.007 * sign), (0.1, 0.001 * sign), (0.1, -0.001 * sign)],
+            [
+                (0.0, -0.006 * sign),
+                (0.0, 0.007 * sign),
+                (blade_length, 0.001 * sign),
+                (blade_length, -0.001 * sign),
+            ],
             z0,
             z0 + thickness,
         )
-        ring = torus_arc(0.016, 0.0035, major_sections=24, minor_sections=8)
-        ring.apply_translation([-0.045, 0.016 * sign, z0 + thickness / 2])
+        ring = torus_arc(ring_radius, 0.0035, major_sections=24, minor_sections=8)
+        ring.apply_translation([-0.045 * sr, ring_radius * sign, z0 + thickness / 2])
         shank = slab(
             [
-                (-0.035, 0.004 * sign),
+                (-0.035 * sr, 0.004 * sign),
                 (0.005, 0.007 * sign),
                 (0.005, -0.006 * sign),
-                (-0.035, 0.014 * sign),
+                (-0.035 * sr, 0.014 * sign),
             ],
             z0,
             z0 + thickness,
@@ -684,11 +930,15 @@ def scissors() -> HOIObject:
     grip = lambda c, n: c[:, 0] < -0.02  # noqa: E731
     cut = lambda c, n: c[:, 0] > 0.005  # noqa: E731
     return assemble(
-        "scissors",
-        "office scissors lying flat (0.165 m long); the upper half opens about the pivot",
+        name,
+        f"office scissors lying flat ({blade_length + 0.065 * sr:.3g} m long); the upper half "
+        "opens about the pivot",
         [
             PartSpec(
-                "lower", lower, {"grasp": grip, "cut": cut, "stab": _x_above(0.085)}, max_edge=0.006
+                "lower",
+                lower,
+                {"grasp": grip, "cut": cut, "stab": _x_above(0.085 * sb)},
+                max_edge=0.006,
             ),
             PartSpec("upper", upper, {"grasp": grip, "cut": cut}, max_edge=0.006),
         ],
@@ -696,18 +946,18 @@ def scissors() -> HOIObject:
     )
 
 
-def toothbrush() -> HOIObject:
-    """Toothbrush lying on its back with bristles up."""
+def toothbrush(*, handle_length: float = 0.16, name: str = "toothbrush") -> HOIObject:
+    """Toothbrush lying on its back with bristles up (handle length in metres)."""
     handle = union(
         [
-            capsule((-0.12, 0.0, 0.006), (0.04, 0.0, 0.006), 0.006),
+            capsule((0.04 - handle_length, 0.0, 0.006), (0.04, 0.0, 0.006), 0.006),
             box((0.03, 0.012, 0.006), (0.055, 0.0, 0.006)),
         ]
     )
     bristles = box((0.026, 0.01, 0.011), (0.056, 0.0, 0.0145))
     return assemble(
-        "toothbrush",
-        "toothbrush lying on its back with bristles up (0.19 m long)",
+        name,
+        f"toothbrush lying on its back with bristles up ({handle_length + 0.03:.2g} m long)",
         [
             PartSpec("handle", handle, {"grasp": _x_below(0.02)}, max_edge=0.006),
             PartSpec("bristles", bristles, {"push": 1.0}, max_edge=0.004),
