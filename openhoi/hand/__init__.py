@@ -3,6 +3,7 @@
 `HandModel(side, mano_dir=None)` uses the official MANO files when given a folder (or the
 `OPENHOI_MANO_DIR` environment variable) and otherwise the embedded procedural hand, which
 has the same file format, joint tree and vertex count, so every caller runs the same code.
+`hand_identity` names the hand in use (asset id + file hash) for provenance records.
 """
 
 from openhoi.hand.constants import (
@@ -19,6 +20,7 @@ from openhoi.hand.constants import (
     SIDES,
     ZONE_NAMES,
 )
+from openhoi.hand.identity import HandIdentity, hand_identity, read_hand_record
 from openhoi.hand.mano_file import load_mano_file
 from openhoi.hand.model import HandModel, HandOutput, mirror_pose
 
@@ -35,8 +37,11 @@ __all__ = [
     "PARENTS",
     "SIDES",
     "ZONE_NAMES",
+    "HandIdentity",
     "HandModel",
     "HandOutput",
+    "hand_identity",
     "load_mano_file",
     "mirror_pose",
+    "read_hand_record",
 ]
