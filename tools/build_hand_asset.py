@@ -1,8 +1,10 @@
 """Build the embedded default hand asset in the official MANO pickle format.
 
-    python tools/build_hand_asset.py [--out-dir openhoi/assets/hand]
+    python tools/build_hand_asset.py [--version v1|v2] [--out-dir DIR]
 
-Writes `MANO_RIGHT.pkl`, `MANO_LEFT.pkl` (protocol-2 pickles of plain numpy arrays with the
+v1 (default, openhoi/assets/hand) is the box-modelled hand described below; v2
+(openhoi/assets/hand_v2, "openhoi-hand-v2") is the anatomical hand of tools/hand_asset_v2.py,
+built on the same topology, skinning and assembly code. Writes `MANO_RIGHT.pkl`, `MANO_LEFT.pkl` (protocol-2 pickles of plain numpy arrays with the
 keys smplx.MANO reads) and `hand_meta.json` (fingertip and contact-zone vertex ids). The
 output is deterministic; rerun the script after changing it and commit its outputs.
 
@@ -46,7 +48,6 @@ from openhoi.hand.constants import (
 )
 from openhoi.hand.regions import contact_zones
 
-DEFAULT_OUT_DIR = Path(__file__).resolve().parents[1] / "openhoi" / "assets" / "hand"
 PICKLE_PROTOCOL = 2  # the official files are protocol-2 pickles; keep them readable by py2
 WRIST_POSITION = np.array([0.095, 0.006, 0.006])  # like MANO's root joint: not the origin
 
@@ -506,9 +507,16 @@ def _chain_weights(s: np.ndarray, chain: np.ndarray, blends) -> np.ndarray:
     return np.stack([cumulative[n] - cumulative[n + 1] for n in range(4)], axis=1)
 
 
-def skinning_weights(verts: np.ndarray, topo: Topology, skeleton: Skeleton) -> np.ndarray:
+def skinning_weights(
+    verts: np.ndarray,
+    topo: Topology,
+    skeleton: Skeleton,
+    finger_blend: tuple[float, float, float] = FINGER_BLEND,
+    thumb_blend: tuple[float, float, float] = THUMB_BLEND,
+) -> np.ndarray:
     """(V, 16) smooth LBS weights: tube vertices follow their own finger's chain; palm
-    vertices mix the chains of nearby fingers (all chains start with the wrist bone)."""
+    vertices mix the chains of nearby fingers (all chains start with the wrist bone).
+    The blends are the half-widths (m) around each joint of a finger / the thumb."""
     num = len(verts)
     owner = -np.ones(num, dtype=np.int64)
     for f, name in enumerate(FINGER_NAMES):
@@ -519,7 +527,7 @@ def skinning_weights(verts: np.ndarray, topo: Topology, skeleton: Skeleton) -> n
         ids = list(FINGER_JOINTS[name])
         chain = np.concatenate([skeleton.joints[[0, *ids]], skeleton.tips[f][None]])
         s, d = _project_on_chain(verts, chain)
-        blends = THUMB_BLEND if name == "thumb" else FINGER_BLEND
+        blends = thumb_blend if name == "thumb" else finger_blend
         chain_weights.append(_chain_weights(s, chain, blends))
         distances.append(d)
     distances = np.stack(distances, axis=1)  # (V, 5)
@@ -559,6 +567,47 @@ def joint_regressor(verts: np.ndarray, targets: np.ndarray) -> np.ndarray:
 # =========================== assembly ===================================================
 
 
+def finite_difference_shapedirs(geometry, base) -> np.ndarray:
+    """(V, 3, 10) shape directions: central differences of `geometry(params)` (V, 3) along
+    each SHAPE_STEPS field of the parameter dataclass `base`, one step per unit beta."""
+    shapedirs = None
+    for k, (field, step) in enumerate(SHAPE_STEPS):
+        value = getattr(base, field)
+        plus = dataclasses.replace(base, **{field: value + FINITE_DIFFERENCE * step})
+        minus = dataclasses.replace(base, **{field: value - FINITE_DIFFERENCE * step})
+        column = (geometry(plus) - geometry(minus)) / (2 * FINITE_DIFFERENCE)
+        if shapedirs is None:
+            shapedirs = np.zeros((len(column), 3, NUM_BETAS))
+        shapedirs[:, :, k] = column
+    return shapedirs
+
+
+def mano_arrays(verts, faces, shapedirs, posedirs, regressor, weights) -> dict[str, np.ndarray]:
+    """The right-hand MANO dictionary (keys and layout of the official files)."""
+    kintree = np.array([PARENTS, list(range(NUM_JOINTS))], dtype=np.int64)
+    kintree[0, 0] = np.iinfo(np.uint32).max  # as in the official files (smplx sets -1)
+    return {
+        "v_template": verts,
+        "shapedirs": shapedirs,
+        "posedirs": posedirs,
+        "J_regressor": regressor,
+        "weights": weights,
+        "kintree_table": kintree,
+        "f": faces,
+        "hands_components": np.eye(NUM_FINGER_JOINTS * 3),
+        "hands_mean": np.zeros(NUM_FINGER_JOINTS * 3),
+    }
+
+
+def hand_meta(verts, faces, weights, regressor, tips) -> dict:
+    """Fingertip ids (FINGER_NAMES order) and the contact zones of the rest mesh."""
+    zones = contact_zones(verts, faces, weights, regressor @ verts, "right")
+    return {
+        "tip_vertex_ids": np.asarray(tips, dtype=np.int64).tolist(),
+        "contact_zones": {k: v.tolist() for k, v in zones.items()},
+    }
+
+
 def build_right_hand() -> tuple[dict[str, np.ndarray], dict]:
     """The right-hand MANO arrays and its meta data (tips, zones)."""
     topo = build_topology()
@@ -567,38 +616,13 @@ def build_right_hand() -> tuple[dict[str, np.ndarray], dict]:
     base = HandParams()
     verts, skeleton = build_geometry(topo, base)
     faces = orient_outward(verts, topo.faces)
-
-    shapedirs = np.zeros((len(verts), 3, NUM_BETAS))
-    for k, (field, step) in enumerate(SHAPE_STEPS):
-        value = getattr(base, field)
-        plus = dataclasses.replace(base, **{field: value + FINITE_DIFFERENCE * step})
-        minus = dataclasses.replace(base, **{field: value - FINITE_DIFFERENCE * step})
-        shapedirs[:, :, k] = (build_geometry(topo, plus)[0] - build_geometry(topo, minus)[0]) / (
-            2 * FINITE_DIFFERENCE
-        )
-
+    shapedirs = finite_difference_shapedirs(lambda p: build_geometry(topo, p)[0], base)
     weights = skinning_weights(verts, topo, skeleton)
     regressor = joint_regressor(verts, skeleton.joints)
-    kintree = np.array([PARENTS, list(range(NUM_JOINTS))], dtype=np.int64)
-    kintree[0, 0] = np.iinfo(np.uint32).max  # as in the official files (smplx sets -1)
-    arrays = {
-        "v_template": verts,
-        "shapedirs": shapedirs,
-        "posedirs": np.zeros((len(verts), 3, NUM_FINGER_JOINTS * 9), dtype=np.float32),
-        "J_regressor": regressor,
-        "weights": weights,
-        "kintree_table": kintree,
-        "f": faces,
-        "hands_components": np.eye(NUM_FINGER_JOINTS * 3),
-        "hands_mean": np.zeros(NUM_FINGER_JOINTS * 3),
-    }
-    tips = np.array([topo.apex[name] for name in FINGER_NAMES], dtype=np.int64)
-    zones = contact_zones(verts, faces, weights, regressor @ verts, "right")
-    meta = {
-        "tip_vertex_ids": tips.tolist(),
-        "contact_zones": {k: v.tolist() for k, v in zones.items()},
-    }
-    return arrays, meta
+    posedirs = np.zeros((len(verts), 3, NUM_FINGER_JOINTS * 9), dtype=np.float32)
+    arrays = mano_arrays(verts, faces, shapedirs, posedirs, regressor, weights)
+    tips = [topo.apex[name] for name in FINGER_NAMES]
+    return arrays, hand_meta(verts, faces, weights, regressor, tips)
 
 
 def orient_outward(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -613,18 +637,45 @@ def orient_outward(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def mirror(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Left hand = the right hand mirrored across x = 0 (faces re-wound to stay outward)."""
+    """Left hand = the right hand mirrored across x = 0 (faces re-wound to stay outward).
+
+    With F = diag(-1, 1, 1), a left vertex is F v and a left joint rotation F R F, so the
+    pose feature (R - I)[r, c] changes sign by F_rr F_cc and each corrective by F_kk.
+    """
     flip = np.array([-1.0, 1.0, 1.0])
     left = dict(arrays)
     left["v_template"] = arrays["v_template"] * flip
     left["shapedirs"] = arrays["shapedirs"] * flip[None, :, None]
+    rows, cols = np.divmod(np.arange(arrays["posedirs"].shape[-1]) % 9, 3)
+    pose_sign = (flip[:, None] * (flip[rows] * flip[cols])[None, :]).astype(
+        arrays["posedirs"].dtype
+    )
+    # + 0 turns the -0.0 of negated zero correctives into 0.0, keeping all-zero files stable.
+    left["posedirs"] = arrays["posedirs"] * pose_sign + 0
     left["f"] = arrays["f"][:, ::-1].copy()
     return left
 
 
-def write_assets(out_dir: Path) -> dict[str, Path]:
-    """Build both hands and write the pickles and the meta file into `out_dir`."""
-    right, meta = build_right_hand()
+ASSET_VERSIONS = ("v1", "v2")
+ASSETS_DIR = Path(__file__).resolve().parents[1] / "openhoi" / "assets"
+DEFAULT_OUT_DIRS = {"v1": ASSETS_DIR / "hand", "v2": ASSETS_DIR / "hand_v2"}
+
+
+def build_version(version: str) -> tuple[dict[str, np.ndarray], dict, dict]:
+    """Right-hand arrays, per-side meta and top-level meta entries of asset `version`."""
+    if version == "v1":
+        return (*build_right_hand(), {})
+    if version == "v2":
+        # Imported here: v2 reuses this module's topology, skinning and assembly.
+        from hand_asset_v2 import ASSET_ID, build_right_hand_v2
+
+        return (*build_right_hand_v2(), {"asset_id": ASSET_ID})
+    raise ValueError(f"version must be one of {ASSET_VERSIONS}, got {version!r}")
+
+
+def write_assets(out_dir: Path, version: str = "v1") -> dict[str, Path]:
+    """Build both hands of asset `version` and write the pickles and meta into `out_dir`."""
+    right, meta, top_level = build_version(version)
     hands = {"right": right, "left": mirror(right)}
     paths = {}
     for side, arrays in hands.items():
@@ -633,15 +684,18 @@ def write_assets(out_dir: Path) -> dict[str, Path]:
             pickle.dump(arrays, handle, protocol=PICKLE_PROTOCOL)
         paths[side] = path
     paths["meta"] = out_dir / HAND_META_FILE
-    save_json_atomic(paths["meta"], {"right": meta, "left": meta})
+    save_json_atomic(paths["meta"], {**top_level, "right": meta, "left": meta})
     return paths
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
+    parser.add_argument("--version", choices=ASSET_VERSIONS, default="v1")
+    parser.add_argument("--out-dir", type=Path, default=None, help="default: the shipped folder")
     args = parser.parse_args(argv)
-    for name, path in write_assets(args.out_dir).items():
+    out_dir = args.out_dir or DEFAULT_OUT_DIRS[args.version]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, path in write_assets(out_dir, args.version).items():
         print(f"{name}: {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return 0
 

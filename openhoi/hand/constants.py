@@ -9,6 +9,9 @@ finger order index, middle, pinky, ring, thumb (the same order as the joints).
 from __future__ import annotations
 
 __all__ = [
+    "DEFAULT_EMBEDDED_ASSET",
+    "EMBEDDED_ASSETS",
+    "EMBEDDED_PREFIX",
     "FINGER_JOINTS",
     "FINGER_NAMES",
     "HAND_META_FILE",
@@ -97,8 +100,18 @@ MANO_FILE_NAMES = {"right": "MANO_RIGHT.pkl", "left": "MANO_LEFT.pkl"}
 # Side file next to the embedded pickles: fingertip ids and contact-zone vertex ids.
 HAND_META_FILE = "hand_meta.json"
 
-# Environment variable naming a folder with the official MANO files.
+# Environment variable naming a folder with the official MANO files (or an embedded asset).
 MANO_DIR_ENV_VAR = "OPENHOI_MANO_DIR"
+
+# Embedded hand assets (tools/build_hand_asset.py --version NAME), selected with a mano_dir
+# of EMBEDDED_PREFIX + NAME, e.g. "embedded:v2": name → (folder in openhoi/assets, asset id).
+EMBEDDED_PREFIX = "embedded:"
+EMBEDDED_ASSETS = {
+    "v1": ("hand", "openhoi-hand-v1"),  # box-modelled mannequin (the shipped model's hand)
+    "v2": ("hand_v2", "openhoi-hand-v2"),  # anatomical hand with pose correctives
+}
+# The asset used when neither mano_dir nor the environment variable names one.
+DEFAULT_EMBEDDED_ASSET = "v1"
 
 # The official MANO_LEFT.pkl has shapedirs[:, 0, :] equal to the right hand's instead of
 # mirrored. If sum |left[:,0,:] - right[:,0,:]| is below this (metres per beta, summed over

@@ -32,6 +32,9 @@ from openhoi.geometry.rotations import (
     rotation_6d_to_matrix,
 )
 from openhoi.hand.constants import (
+    DEFAULT_EMBEDDED_ASSET,
+    EMBEDDED_ASSETS,
+    EMBEDDED_PREFIX,
     HAND_META_FILE,
     LEFT_SHAPEDIRS_FIX_THRESHOLD,
     MANO_DIR_ENV_VAR,
@@ -54,12 +57,11 @@ from openhoi.hand.limits import (
 from openhoi.hand.mano_file import load_mano_file
 from openhoi.hand.regions import contact_zones, fingertip_vertex_ids
 
-__all__ = ["HandModel", "HandOutput", "mirror_pose"]
+__all__ = ["HandModel", "HandOutput", "embedded_asset_name", "mirror_pose"]
 
 logger = logging.getLogger(__name__)
 
 _ASSET_PACKAGE = "openhoi.assets"
-_ASSET_FOLDER = "hand"
 
 
 @dataclass(frozen=True)
@@ -90,14 +92,54 @@ def mirror_pose(pose_axis_angle: Tensor) -> Tensor:
     return pose_axis_angle * flip
 
 
-def _resolve_mano_dir(mano_dir: str | os.PathLike | None) -> tuple[Path | None, str]:
-    """The folder to load from (None = embedded asset) and a note on where it came from."""
-    if mano_dir is not None:
-        return Path(mano_dir), "argument mano_dir"
-    from_env = os.environ.get(MANO_DIR_ENV_VAR)
-    if from_env:
-        return Path(from_env), f"environment variable {MANO_DIR_ENV_VAR}"
-    return None, "embedded default asset"
+def embedded_asset_name(mano_dir: str | os.PathLike | None) -> str | None:
+    """The embedded asset a mano_dir value selects ("v1", "v2"), or None for a folder.
+
+    `"embedded:v2"` selects the v2 asset; any other value is a folder path. None (no
+    selection) is the default embedded asset.
+
+    Raises:
+        InputError: the value starts with "embedded:" but names no embedded asset.
+    """
+    if mano_dir is None:
+        return DEFAULT_EMBEDDED_ASSET
+    text = os.fspath(mano_dir)
+    if not isinstance(text, str) or not text.startswith(EMBEDDED_PREFIX):
+        return None
+    name = text[len(EMBEDDED_PREFIX) :]
+    if name not in EMBEDDED_ASSETS:
+        known = ", ".join(EMBEDDED_PREFIX + key for key in EMBEDDED_ASSETS)
+        raise InputError(
+            f"mano_dir {text!r} names no embedded hand asset; use one of {known}, "
+            "or a folder with the official MANO_RIGHT.pkl / MANO_LEFT.pkl"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class _HandSource:
+    """Where a hand comes from: a MANO folder, or an embedded asset name (folder None)."""
+
+    folder: Path | None
+    embedded: str | None
+    origin: str
+
+
+def _resolve_mano_dir(mano_dir: str | os.PathLike | None) -> _HandSource:
+    """The MANO folder or embedded asset to load, and a note on where the choice came from."""
+    origin = "argument mano_dir"
+    if mano_dir is None:
+        mano_dir = os.environ.get(MANO_DIR_ENV_VAR) or None
+        origin = f"environment variable {MANO_DIR_ENV_VAR}"
+    if mano_dir is None:
+        return _HandSource(None, DEFAULT_EMBEDDED_ASSET, "embedded default asset")
+    try:
+        name = embedded_asset_name(mano_dir)
+    except InputError as error:
+        raise InputError(f"{error} (from {origin})") from None
+    if name is not None:
+        return _HandSource(None, name, f"embedded asset {EMBEDDED_PREFIX}{name} ({origin})")
+    return _HandSource(Path(mano_dir), None, origin)
 
 
 def _mano_path(folder: Path, side: str, origin: str) -> Path:
@@ -120,12 +162,13 @@ class HandModel(nn.Module):
 
     Args:
         side: "right" or "left".
-        mano_dir: folder holding `MANO_RIGHT.pkl` / `MANO_LEFT.pkl`. Defaults to the
-            environment variable `OPENHOI_MANO_DIR`, else the embedded default asset.
+        mano_dir: folder holding `MANO_RIGHT.pkl` / `MANO_LEFT.pkl`, or `"embedded:v1"` /
+            `"embedded:v2"` for an embedded asset. Defaults to the environment variable
+            `OPENHOI_MANO_DIR` (same forms), else the embedded default asset (v1).
         dtype: floating dtype of the buffers.
 
     Raises:
-        InputError: unknown side, or a bad MANO file.
+        InputError: unknown side, an unknown "embedded:" name, or a bad MANO file.
         MissingFileError: `mano_dir` does not exist or lacks the file for `side`.
         UnsafeFileError: the MANO file asks for code outside the loader's allow-list.
     """
@@ -141,16 +184,18 @@ class HandModel(nn.Module):
         if side not in SIDES:
             raise InputError(f"side must be one of {SIDES}, got {side!r}")
         self._side = side
-        folder, origin = _resolve_mano_dir(mano_dir)
-        self._is_default_asset = folder is None
+        source = _resolve_mano_dir(mano_dir)
+        self._embedded = source.embedded
+        folder = source.folder
         if folder is None:
+            asset_folder = EMBEDDED_ASSETS[source.embedded][0]
             with importlib.resources.as_file(
-                importlib.resources.files(_ASSET_PACKAGE).joinpath(_ASSET_FOLDER)
+                importlib.resources.files(_ASSET_PACKAGE).joinpath(asset_folder)
             ) as asset_dir:
                 folder = Path(asset_dir)
-                arrays, meta = self._load(folder, side, origin)
+                arrays, meta = self._load(folder, side, source.origin)
         else:
-            arrays, meta = self._load(folder, side, origin)
+            arrays, meta = self._load(folder, side, source.origin)
         self._source = folder / MANO_FILE_NAMES[side]
 
         # smplx prints a warning about 10 shape coefficients to stdout; keep stdout clean.
@@ -264,8 +309,14 @@ class HandModel(nn.Module):
 
     @property
     def is_default_asset(self) -> bool:
-        """True when the embedded procedural hand is used instead of official MANO files."""
-        return self._is_default_asset
+        """True when an embedded procedural hand (any version) is used instead of MANO files."""
+        return self._embedded is not None
+
+    @property
+    def asset_id(self) -> str | None:
+        """Id of the embedded asset in use ("openhoi-hand-v1", "openhoi-hand-v2"), None for
+        MANO files."""
+        return None if self._embedded is None else EMBEDDED_ASSETS[self._embedded][1]
 
     @property
     def dtype(self) -> torch.dtype:
@@ -423,5 +474,5 @@ class HandModel(nn.Module):
         return torch.cat([root, fingers], dim=1)
 
     def extra_repr(self) -> str:
-        source = "embedded default asset" if self._is_default_asset else str(self._source)
+        source = str(self._source) if self.asset_id is None else f"embedded {self.asset_id}"
         return f"side={self._side!r}, num_vertices={self._num_vertices}, source={source}"
