@@ -154,18 +154,19 @@ class Infiller:
         """Load a motion model folder (None: the shipped one) and both hands."""
         from openhoi.api import _check_device
         from openhoi.hand import HandModel
+        from openhoi.hand.identity import hand_identity
         from openhoi.motion import load_generator
-        from openhoi.provenance import folder_id, package_version
+        from openhoi.provenance import describe_motion, package_version
 
         _check_device(device)
         hands = {side: HandModel(side=side, mano_dir=mano_dir) for side in HAND_SIDES}
         generator = load_generator(motion, device=device)
-        from openhoi.motion.generator import default_model_path
-
-        folder = motion or default_model_path()
+        identity = hand_identity(hands)
         provenance = {
             "openhoi": package_version(),
-            "motion": {"path": motion or "shipped", "id": folder_id(folder)},
+            "motion": describe_motion(motion, hands),  # warns once on another hand
+            "hand_model": identity.describe(),
+            "hand": identity.to_record(),
             "device": device,
         }
         return cls(generator, hands, provenance)

@@ -117,6 +117,8 @@ def prepare_dataset(
         MissingFileError: the folder or a file the dataset needs is missing (named).
         InputError: a file's content is malformed (named), or an unknown dataset.
     """
+    from openhoi.provenance import dataset_hand_info
+
     reader_class = get_reader(name)
     reader = reader_class(
         Path(root), mano_dir=mano_dir, keep_betas=keep_betas, assume_flat_mean=assume_flat_mean
@@ -140,6 +142,7 @@ def prepare_dataset(
         "rewriter": None if rewriter is None else rewriter.spec,
     }
     out = Path(out)
+    info.update(dataset_hand_info(out, reader.hands.models))  # the hand that converted it
     written = skipped = 0
     stored = set(stored_object_names(out))
     from rich.progress import Progress

@@ -27,7 +27,8 @@ Model folder::
                         "model": EvaluatorConfig, "dataset": name, "fps": 30,
                         "normalisation": {"mean", "std"} (208 each),
                         "validation": {top_1, top_2, top_3, matching_score, ...},
-                        "training": {...}}
+                        "training": {...},
+                        "hand": {asset, sha256} (hand of the training data; may be absent)}
     model.safetensors  weights
 """
 
@@ -422,12 +423,17 @@ def default_evaluator_path() -> Path:
 
 
 def save_evaluator(
-    model: MotionEvaluator, folder: str | os.PathLike, *, training: dict[str, Any] | None = None
+    model: MotionEvaluator,
+    folder: str | os.PathLike,
+    *,
+    training: dict[str, Any] | None = None,
+    hand: dict[str, Any] | None = None,
 ) -> Path:
     """Write `model.safetensors` + `config.json` into `folder` atomically (temp folder, rename).
 
     config.json holds the network config, the normalisation stats, `model.dataset`,
-    `model.validation` and the optional `training` record.
+    `model.validation`, the optional `training` record and `hand`, the hand record of the
+    training data (`openhoi.hand.identity`; None when not known).
     """
     from safetensors.torch import save
 
@@ -448,6 +454,7 @@ def save_evaluator(
         },
         "validation": model.validation,
         "training": training or {},
+        "hand": hand,
     }
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
 

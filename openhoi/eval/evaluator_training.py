@@ -323,6 +323,7 @@ def train_evaluator(
         InputError: bad config or data, or a corrupted checkpoint.
     """
     from openhoi.data.torch_dataset import SPLITS_FILE, SegmentDataset
+    from openhoi.provenance import dataset_hand
 
     config.validate()
     folder = Path(config.data)
@@ -331,6 +332,7 @@ def train_evaluator(
     model_config = config.model
     # A folder without splits.json (one written by hand, or prepared before `openhoi data
     # prepare` wrote splits) trains on every episode, with no validation.
+    data_hand = dataset_hand(folder)  # recorded with the evaluator: it learns this hand's motion
     has_splits = (folder / SPLITS_FILE).is_file()
     train_split = "train" if has_splits else "all"
     train_set = SegmentDataset(folder, split=train_split, max_frames=model_config.max_frames)
@@ -474,7 +476,7 @@ def train_evaluator(
         "train_split": train_split,
         "validation_split": "val" if has_splits else None,
     }
-    out = save_evaluator(model.cpu(), config.out, training=training)
+    out = save_evaluator(model.cpu(), config.out, training=training, hand=data_hand.to_record())
     return EvaluatorTrainReport(
         out=out,
         num_steps=config.steps,

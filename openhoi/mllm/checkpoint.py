@@ -2,7 +2,9 @@
 
 Layout::
 
-    planner_config.json        {"format", "model": PlannerModelConfig, "backbone": {...}}
+    planner_config.json        {"format", "model": PlannerModelConfig, "backbone": {...},
+                                "hand": {asset, sha256} of the episodes it trained on, or
+                                null (procedural scenes only, or an older checkpoint)}
     heads.safetensors          point encoder, projectors, object slots, affordance decoder
     language_model.safetensors full LM weights (from-scratch default, or merged / full FT)
     adapter/                   LoRA adapter (adapter_model.safetensors + adapter_config.json)
@@ -92,6 +94,7 @@ def save_checkpoint(
     *,
     weights_dtype: str = "float32",
     extra_files: dict[str, bytes] | None = None,
+    hand: dict | None = None,
 ) -> Path:
     """Write `model` to `out_dir` atomically (temp folder, then rename); returns the path.
 
@@ -101,6 +104,7 @@ def save_checkpoint(
         out_dir: target folder (replaced if it exists).
         weights_dtype: storage dtype of floating weights ("float32" or "float16").
         extra_files: more files to put in the folder (e.g. optimizer state), name → bytes.
+        hand: hand record (`openhoi.hand.identity`) of the episodes it was trained on.
     """
     from safetensors.torch import save_file
 
@@ -145,6 +149,7 @@ def save_checkpoint(
             "model": dataclasses.asdict(model.config),
             "backbone": backbone,
             "is_lora": model.is_lora,
+            "hand": hand,
         }
         (temp / "planner_config.json").write_text(json.dumps(config, indent=2))
         for name, data in (extra_files or {}).items():

@@ -626,6 +626,7 @@ def train_planner(
     `progress(step, record)` is called every `log_interval` steps and at the first step.
     """
     from openhoi.mllm.checkpoint import load_checkpoint, save_checkpoint
+    from openhoi.provenance import dataset_hand
     from openhoi.training import (
         RunLog,
         Runtime,
@@ -675,6 +676,8 @@ def train_planner(
     core = runtime.unwrap(model)
     backbone = config.backbone_spec()
     settings = json.dumps(dataclasses.asdict(config), indent=2).encode()
+    # The episodes' hand made their contact masks; procedural scenes involve no hand.
+    hand = dataset_hand(config.data).to_record() if config.data else None
 
     def checkpoint(step: int) -> None:
         if runtime.is_main:
@@ -685,7 +688,7 @@ def train_planner(
                 last,
                 state,
                 lambda folder: save_checkpoint(
-                    core, backbone, folder, extra_files={"train_config.json": settings}
+                    core, backbone, folder, extra_files={"train_config.json": settings}, hand=hand
                 ),
             )
         runtime.wait()
@@ -738,5 +741,6 @@ def train_planner(
                 "train_config.json": settings,
                 "history.json": json.dumps(history[-200:]).encode(),
             },
+            hand=hand,
         )
     return final

@@ -5,7 +5,9 @@ A model folder (a training checkpoint or the shipped default) holds::
     config.json                {"format": "openhoi-motion", "version": 1, "train": TrainConfig,
                                 "data_spec": {fps, frame_dim, num_points, text_dim, ...},
                                 "sampling": {sampler, ddim_steps, eta, guidance_scale,
-                                             smooth_sigma_frames}  (optional inference defaults)}
+                                             smooth_sigma_frames}  (optional inference defaults),
+                                "hand": {asset, sha256}  (the hand of the training data;
+                                         `openhoi.hand.identity`; absent in older folders)}
     model.safetensors          denoiser weights
     ema.safetensors            EMA weights (preferred for sampling when present)
     normalisation.safetensors  mean (208,), std (208,) of the training frames
@@ -80,14 +82,17 @@ def data_spec(config: TrainConfig, num_points: int) -> dict[str, Any]:
     }
 
 
-def config_payload(config: TrainConfig, num_points: int) -> dict[str, Any]:
-    """The JSON written as config.json."""
+def config_payload(
+    config: TrainConfig, num_points: int, hand: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The JSON written as config.json (`hand`: the training data's hand record)."""
     return {
         "format": FORMAT,
         "version": VERSION,
         "train": config_to_dict(config),
         "data_spec": data_spec(config, num_points),
         "sampling": _default_sampling_block(),
+        "hand": hand,
     }
 
 

@@ -32,6 +32,7 @@ from torch import Tensor
 
 from openhoi._io import save_json_atomic
 from openhoi.errors import InputError, MissingFileError
+from openhoi.hand.identity import HandIdentity
 from openhoi.motion.checkpoint import (
     CONFIG_FILE,
     EMA_FILE,
@@ -47,6 +48,7 @@ from openhoi.motion.losses import DiffusionLoss, LossOutput
 from openhoi.motion.representation import FrameCodec, affordance_anchor, default_wrist_pivot
 from openhoi.motion.schedule import NoiseSchedule
 from openhoi.motion.text_encoder import PrecomputedTextEncoder, TextEncoder, load_text_encoder
+from openhoi.provenance import check_training_hand, dataset_hand
 from openhoi.training import (
     RunLog,
     Runtime,
@@ -321,6 +323,8 @@ def train_diffusion(
         resume=resume,
         stop_at_step=stop_at_step,
         text_encoder=text_encoder,
+        data_hand=dataset_hand(data_folder),
+        data_name=str(data_folder),
     )
 
 
@@ -364,14 +368,23 @@ def train_on_datasets(
     resume: bool = False,
     stop_at_step: int | None = None,
     text_encoder: TextEncoder | None = None,
+    data_hand: HandIdentity | None = None,
+    data_name: str | None = None,
 ) -> TrainReport:
     """The training loop over in-memory datasets whose items `collate` turns into a SegmentBatch.
 
     Items are indexed `train_set[i]`; batches need `frames (B,T,208)` (normalised with
     `mean`, `std`), `frame_mask`, `active_hands`, `object_points (B,P,6)`,
-    `affordance (B,P)` and `texts`.
+    `affordance (B,P)` and `texts`. `data_hand` is the hand the data was made with
+    (recorded in the checkpoint; warned about when the losses' hand differs); None reads
+    it from `train_set.folder` when there is one, else records none.
     """
     out_dir = Path(out_dir)
+    if data_hand is None and getattr(train_set, "folder", None) is not None:
+        data_hand, data_name = dataset_hand(train_set.folder), str(train_set.folder)
+    if data_hand is not None:
+        check_training_hand(data_hand, data_name or "used for training")
+    hand_record = None if data_hand is None else data_hand.to_record()
     checkpoint_dir = out_dir / CHECKPOINT_FOLDER
     runtime = Runtime(mixed_precision=config.mixed_precision)
     device = runtime.device
@@ -439,6 +452,7 @@ def train_on_datasets(
             _save_checkpoint(
                 checkpoint_dir, config, num_points, runtime.unwrap(model), ema, mean, std,
                 optimizer, scheduler, train_generator, runtime, step, epoch, batch_index,
+                hand_record,
             )  # fmt: skip
         runtime.wait()
 
@@ -589,6 +603,7 @@ def _save_checkpoint(
     step: int,
     epoch: int,
     batch_index: int,
+    hand: dict[str, Any] | None,
 ) -> None:
     """A model folder (weights, EMA, stats, config.json) + train_state.pt, atomically."""
     from safetensors.torch import save_file
@@ -598,7 +613,7 @@ def _save_checkpoint(
         save_file(_cpu_state(ema), str(folder / EMA_FILE))
         save_file({"mean": mean.float().cpu().contiguous(), "std": std.float().cpu().contiguous()},
                   str(folder / STATS_FILE))  # fmt: skip
-        save_json_atomic(folder / CONFIG_FILE, config_payload(config, num_points))
+        save_json_atomic(folder / CONFIG_FILE, config_payload(config, num_points, hand))
 
     state = capture_train_state(
         step,

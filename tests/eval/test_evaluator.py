@@ -289,3 +289,11 @@ def test_cli_missing_data_folder_is_one_line(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
     assert "missing" in result.stderr and "does not exist" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_evaluator_records_the_hand_of_its_data(trained, episode_folder):
+    from openhoi.provenance import dataset_hand, model_folder_hand
+
+    hand = model_folder_hand(trained.out)
+    assert hand.asset == "openhoi-hand-v1" and not hand.is_assumed
+    assert hand == dataset_hand(episode_folder)

@@ -77,3 +77,15 @@ def test_full_checkpoint_round_trip_is_atomic(tmp_path):
     loaded, _ = load_checkpoint(folder)
     sample = make_sample()
     assert torch.allclose(model([sample]).mask_logits, loaded([sample]).mask_logits, atol=1e-5)
+
+
+def test_checkpoint_records_the_hand_of_its_episodes(tmp_path):
+    from openhoi.provenance import model_folder_hand
+
+    model = build_planner_model(tiny_config(), TINY_BACKBONE)
+    record = {"asset": "openhoi-hand-v1", "sha256": "ab" * 32}
+    folder = save_checkpoint(model, TINY_BACKBONE, tmp_path / "ckpt", hand=record)
+    assert model_folder_hand(folder).to_record() == record
+    load_checkpoint(folder)  # the record does not disturb loading
+    unrecorded = save_checkpoint(model, TINY_BACKBONE, tmp_path / "procedural")
+    assert model_folder_hand(unrecorded).is_assumed
