@@ -151,6 +151,7 @@ def run_forecast_eval(
             rows.append(_row(name.replace("_", " "), k, best))
     return {
         "config": dataclasses.asdict(config),
+        "provenance": dict(infiller.provenance),  # version, motion id, hand (and the model's)
         "num_windows": len(windows),
         "windows": windows,
         "rows": rows,
@@ -169,10 +170,13 @@ def _row(name: str, k: int, best: np.ndarray) -> dict[str, Any]:
 
 def forecast_markdown(results: dict[str, Any]) -> str:
     """The results as a Markdown table."""
+    from openhoi.provenance import hand_clause
+
     config = results["config"]
     lines = [
         f"Forecasting on SynthHOI {config['split']}: {results['num_windows']} windows, history "
-        f"{config['history_frames']} frames, forecast {config['num_frames']} frames; "
+        f"{config['history_frames']} frames, forecast {config['num_frames']} frames"
+        f"{hand_clause(results.get('provenance'))}; "
         "best-of-K keypoint error (12 keypoints: wrists + fingertips), mm",
         "",
         "| method | K | mean mm | final mm |",

@@ -126,3 +126,6 @@ def test_eval_forecast_writes_its_table(tmp_path):
     assert rows[("model (K=2)", 2)]["mean_mm"] <= rows[("model (K=1)", 1)]["mean_mm"]
     assert {"constant velocity", "copy last"} <= {method for method, _ in rows}
     assert "| model (K=1) | 1 |" in md_path.read_text()
+    # The hand it ran with is recorded and stated.
+    assert json.loads(json_path.read_text())["provenance"]["hand"]["asset"] == "openhoi-hand-v1"
+    assert ", hand embedded openhoi-hand-v1 (sha256 " in md_path.read_text()
