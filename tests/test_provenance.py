@@ -183,3 +183,16 @@ def test_a_prepared_dataset_records_the_hand_that_converted_it(tmp_path):
     out = tmp_path / "prepared"
     prepare_dataset("h2o", write_h2o_dataset(tmp_path / "raw").root, out, progress=False)
     assert read_index(out)["info"]["hand"] == V1_RECORD
+
+
+def test_a_simulator_check_records_the_hand(synth_folder, tmp_path):
+    pytest.importorskip("mujoco")
+    from openhoi.data import load_episodes
+    from openhoi.refine.simulate import check_run
+
+    episode = next(iter(load_episodes(synth_folder)))
+    episode.segments[0].save(tmp_path / "sequence.npz")
+    check_run(tmp_path)
+    provenance = json.loads((tmp_path / "check.json").read_text())["provenance"]
+    assert provenance["hand"] == V1_RECORD
+    assert provenance["hand_model"] == f"embedded openhoi-hand-v1 (sha256 {V1_SHA256[:8]}…)"

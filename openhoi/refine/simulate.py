@@ -476,7 +476,7 @@ def check_run(
         InputError: an unreadable plan.json, or what `simulate_sequence` raises.
     """
     from openhoi.data import HOISequence
-    from openhoi.hand import HandModel
+    from openhoi.hand import HandModel, hand_identity
     from openhoi.provenance import hand_model_description, package_version
     from openhoi.refine.phases import holding_phases
 
@@ -506,6 +506,7 @@ def check_run(
                 "mujoco": mujoco.__version__,
                 "coacd": _version("coacd"),
                 "hand_model": hand_model_description(hands),
+                "hand": hand_identity(hands).to_record(),
             },
         },
     )
