@@ -13,6 +13,12 @@ from pathlib import Path
 
 from openhoi.errors import InputError, MissingFileError
 from openhoi.objects.builtin import BUILTIN_BUILDERS
+from openhoi.objects.families import (
+    VARIANT_SEPARATOR,
+    build_variant,
+    family,
+    parse_variant_name,
+)
 from openhoi.objects.mesh_io import DEFAULT_MAX_FACES, MESH_SUFFIXES, load_mesh_file, sidecar_path
 from openhoi.objects.object import HOIObject
 from openhoi.objects.reference import (
@@ -33,10 +39,20 @@ def list_objects() -> list[str]:
     return sorted(BUILTIN_BUILDERS)
 
 
+def _is_named(name: object) -> bool:
+    """Whether `name` is a built-in object or a procedural family variant ("mug-v007")."""
+    return isinstance(name, str) and (
+        name in BUILTIN_BUILDERS or parse_variant_name(name) is not None
+    )
+
+
 @functools.cache
 def _builtin(name: str) -> HOIObject:
     # Built objects are immutable, so one instance per name is shared.
-    return BUILTIN_BUILDERS[name]()
+    if name in BUILTIN_BUILDERS:
+        return BUILTIN_BUILDERS[name]()
+    family_name, index = parse_variant_name(name)
+    return build_variant(family_name, index)
 
 
 @functools.cache
@@ -45,11 +61,12 @@ def _scaled_builtin(name: str, factor: float) -> HOIObject:
 
 
 def builtin_object(name: str, factor: float = 1.0) -> HOIObject:
-    """The built-in object `name` scaled by `factor` (shared, immutable instances)."""
-    if name not in BUILTIN_BUILDERS:
+    """The built-in object or family variant `name` scaled by `factor` (shared instances)."""
+    if not _is_named(name):
         raise InputError(
-            f"unknown object {name!r}: not a built-in object ({', '.join(list_objects())}); "
-            "an object of a prepared dataset folder loads with "
+            f"unknown object {name!r}: not a built-in object ({', '.join(list_objects())}) "
+            "nor a family variant (FAMILY-vNNN, families: openhoi.objects.families."
+            "list_families()); an object of a prepared dataset folder loads with "
             "openhoi.data.load_episode_object(folder, name)"
         )
     return _builtin(name) if factor == 1.0 else _scaled_builtin(name, float(factor))
@@ -89,7 +106,9 @@ def load_object(
     Accepts an `ObjectRef` or its string (`mesh:/abs/can.obj#sha256=...` loads that mesh,
     checked against its hash, even if "can" is a built-in), a built-in name, optionally
     with a uniform scale as `name@factor` ("bottle@1.2" is the bottle 20 % larger,
-    `HOIObject.scaled`), or a path to a mesh file. The result's `ref` names it again.
+    `HOIObject.scaled`), a procedural family variant ("mug-v007", built from its family's
+    parameters for that index, see `openhoi.objects.families`), or a path to a mesh file.
+    The result's `ref` names it again.
 
     Raises:
         InputError: unknown name (the message lists the built-ins), invalid mesh file or
@@ -105,7 +124,7 @@ def load_object(
             )
         ref = name_or_path if isinstance(name_or_path, ObjectRef) else ObjectRef.parse(name_or_path)
         return _load_ref(ref)
-    if isinstance(name_or_path, str) and name_or_path in BUILTIN_BUILDERS:
+    if _is_named(name_or_path):
         if not defaults:
             raise InputError(
                 "scale, max_faces, decimate and use_gltf_y_up apply to mesh files, not to the "
@@ -118,7 +137,7 @@ def load_object(
         and Path(name_or_path).suffix.lower() not in MESH_SUFFIXES
     ):
         base, factor = split_scaled_name(name_or_path)
-        if base in BUILTIN_BUILDERS:
+        if _is_named(base):
             return builtin_object(base, factor)
     path = Path(name_or_path)
     if path.suffix.lower() in MESH_SUFFIXES:
@@ -129,9 +148,14 @@ def load_object(
             decimate=decimate,
             use_gltf_y_up=use_gltf_y_up,
         )
+    if isinstance(name_or_path, str):
+        family_name, separator, index = name_or_path.rpartition(VARIANT_SEPARATOR)
+        if separator and index.isdigit():
+            family(family_name)  # an unknown family: the error lists the known ones
     raise InputError(
         f"unknown object {str(name_or_path)!r}: not a built-in object "
-        f"({', '.join(list_objects())}), not a path to a mesh file (paths need one of "
+        f"({', '.join(list_objects())}), not a family variant (FAMILY{VARIANT_SEPARATOR}NNN, "
+        "at least three digits), not a path to a mesh file (paths need one of "
         f"the suffixes {', '.join(MESH_SUFFIXES)}) and not an object reference "
         "(mesh:/abs/file#sha256=HEX, stored:/abs/folder/objects/NAME#sha256=HEX); an object "
         "of a prepared dataset folder loads with openhoi.data.load_episode_object(folder, name)"
