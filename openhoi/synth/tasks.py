@@ -32,11 +32,20 @@ twist_close  grasp (other hand, body) → twist_close → twist_close
 Held-out objects (:data:`HELD_OUT_OBJECTS`) never appear in the train/val splits; each
 shares its kinds with a training object of the same category: mug (cup), can (bottle),
 book (box and laptop lids), spatula (knife, hammer and toothbrush tools).
+
+Procedural family variants (SynthHOI v3, `openhoi.objects.families`, named "mug-v007")
+take their kinds and regions from their family's registry entry, and their text names
+the family ("mug"). Held out in v3 are whole families, listed in the committed file
+`openhoi/data/splits/synthhoi_v3.json` (`held_out_families`); `is_unseen_object` answers
+for built-in names and variants alike.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
+from importlib import resources
 
 import numpy as np
 
@@ -56,12 +65,16 @@ __all__ = [
     "Region",
     "StepTemplate",
     "TaskSpec",
+    "held_out_families",
+    "is_unseen_object",
     "kinds_for",
     "make_task",
     "sample_task",
 ]
 
 HELD_OUT_OBJECTS = ("mug", "can", "book", "spatula")
+# The committed SynthHOI v3 split of procedural families (package data of openhoi.data).
+_V3_SPLIT_FILE = "splits/synthhoi_v3.json"
 # Probability that the dominant (main) hand is the right one.
 _RIGHT_HANDED_PROBABILITY = 0.65
 
@@ -245,12 +258,51 @@ class TaskSpec:
     subtask_paraphrases: tuple[tuple[str, ...], ...] = ()
 
 
+@functools.cache
+def held_out_families() -> tuple[str, ...]:
+    """The SynthHOI v3 families held out for evaluation (fixed before training)."""
+    text = resources.files("openhoi.data").joinpath(_V3_SPLIT_FILE).read_text("utf-8")
+    return tuple(json.loads(text)["held_out_families"])
+
+
+def is_unseen_object(name: str) -> bool:
+    """Whether episodes on object `name` belong to the unseen-object test split.
+
+    Built-in objects: `HELD_OUT_OBJECTS`. Family variants ("mug-v007", any `@scale`):
+    their family is one of `held_out_families()`. Anything else (user meshes) is seen.
+    """
+    from openhoi.objects.families import family_of
+
+    spec = family_of(name)
+    if spec is not None:
+        return spec.name in held_out_families()
+    return str(name).split("@")[0] in HELD_OUT_OBJECTS
+
+
 def _object_key(obj) -> str:
     return obj.name.split("@")[0]
 
 
+def _family(obj):
+    from openhoi.objects.families import family_of
+
+    return family_of(obj.name)
+
+
+def _text_name(obj) -> str:
+    """The name the episode's text uses: a variant's family ("mug"), else the object's."""
+    spec = _family(obj)
+    return obj.name if spec is None else spec.name
+
+
 def _regions_for(obj) -> dict[str, Region]:
-    """Built-in table, or regions derived from a user object's affordance labels."""
+    """Family or built-in table, or regions derived from a user object's affordance labels."""
+    spec = _family(obj)
+    if spec is not None:
+        return {
+            role: Region(r.affordance, r.part, tuple(r.grasp_types), r.max_height_m)
+            for role, r in spec.regions.items()
+        }
     key = _object_key(obj)
     if key in _REGIONS:
         return _REGIONS[key]
@@ -270,7 +322,10 @@ def _regions_for(obj) -> dict[str, Region]:
 
 
 def kinds_for(obj) -> tuple[str, ...]:
-    """Episode kinds available for an object (built-in table, else from its affordances)."""
+    """Episode kinds available for an object (family or built-in table, else its labels)."""
+    spec = _family(obj)
+    if spec is not None:
+        return tuple(spec.kinds)
     key = _object_key(obj)
     if key in EPISODE_KINDS:
         return EPISODE_KINDS[key]
@@ -327,13 +382,13 @@ def make_task(
         region = regions[step.region]
         hands = hands_of[step.role]
         part = _majority_part(obj, region)
-        options = subtask_phrasings(step.primitive, obj.name, part, hands, phrasing=phrasing)
+        options = subtask_phrasings(step.primitive, _text_name(obj), part, hands, phrasing=phrasing)
         text = options[int(rng.integers(len(options)))]
         plan.append(SubTask(step.primitive, hands, region.affordance, text))
         used.append(region)
         variants.append(options)
     instruction, style, paraphrases = instruction_for(
-        kind, obj.name, [s.text for s in plan], rng, phrasing=phrasing
+        kind, _text_name(obj), [s.text for s in plan], rng, phrasing=phrasing
     )
     return TaskSpec(
         kind=kind,
