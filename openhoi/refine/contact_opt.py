@@ -65,6 +65,8 @@ class ContactConfig:
     fit: GraspFitConfig = field(default_factory=GraspFitConfig)
     # Step 5: simulator choice among the fit's valid grasps (needs mujoco; skipped without).
     # Off by default: about 2 s per carrying phase. `generate --physics-sim` turns it on.
+    # It also gives the fit grips near the centre of mass to choose from
+    # (`GraspFitConfig.balanced_starts`).
     simulated_choice: bool = False
     choice_alternatives: int = 3
 
@@ -130,6 +132,9 @@ def optimise_contacts(
         angles = np.asarray(sequence.object_angle(), np.float64)
     model_body = sequence.object_transforms().astype(np.float64)
     model_angle = np.asarray(sequence.object_angle(), np.float64)
+    fit_config = config.fit
+    if config.simulated_choice:
+        fit_config = dataclasses.replace(fit_config, balanced_starts=True)
     grasps, options, reports = {}, {}, []
     for index, phase in enumerate(phases):
         for side in phase.sides:
@@ -144,7 +149,7 @@ def optimise_contacts(
             angle = float(angles[phase.start])
             if config.optimise:
                 fitted = _fit(obj, hand, phase, relative, fingers[picks], wrist, betas, angle,
-                              _phase_mask(sequence, phase), config.fit)  # fmt: skip
+                              _phase_mask(sequence, phase), fit_config)  # fmt: skip
                 choices, report = fitted
                 grasps[(index, side)] = choices[0]
                 options[(index, side)] = choices[1 : 1 + config.choice_alternatives]

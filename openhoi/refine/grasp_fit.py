@@ -67,6 +67,9 @@ class GraspFitConfig:
     # A grip also starts from four re-oriented power grasps at the generated palm's place
     # (palm on the surface, fingers across the region's main axis, along it, and back).
     reoriented: bool = True
+    # ... and four more at the region point nearest the object's centre of mass: grips with
+    # little gravity torque (a hammer held near its head), for the simulator's choice.
+    balanced_starts: bool = False
     # A grip is valid with at most this deep penetration (mm) and at least this many zones
     # touching, the thumb among them; the valid candidate whose contacts oppose best wins.
     valid_depth_mm: float = 2.0
@@ -169,8 +172,11 @@ def fit_grasp(
 
     num_given = len(poses)
     if grip and config.reoriented:
+        anchors = [None]
+        if config.balanced_starts:
+            anchors.append(_mass_centre(meshes, part_transforms))
         extra_poses, extra_transls = _oriented_starts(
-            hand, geometry, poses, transls, beta[:1], wrist, region
+            hand, geometry, poses, transls, beta[:1], wrist, region, anchors
         )
         poses = np.concatenate([poses, extra_poses])
         transls = np.concatenate([transls, extra_transls])
@@ -314,10 +320,17 @@ _PRESHAPE_FRACTION = 0.3
 _PRESHAPE_STANDOFF_M = 0.01
 
 
-def _oriented_starts(hand, geometry, poses, transls, beta, wrist, region):
-    """Power-grasp starts at the surface point nearest the middle pose's palm: palm facing
-    the surface, the fingers rolled through `_ROLLS` from across the main axis of the
-    region there, pre-shaped, palm `_PRESHAPE_STANDOFF_M` off the surface."""
+def _oriented_starts(hand, geometry, poses, transls, beta, wrist, region, anchors=(None,)):
+    """Power-grasp starts at the surface point nearest the middle pose's palm (anchor None)
+    and at the region point nearest each other anchor (e.g. the object's centre of mass, a
+    grip with little gravity torque): palm facing the surface, the fingers rolled through
+    `_ROLLS` from across the main axis of the region there, pre-shaped, palm
+    `_PRESHAPE_STANDOFF_M` off the surface."""
+    out = [_starts_at(hand, geometry, poses, transls, beta, wrist, region, a) for a in anchors]
+    return np.concatenate([p for p, _ in out]), np.concatenate([t for _, t in out])
+
+
+def _starts_at(hand, geometry, poses, transls, beta, wrist, region, anchor):
     from openhoi.hand.regions import vertex_normals
 
     palm_ids = torch.as_tensor(hand.contact_zones["palm"])
@@ -329,6 +342,8 @@ def _oriented_starts(hand, geometry, poses, transls, beta, wrist, region):
             beta,
         ).vertices
         palm_now = posed[0, palm_ids].mean(dim=0)
+        if anchor is not None:
+            palm_now = _nearest_region_point(region, anchor, palm_now)
         query = geometry(palm_now[None, None])
         point = query.closest[0, 0].double().numpy()
         normal = query.normal[0, 0].double().numpy()
@@ -356,6 +371,29 @@ def _oriented_starts(hand, geometry, poses, transls, beta, wrist, region):
         out_transls.append(target - wrist_np - rotation @ (palm_rest - wrist_np))
         out_poses.append(np.concatenate([orient[None], fingers]))
     return np.stack(out_poses), np.stack(out_transls)
+
+
+def _nearest_region_point(region, anchor: np.ndarray, default: Tensor) -> Tensor:
+    """The affordance-region point nearest `anchor` (`default` without a region)."""
+    if region is None or not len(region):
+        return default
+    points = np.asarray(region.detach() if torch.is_tensor(region) else region, np.float64)
+    nearest = points[int(np.linalg.norm(points - anchor, axis=1).argmin())]
+    return torch.as_tensor(nearest, dtype=default.dtype)
+
+
+def _mass_centre(meshes, part_transforms) -> np.ndarray:
+    """The object's centre of mass in the fit frame (uniform density; the vertex mean of a
+    part whose mesh is not closed)."""
+    total, moment = 0.0, np.zeros(3)
+    for mesh, transform in zip(meshes, part_transforms, strict=True):
+        transform = np.asarray(transform, np.float64)
+        volume = float(abs(mesh.volume)) if mesh.is_volume else 0.0
+        centre = mesh.center_mass if volume > 0 else np.asarray(mesh.vertices).mean(axis=0)
+        weight = volume if volume > 0 else 1e-9
+        total += weight
+        moment += weight * (transform[:3, :3] @ centre + transform[:3, 3])
+    return moment / total
 
 
 def _frame_from(first: np.ndarray, second: np.ndarray) -> np.ndarray:

@@ -248,3 +248,41 @@ def test_the_simulator_chooses_the_grasp_that_holds(cylinder, hand, power_grasp)
     choice = reports[0]["simulated_choice"]
     assert choice["tried"] == 2 and choice["chosen"] == 1
     assert choice["held_directions"][1] > choice["held_directions"][0]
+
+
+def test_balanced_starts_offer_a_grip_near_the_centre_of_mass(hand, tmp_path):
+    # A hammer: a 28 cm handle along x with a heavy head at x = +14 cm. The generated hand
+    # holds the far end of the handle, where the head's weight twists the grip most.
+    handle = trimesh.creation.cylinder(radius=0.015, height=0.28, sections=32)
+    handle.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, [0, 1, 0]))
+    head = trimesh.creation.box(extents=(0.04, 0.04, 0.1))
+    head.apply_translation([0.14, 0.0, 0.0])
+    path = tmp_path / "hammer.obj"
+    trimesh.util.concatenate([handle, head]).export(path)
+    hammer = load_object(path)
+    points = np.asarray(hammer.points.points, np.float64)
+    on_handle = points[:, 0] < 0.11
+    # An open hand, palm (facing -y at rest) 3 cm above the handle's far end.
+    palm = torch.as_tensor(hand.contact_zones["palm"])
+    flat = torch.zeros(1, 16, 3)
+    palm_rest = hand(flat, torch.zeros(1, 3)).vertices[0, palm].mean(dim=0).double().numpy()
+    transl = np.array([-0.11, 0.045, 0.0]) - palm_rest
+    eye = [np.eye(4)]
+    centre_x = float(head.volume * 0.14 / (head.volume + handle.volume))  # about 6 cm
+
+    def grips_x(balanced):
+        from openhoi.refine.grasp_fit import GraspFitConfig
+
+        fitted = fit_grasp(hand, hammer.part_meshes(), eye, np.zeros((1, 16, 3)), transl[None],
+                           np.zeros(10), region=points[on_handle],
+                           config=GraspFitConfig(balanced_starts=balanced, steps=60))  # fmt: skip
+        xs = []
+        for grasp in (fitted, *fitted.alternatives):
+            verts = hand(torch.tensor(grasp.pose[None]).float(),
+                         torch.tensor(grasp.transl[None]).float()).vertices[0]  # fmt: skip
+            xs.append(float(verts[palm, 0].mean()))
+        return np.array(xs)
+
+    plain, balanced = grips_x(False), grips_x(True)
+    assert np.abs(plain - centre_x).min() > 0.06  # every grip stays at the far end
+    assert np.abs(balanced - centre_x).min() < 0.03  # one grips next to the centre of mass
