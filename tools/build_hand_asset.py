@@ -4,9 +4,10 @@
 
 v1 (default, openhoi/assets/hand) is the box-modelled hand described below; v2
 (openhoi/assets/hand_v2, "openhoi-hand-v2") is the anatomical hand of tools/hand_asset_v2.py,
-built on the same topology, skinning and assembly code. Writes `MANO_RIGHT.pkl`, `MANO_LEFT.pkl` (protocol-2 pickles of plain numpy arrays with the
-keys smplx.MANO reads) and `hand_meta.json` (fingertip and contact-zone vertex ids). The
-output is deterministic; rerun the script after changing it and commit its outputs.
+built on the same topology, skinning and assembly code. Writes `MANO_RIGHT.pkl`,
+`MANO_LEFT.pkl` (protocol-2 pickles of plain numpy arrays with the keys smplx.MANO reads)
+and `hand_meta.json` (fingertip and contact-zone vertex ids; v2 adds "asset_id"). The output
+is deterministic; rerun the script after changing it and commit its outputs.
 
 The hand is box-modelled with a fixed topology of exactly 778 vertices (MANO's count):
 a palm tube of rounded-rectangle rings (wrist capped by a fan), a distal cap grid from which

@@ -39,9 +39,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse
 from build_hand_asset import (
+    FINGERS,
     NUM_WIDTH_CELLS,
     PALM_RING_FRACTIONS,
-    FINGERS,
     HandParams,
     Skeleton,
     Topology,
@@ -84,14 +84,18 @@ class FingerV2:
 
 # MANO order index, middle, pinky, ring; adult proportions (wrist→middle tip ≈ 18.5 cm).
 FINGERS_V2 = {
-    "index": FingerV2(4.0, -0.0015, (6.0, 12.0, 8.0), (0.042, 0.025, 0.023),
-                      (0.0118, 0.0106, 0.0094, 0.0090)),  # fmt: skip
-    "middle": FingerV2(0.5, 0.0, (7.0, 13.0, 8.0), (0.047, 0.029, 0.024),
-                       (0.0120, 0.0108, 0.0096, 0.0091)),  # fmt: skip
-    "pinky": FingerV2(-7.5, -0.0045, (9.0, 15.0, 9.0), (0.033, 0.019, 0.020),
-                      (0.0100, 0.0090, 0.0080, 0.0076)),  # fmt: skip
-    "ring": FingerV2(-3.0, -0.0015, (8.0, 14.0, 8.0), (0.044, 0.028, 0.023),
-                     (0.0114, 0.0102, 0.0091, 0.0087)),  # fmt: skip
+    "index": FingerV2(
+        4.0, -0.0015, (6.0, 12.0, 8.0), (0.042, 0.025, 0.023), (0.0118, 0.0106, 0.0094, 0.0090)
+    ),
+    "middle": FingerV2(
+        0.5, 0.0, (7.0, 13.0, 8.0), (0.047, 0.029, 0.024), (0.0120, 0.0108, 0.0096, 0.0091)
+    ),
+    "pinky": FingerV2(
+        -7.5, -0.0045, (9.0, 15.0, 9.0), (0.033, 0.019, 0.020), (0.0100, 0.0090, 0.0080, 0.0076)
+    ),
+    "ring": FingerV2(
+        -3.0, -0.0015, (8.0, 14.0, 8.0), (0.044, 0.028, 0.023), (0.0114, 0.0102, 0.0091, 0.0087)
+    ),
 }
 # Rings along a finger (10 = the topology's count): (segment, fraction) stations on the
 # proximal, middle and distal bones, then three rings on the tip cap (polar angles from the
@@ -109,7 +113,7 @@ OPENING_KEEP_V2 = 0.5  # first ring keeps this much of its opening's shape
 
 # ---- thumb (design coordinates; × palm_length, palm_width, palm_thickness for the CMC) ------
 THUMB_CMC_V2 = (0.25, 0.22, -0.30)
-THUMB_METACARPAL_DIRECTION = (0.72, 0.56, -0.40)
+THUMB_METACARPAL_DIRECTION = (0.68, 0.64, -0.40)
 THUMB_REST_FLEXION_DEG = (0.0, 12.0, 10.0)  # CMC (none: the direction sets it), MCP, IP
 THUMB_LENGTHS_V2 = (0.044, 0.032, 0.029)
 THUMB_RADII_V2 = (0.0170, 0.0128, 0.0115, 0.0104)  # metacarpal (thenar), MCP, IP, pad
@@ -123,8 +127,8 @@ PALM_POWER_V2 = 2.3  # superellipse exponent of the palm section (2: ellipse)
 # units), height m). Thenar and hypothenar eminences, the pads under the knuckles; a
 # negative height hollows the centre of the palm.
 PALM_BUMPS = (
-    (0.30, 0.62, 0.20, 0.45, 0.0055),  # thenar
-    (0.40, -0.70, 0.28, 0.32, 0.0045),  # hypothenar
+    (0.28, 0.60, 0.22, 0.50, 0.0080),  # thenar
+    (0.40, -0.70, 0.28, 0.32, 0.0055),  # hypothenar
     (0.95, 0.0, 0.10, 1.6, 0.0030),  # distal palmar pads under the MCPs
     (0.55, 0.05, 0.18, 0.35, -0.0025),  # hollow of the palm
 )

@@ -4,8 +4,8 @@
 
 Rows are poses given as anatomical joint angles (`HandModel.pose_from_anatomical_angles`,
 so both hands get the same flexion/abduction/twist per joint): the rest pose, a power grasp
-and a thumb-index pinch; columns are `embedded:v1` and `embedded:v2`, each from the palm
-side and from the back of the hand. Drawn with openhoi's own z-buffer rasteriser and
+and a thumb-index pinch; columns are `embedded:v1` and `embedded:v2` seen from the palm,
+from the thumb side and from the back of the hand. Drawn with openhoi's own z-buffer rasteriser and
 per-pixel interpolated vertex normals (Phong-style Lambert + a little specular).
 """
 
@@ -17,7 +17,10 @@ from pathlib import Path
 import numpy as np
 
 # Anatomical (flexion, abduction, twist) degrees per finger joint: MCP/PIP/DIP, thumb
-# CMC/MCP/IP (limits in openhoi/hand/limits.py).
+# CMC/MCP/IP (limits in openhoi/hand/limits.py). The thumb of the power grasp and the
+# thumb and index of the pinch were found for v2 by a short Adam run inside the limits
+# (thumb tip onto the index/middle middle phalanges; thumb pad onto the index pad, the
+# pads' outward directions opposed, near a hand-set pinch); v1 gets the same angles.
 POSES_DEG = {
     "rest": {},
     "power grasp": {
@@ -25,24 +28,24 @@ POSES_DEG = {
         "middle": ((75, 0, 0), (85, 0, 0), (45, 0, 0)),
         "ring": ((78, 0, 0), (85, 0, 0), (45, 0, 0)),
         "pinky": ((80, 0, 0), (80, 0, 0), (45, 0, 0)),
-        "thumb": ((40, 10, 10), (35, 0, 0), (40, 0, 0)),
+        "thumb": ((-4, 12, -10), (19, 4, -4), (48, 2, -2)),
     },
     "pinch": {
-        "index": ((38, 0, 0), (45, 0, 0), (20, 0, 0)),
+        "index": ((37, 5, -2), (50, 4, 4), (38, 4, 5)),
         "middle": ((30, 0, 0), (35, 0, 0), (15, 0, 0)),
         "ring": ((28, 0, 0), (30, 0, 0), (15, 0, 0)),
         "pinky": ((26, 0, 0), (28, 0, 0), (15, 0, 0)),
-        "thumb": ((40, 15, 20), (20, 0, 0), (15, 0, 0)),
+        "thumb": ((14, 19, 10), (2, 6, 2), (-7, 4, 4)),
     },
 }
 HANDS = {"v1": "embedded:v1", "v2": "embedded:v2"}
 # Hand frame → picture frame: fingers (-x) up (+z), palm normal (-y) stays toward -y.
 TO_PICTURE = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])
-VIEWS = {"palm": (0.5, -1.0, 0.3), "back": (-0.45, 1.0, 0.3)}
+VIEWS = {"palm": (0.3, -1.0, 0.25), "thumb side": (1.0, -0.6, 0.2), "back": (-0.45, 1.0, 0.3)}
 SKIN = np.array([0.93, 0.74, 0.62])
 BACKGROUND = 255
-CELL = (300, 360)  # width, height of one rendering, pixels
-LIGHT = np.array([-0.45, -0.55, -0.7])  # toward the light: camera frame, up-left, front
+CELL = (260, 320)  # width, height of one rendering, pixels
+LIGHT = np.array([-0.65, -0.6, -0.45])  # toward the light: camera frame, up-left, front
 
 
 def pose_angles(hand, name: str):
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> Path:
             camera = auto_camera(everything, CELL, view_direction=direction, fov_y_deg=30.0)
             for name, hand in hands.items():
                 image = render(meshes[name], hand.faces, camera)
-                cells.append(_label(image, f"{name} {hand.asset_id} · {pose} · {view}"))
+                cells.append(_label(image, f"{name} · {pose} · {view}"))
         rows.append(np.concatenate(cells, axis=1))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

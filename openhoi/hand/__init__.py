@@ -41,6 +41,7 @@ __all__ = [
     "HandIdentity",
     "HandModel",
     "HandOutput",
+    "embedded_asset_name",
     "hand_identity",
     "load_mano_file",
     "mirror_pose",
