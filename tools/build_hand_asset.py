@@ -314,8 +314,9 @@ class Skeleton:
     directions: np.ndarray  # (5, 3) unit direction of each finger / the thumb
 
 
-def _finger_lengths(name: str, p: HandParams) -> np.ndarray:
-    lengths = np.asarray(FINGERS[name].lengths) * p.finger_length
+def finger_lengths(base_lengths, name: str, p: HandParams) -> np.ndarray:
+    """(3,) bone lengths of finger `name` for shape `p`, from its template `base_lengths`."""
+    lengths = np.asarray(base_lengths) * p.finger_length
     if name == "index":
         lengths = lengths * math.exp(p.index_ring_ratio)
     if name == "ring":
@@ -325,11 +326,11 @@ def _finger_lengths(name: str, p: HandParams) -> np.ndarray:
     return lengths
 
 
-def _knuckle_line(p: HandParams, finger_b: dict[str, float]):
-    """a of the knuckle line as a function of b (piecewise linear through the MCPs)."""
+def knuckle_line(p: HandParams, finger_b: dict[str, float], edges=PALM_EDGE_KNUCKLE):
+    """a of the knuckle line as a function of b (piecewise linear through the MCPs and the
+    radial / ulnar palm edge ends at `edges` × palm_length)."""
     half = p.palm_width / 2
-    points = [(-half, PALM_EDGE_KNUCKLE[1] * p.palm_length),
-              (half, PALM_EDGE_KNUCKLE[0] * p.palm_length)]  # fmt: skip
+    points = [(-half, edges[1] * p.palm_length), (half, edges[0] * p.palm_length)]
     points += [(finger_b[name], FINGERS[name].knuckle * p.palm_length) for name in FINGERS]
     points.sort()
     bs, as_ = np.array(points).T
@@ -340,17 +341,25 @@ def _palm_profile(profile, fraction: float) -> float:
     return float(np.interp(fraction, *profile))
 
 
+def palm_section(width: float, thick: float, power: float) -> np.ndarray:
+    """(RING_SIZE, 2) (b, c) of the palm ring positions on a superellipse of the given
+    width, thickness (m) and exponent, in ring order."""
+    section = np.zeros((RING_SIZE, 2))
+    for j, (i, k) in enumerate(ring_grid_points()):
+        b = width / 2 - i * width / NUM_WIDTH_CELLS
+        c = -thick / 2 + k * thick / NUM_THICK_CELLS
+        norm = abs(2 * b / width) ** power + abs(2 * c / thick) ** power
+        shrink = norm ** (-1 / power)
+        section[j] = (b * shrink, c * shrink)
+    return section
+
+
 def _palm_ring_points(p: HandParams, fraction: float, knuckle) -> np.ndarray:
     """(RING_SIZE, 3) points of one palm ring (a, b, c), rounded-rectangle section."""
     width = p.palm_width * _palm_profile(PALM_WIDTH_PROFILE, fraction)
     thick = p.palm_thickness * _palm_profile(PALM_THICK_PROFILE, fraction)
     points = np.zeros((RING_SIZE, 3))
-    for j, (i, k) in enumerate(ring_grid_points()):
-        b = width / 2 - i * width / NUM_WIDTH_CELLS
-        c = -thick / 2 + k * thick / NUM_THICK_CELLS
-        norm = abs(2 * b / width) ** SUPERELLIPSE_POWER + abs(2 * c / thick) ** SUPERELLIPSE_POWER
-        shrink = norm ** (-1 / SUPERELLIPSE_POWER)
-        b, c = b * shrink, c * shrink
+    for j, (b, c) in enumerate(palm_section(width, thick, SUPERELLIPSE_POWER)):
         a = WRIST_END_A + fraction * (knuckle(b) - WRIST_END_A)
         points[j] = (a, b, c)
     return points
@@ -409,7 +418,7 @@ def build_geometry(topo: Topology, p: HandParams) -> tuple[np.ndarray, Skeleton]
         name: last_width / 2 - 0.5 * sum(spec.cells) * last_width / NUM_WIDTH_CELLS
         for name, spec in FINGERS.items()
     }
-    knuckle = _knuckle_line(p, finger_b)
+    knuckle = knuckle_line(p, finger_b)
 
     # 1. palm rings, distal cap, wrist cap
     for r, fraction in enumerate(PALM_RING_FRACTIONS):
@@ -426,7 +435,7 @@ def build_geometry(topo: Topology, p: HandParams) -> tuple[np.ndarray, Skeleton]
         spec = FINGERS[name]
         angle = math.radians(spec.splay_deg)
         direction = np.array([math.cos(angle), math.sin(angle), 0.0])
-        lengths = _finger_lengths(name, p)
+        lengths = finger_lengths(FINGERS[name].lengths, name, p)
         mcp = np.array([knuckle(finger_b[name]), finger_b[name], 0.0])
         chain = [mcp, mcp + lengths[0] * direction, mcp + lengths[:2].sum() * direction]
         radii = np.asarray(spec.radii) * p.finger_radius

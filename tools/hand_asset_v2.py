@@ -46,12 +46,14 @@ from build_hand_asset import (
     Skeleton,
     Topology,
     build_topology,
+    finger_lengths,
     finite_difference_shapedirs,
     hand_meta,
     joint_regressor,
+    knuckle_line,
     mano_arrays,
     orient_outward,
-    ring_grid_points,
+    palm_section,
     skinning_weights,
     to_world,
 )
@@ -135,6 +137,7 @@ PALM_BUMPS = (
 DORSAL_KNUCKLE_HEIGHT = 0.0028  # m, bumps over the MCPs on the back of the hand
 DORSAL_KNUCKLE_SIGMA = (0.06, 0.0045)  # (a × palm_length, b in m)
 TRANSVERSE_ARCH = 0.0045  # m: the radial and ulnar palm edges sit this much palmar
+PALM_EDGE_KNUCKLE_V2 = (0.86, 0.74)  # radial / ulnar palm edge end, × palm_length
 WEB_DISTAL = 0.016  # m: the webs between fingers sit this much beyond the knuckle line
 WEB_PALMAR = 0.0045  # m: ... and this much toward the palm
 WRIST_END_A_V2 = -0.010  # the mesh ends this far proximal of the wrist joint
@@ -165,13 +168,12 @@ def _rotate(vector: np.ndarray, axis: np.ndarray, angle: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Chain:
-    """A curved finger chain: joints (3, 3), tip (3,), bone directions (3, 3), the direction
-    the chain curls toward at rest (3,) and the flexion axis (3,), design coordinates."""
+    """A curved finger chain: joints (3, 3), tip (3,), bone directions (3, 3) and the
+    flexion axis (3,), design coordinates."""
 
     joints: np.ndarray
     tip: np.ndarray
     directions: np.ndarray
-    bend: np.ndarray
     axis: np.ndarray
 
 
@@ -186,7 +188,7 @@ def _curved_chain(base, direction, bend, lengths, flexion_deg) -> Chain:
         angle += math.radians(flexion_deg[n])
         directions.append(_rotate(direction, axis, angle))
         joints.append(joints[-1] + length * directions[-1])
-    return Chain(np.array(joints[:3]), joints[3], np.array(directions), bend, axis)
+    return Chain(np.array(joints[:3]), joints[3], np.array(directions), axis)
 
 
 def _station_frames(chain: Chain, stations) -> tuple[np.ndarray, np.ndarray]:
@@ -229,15 +231,14 @@ def _tube(loop_points, chain: Chain, stations, radii, pad_radius) -> np.ndarray:
     offsets = loop_points - loop_points.mean(axis=0)
     angles = np.arctan2(offsets @ e2, offsets @ e1)
     rings = []
-    joint_fraction = {0: 0.0, 1: 1.0, 2: 2.0}
     for n, ((segment, fraction), center, tangent) in enumerate(
         zip(stations, centers, tangents, strict=True)
     ):
         e1, e2 = _ring_frame(tangent, chain.axis)
-        position = joint_fraction[segment] + fraction  # 1 = PIP, 2 = DIP along the finger
+        position = segment + fraction  # 0 = MCP, 1 = PIP, 2 = DIP along the finger
         half_width = float(np.interp(position, (0.0, 1.0, 2.0, 2.5), radii))
         to_joint = min(abs(position - round(position)), 0.5)  # 0 at a joint, 0.5 mid-bone
-        pad = 1 + PAD_BULGE * (4 * to_joint * (1 - to_joint) * 2 - 1)  # -1 at joints, +1 mid
+        pad = 1 + PAD_BULGE * (8 * to_joint * (1 - to_joint) - 1)  # -1 at joints, +1 mid-bone
         knuckle = 1 + KNUCKLE_BULGE * max(0.0, 1 - to_joint / 0.2)
         dorsal = (NAIL_FLATNESS if segment == 2 else DORSAL_FLATNESS) * knuckle
         section = _section(angles, half_width, PALMAR_FULLNESS * pad, dorsal)
@@ -266,12 +267,7 @@ def _palm_ring(p: HandParams, fraction: float, knuckle, finger_b) -> np.ndarray:
     width = _palm_width(p, fraction)
     thick = p.palm_thickness * float(np.interp(fraction, *PALM_THICK_PROFILE_V2))
     points = []
-    for i, k in ring_grid_points():
-        b = width / 2 - i * width / NUM_WIDTH_CELLS
-        c = -thick / 2 + k * thick / 2
-        norm = abs(2 * b / width) ** PALM_POWER_V2 + abs(2 * c / thick) ** PALM_POWER_V2
-        shrink = norm ** (-1 / PALM_POWER_V2)
-        b, c = b * shrink, c * shrink
+    for b, c in palm_section(width, thick, PALM_POWER_V2):
         a_knuckle = knuckle(b)
         a = WRIST_END_A_V2 + fraction * (a_knuckle - WRIST_END_A_V2)
         side = 2 * b / p.palm_width  # -1 ulnar edge … +1 radial edge
@@ -288,27 +284,6 @@ def _palm_ring(p: HandParams, fraction: float, knuckle, finger_b) -> np.ndarray:
                 c += DORSAL_KNUCKLE_HEIGHT * math.exp(-0.5 * (da * da + db * db)) * (2 * c / thick)
         points.append((a, b, c))
     return np.array(points)
-
-
-def _knuckle_line(p: HandParams, finger_b: dict[str, float]):
-    """a of the knuckle line as a function of b (through the MCPs, rounded at the edges)."""
-    half = p.palm_width / 2
-    points = [(-half, 0.74 * p.palm_length), (half, 0.86 * p.palm_length)]
-    points += [(finger_b[name], FINGERS[name].knuckle * p.palm_length) for name in FINGERS]
-    points.sort()
-    bs, as_ = np.array(points).T
-    return lambda b: float(np.interp(b, bs, as_))
-
-
-def _finger_lengths_v2(name: str, p: HandParams) -> np.ndarray:
-    lengths = np.asarray(FINGERS_V2[name].lengths) * p.finger_length
-    if name == "index":
-        lengths = lengths * math.exp(p.index_ring_ratio)
-    if name == "ring":
-        lengths = lengths * math.exp(-p.index_ring_ratio)
-    if name == "pinky":
-        lengths = lengths * p.pinky_length
-    return lengths
 
 
 def _taubin_operator(faces: np.ndarray, num_vertices: int) -> scipy.sparse.csr_matrix:
@@ -346,7 +321,7 @@ def build_geometry_v2(topo: Topology, p: HandParams, smoothing) -> tuple[np.ndar
         name: last_width / 2 - 0.5 * sum(spec.cells) * last_width / NUM_WIDTH_CELLS
         for name, spec in FINGERS.items()
     }
-    knuckle = _knuckle_line(p, finger_b)
+    knuckle = knuckle_line(p, finger_b, PALM_EDGE_KNUCKLE_V2)
 
     # 1. palm rings, the cap between the fingers (webs), wrist cap
     for r, fraction in enumerate(PALM_RING_FRACTIONS):
@@ -370,7 +345,7 @@ def build_geometry_v2(topo: Topology, p: HandParams, smoothing) -> tuple[np.ndar
         mcp = np.array([knuckle(finger_b[name]), finger_b[name],
                         spec.mcp_dorsal - TRANSVERSE_ARCH * (2 * finger_b[name] / p.palm_width)
                         ** 2])  # fmt: skip
-        lengths = _finger_lengths_v2(name, p)
+        lengths = finger_lengths(FINGERS_V2[name].lengths, name, p)
         chain = _curved_chain(mcp, direction, palmar, lengths, spec.rest_flexion_deg)
         radii = np.asarray(spec.radii) * p.finger_radius
         radii = (*radii[:3], radii[3] * p.tip_radius)
