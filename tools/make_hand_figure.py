@@ -71,17 +71,9 @@ def posed_vertices(hand, name: str) -> np.ndarray:
     return out.vertices[0].double().numpy() @ TO_PICTURE.T
 
 
-def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    corners = vertices[faces]
-    normals = np.zeros_like(vertices)
-    face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    for corner in range(3):
-        np.add.at(normals, faces[:, corner], face_normals)
-    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
-
-
 def render(vertices: np.ndarray, faces: np.ndarray, camera) -> np.ndarray:
     """(H, W, 3) uint8 smooth-shaded image of one mesh."""
+    from openhoi.hand.regions import vertex_normals
     from openhoi.render._raster import rasterize  # the rasteriser the previews use
 
     uv, depth = camera.project(vertices)
@@ -98,7 +90,7 @@ def render(vertices: np.ndarray, faces: np.ndarray, camera) -> np.ndarray:
     w2 = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / denom
     weights = np.stack([1 - w1 - w2, w1, w2], axis=1)
     rotation = camera.world_to_camera[:3, :3]
-    normals = _vertex_normals(vertices, faces) @ rotation.T
+    normals = vertex_normals(vertices, faces) @ rotation.T
     normal = (weights[:, :, None] * normals[face]).sum(axis=1)
     normal /= np.linalg.norm(normal, axis=1, keepdims=True)
     normal[normal[:, 2] > 0] *= -1  # back faces seen through a gap: light them as front
