@@ -661,24 +661,28 @@ def game_controller(
 ) -> HOIObject:
     """Game controller lying flat: a body, two grips and buttons on top."""
     t = 0.03
-    core = _ellipsoid((width / 2, 0.03, t / 2), (0.0, 0.0, t / 2))
+    core = _ellipsoid((width / 2, 0.036, t / 2), (0.0, 0.0, t / 2))
     grips = union(
         [
             capsule(
-                (s * width * 0.3, -0.005, 0.016), (s * width * 0.42, -grip_length, 0.016), 0.016
+                (s * width * 0.3, -0.012, 0.017), (s * width * 0.36, -grip_length, 0.017), 0.017
             )
             for s in (-1.0, 1.0)
         ]
     )
     body = union([core, grips])
-    buttons = union(
-        [
-            cylinder(0.0045, 0.004, z0=t - 0.003, sections=12).apply_translation(
-                [width * 0.25 + dx, 0.008 + dy, 0.0]
-            )
-            for dx, dy in ((0.0, 0.009), (0.0, -0.009), (0.009, 0.0), (-0.009, 0.0))
-        ]
-    )
+    face = [(0.0, 0.009), (0.0, -0.009), (0.009, 0.0), (-0.009, 0.0)]
+    keys = [
+        cylinder(0.0045, 0.004, z0=t - 0.003, sections=12).apply_translation(
+            [width * 0.25 + dx, 0.008 + dy, 0.0]
+        )
+        for dx, dy in face
+    ]
+    pad = [
+        box((0.022, 0.007, 0.004), (-width * 0.25, 0.008, t - 0.001)),
+        box((0.007, 0.022, 0.004), (-width * 0.25, 0.008, t - 0.001)),
+    ]
+    buttons = union([*keys, union(pad)])
     in_grips = lambda c, n: c[:, 1] < -0.02  # noqa: E731
     return assemble(
         name,
@@ -933,6 +937,35 @@ def chest(
     )
 
 
+def notebook(
+    *, width: float, length: float, pages: float, cover: float, name: str = "notebook"
+) -> HOIObject:
+    """Notebook lying flat; the front cover opens about the spine (articulated)."""
+    obj = _b.book(width=width, length=length, pages=pages, cover=cover, name=name)
+    return dataclasses.replace(
+        obj,
+        description=f"notebook lying flat ({width:.2g} x {length:.2g} x {pages + 2 * cover:.2g}"
+        " m); the front cover opens about the spine",
+    )
+
+
+def jewelry_box(
+    *, width: float, depth: float, height: float, wall: float, lid_thickness: float,
+    name: str = "jewelry_box",
+) -> HOIObject:  # fmt: skip
+    """Small jewellery box with a lid hinged along the back edge (articulated)."""
+    return _b.box_object(
+        width=width,
+        depth=depth,
+        height=height,
+        wall=wall,
+        lid_thickness=lid_thickness,
+        name=name,
+        description=f"jewellery box with a hinged lid ({width:.2g} x {depth:.2g} x "
+        f"{height + lid_thickness:.2g} m)",
+    )
+
+
 # ---------------------------------------------------------------------- registry
 
 
@@ -1036,9 +1069,8 @@ _ENTRIES = (
         body=("grasp", "body", _GRIP, 0.05), twist=("open", "lid", _PINCH)),
     _family("thermos", "containers", thermos, lambda r: {
         "radius": _u(r, 0.033, 0.042), "height": _u(r, 0.2, 0.27), "cap_height": _u(r, 0.03, 0.045),
-    }, ("twist_open", "twist_close", "relocate"), articulated=True,
-        hold=("wrap-grasp", "body", _GRIP), body=("grasp", "body", _GRIP, 0.08),
-        twist=("open", "lid", _PINCH)),
+    }, ("twist_open", "twist_close"), articulated=True,
+        body=("grasp", "body", _GRIP, 0.08), twist=("open", "lid", _PINCH)),
     _family("spray_bottle", "containers", _b.spray_bottle, lambda r: {
         "radius": _u(r, 0.035, 0.044), "height": _u(r, 0.17, 0.22),
     }, ("spray", "relocate", "handover"), articulated=True,
@@ -1048,6 +1080,10 @@ _ENTRIES = (
         "wall": _u(r, 0.003, 0.005), "lid_thickness": _u(r, 0.008, 0.012),
     }, ("open_close", "carry"), articulated=True,
         hold=("grasp", "base", ("flat",)), open=("open", "lid", ("pinch", "poke"))),
+    _family("jewelry_box", "containers", jewelry_box, lambda r: {
+        "width": _u(r, 0.1, 0.15), "depth": _u(r, 0.075, 0.1), "height": _u(r, 0.045, 0.065),
+        "wall": _u(r, 0.004, 0.006), "lid_thickness": _u(r, 0.01, 0.014),
+    }, ("open_close",), articulated=True, open=("open", "lid", ("pinch", "poke"))),
     _family("chest", "containers", chest, lambda r: {
         "width": _u(r, 0.26, 0.36), "depth": _u(r, 0.16, 0.22), "height": _u(r, 0.11, 0.16),
         "wall": _u(r, 0.008, 0.012), "lid_thickness": _u(r, 0.012, 0.018),
@@ -1095,7 +1131,7 @@ _ENTRIES = (
     }, ("press", "inspect", "relocate"),
         hold=("grasp", "body", _PINCH), press=("press", "buttons", ("poke",))),
     _family("game_controller", "electronics", game_controller, lambda r: {
-        "width": _u(r, 0.1, 0.13), "grip_length": _u(r, 0.05, 0.065),
+        "width": _u(r, 0.1, 0.13), "grip_length": _u(r, 0.04, 0.055),
     }, ("press", "inspect", "relocate"),
         hold=("grasp", "body", _GRIP), press=("press", "buttons", ("poke",))),
     _family("camera", "electronics", camera, lambda r: {
@@ -1138,6 +1174,10 @@ _ENTRIES = (
     # ---- household
     _family("book", "household", _b.book, lambda r: {
         "width": _u(r, 0.13, 0.2), "length": _u(r, 0.19, 0.28), "pages": _u(r, 0.012, 0.04),
+        "cover": _u(r, 0.0025, 0.0035),
+    }, ("open_close",), articulated=True, open=("open", "cover", ("pinch", "poke"))),
+    _family("notebook", "household", notebook, lambda r: {
+        "width": _u(r, 0.14, 0.21), "length": _u(r, 0.2, 0.3), "pages": _u(r, 0.006, 0.016),
         "cover": _u(r, 0.0025, 0.0035),
     }, ("open_close",), articulated=True, open=("open", "cover", ("pinch", "poke"))),
     _family("toothbrush", "household", _b.toothbrush, lambda r: {
