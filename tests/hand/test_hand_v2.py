@@ -225,3 +225,13 @@ def test_embedded_selection_by_name(monkeypatch):
     monkeypatch.setenv("OPENHOI_MANO_DIR", "embedded:v3")
     with pytest.raises(InputError, match="'embedded:v3'.*OPENHOI_MANO_DIR"):
         HandModel("right")
+
+
+def test_dataset_readers_accept_an_embedded_asset_name(tmp_path):
+    from openhoi.data.readers import get_reader
+
+    reader = get_reader("grab")(tmp_path, mano_dir="embedded:v2")
+    assert reader.hands.model("right").asset_id == "openhoi-hand-v2"
+    assert not reader.hands.is_real
+    with pytest.raises(InputError, match="embedded:nonsense"):
+        get_reader("grab")(tmp_path, mano_dir="embedded:nonsense")

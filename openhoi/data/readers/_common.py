@@ -68,7 +68,8 @@ class HandSet:
     """Left and right `HandModel`s, real MANO when `mano_dir` (or $OPENHOI_MANO_DIR) has them.
 
     Args:
-        mano_dir: folder with MANO_LEFT.pkl / MANO_RIGHT.pkl, or None for the embedded hand.
+        mano_dir: folder with MANO_LEFT.pkl / MANO_RIGHT.pkl, "embedded:v1" / "embedded:v2",
+            or None for the default embedded hand.
     """
 
     def __init__(self, mano_dir: str | os.PathLike | None) -> None:
@@ -495,7 +496,10 @@ class DatasetReader(abc.ABC):
         if not self.root.is_dir():
             raise MissingFileError(f"{self.name} dataset folder {str(self.root)!r} does not exist")
         if self.mano_dir is not None and not self.mano_dir.is_dir():
-            raise MissingFileError(f"MANO folder {str(self.mano_dir)!r} does not exist")
+            from openhoi.hand import embedded_asset_name  # "embedded:v2" names no folder
+
+            if embedded_asset_name(self.mano_dir) is None:
+                raise MissingFileError(f"MANO folder {str(self.mano_dir)!r} does not exist")
 
     @property
     def hands(self) -> HandSet:
