@@ -146,7 +146,7 @@ WRIST_CAP_BULGE_V2 = 0.004
 # ---- smoothing, skinning, correctives ------------------------------------------------------
 TAUBIN_STEPS = 12
 TAUBIN_LAMBDA, TAUBIN_MU = 0.5, -0.53
-FINGER_BLEND_V2 = (0.011, 0.008, 0.006)  # wider than v1: the correctives shape the bend
+FINGER_BLEND_V2 = (0.013, 0.011, 0.009)  # wider than v1: the correctives shape the bend
 THUMB_BLEND_V2 = (0.015, 0.010, 0.008)
 CORRECTIVE_FLEXION_DEG = (-20.0, 15.0, 30.0, 45.0, 60.0, 75.0, 90.0, 105.0)
 CORRECTIVE_SIDE_DEG = (-25.0, -12.0, 12.0, 25.0)  # abduction and twist samples
