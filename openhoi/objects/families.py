@@ -316,11 +316,11 @@ def _cutlery_handle(length: float, radius: float) -> trimesh.Trimesh:
 
 
 def fork(
-    *, handle_length: float, head_length: float, head_width: float, num_tines: float,
-    name: str = "fork",
+    *, handle_length: float, handle_radius: float, head_length: float, head_width: float,
+    num_tines: float, name: str = "fork",
 ) -> HOIObject:  # fmt: skip
-    """Table fork lying flat: handle, and a head with tines."""
-    handle = _cutlery_handle(handle_length, 0.0055)
+    """Table fork lying flat: a rounded (plastic-clad) handle and a head with tines."""
+    handle = _cutlery_handle(handle_length, handle_radius)
     tines = round(num_tines)
     neck = slab(
         [(-0.015, -0.004), (-0.015, 0.004), (0.0, head_width / 2), (0.0, -head_width / 2)],
@@ -344,10 +344,11 @@ def fork(
 
 
 def spoon(
-    *, handle_length: float, bowl_length: float, bowl_width: float, name: str = "spoon"
-) -> HOIObject:
-    """Spoon lying on its back: handle and an oval bowl."""
-    handle = _cutlery_handle(handle_length, 0.0055)
+    *, handle_length: float, handle_radius: float, bowl_length: float, bowl_width: float,
+    name: str = "spoon",
+) -> HOIObject:  # fmt: skip
+    """Spoon lying on its back: a rounded handle and an oval bowl."""
+    handle = _cutlery_handle(handle_length, handle_radius)
     half_l, half_w = bowl_length / 2, bowl_width / 2
     bowl = _ellipsoid((half_l, half_w, 0.007), (half_l - 0.004, 0.0, 0.007), subdivisions=3)
     return assemble(
@@ -818,7 +819,7 @@ def toy_block(*, size: float, aspect: float, name: str = "toy_block") -> HOIObje
     return assemble(
         name,
         f"wooden toy block ({size:.2g} x {size * aspect:.2g} x {size:.2g} m)",
-        [PartSpec("block", block, {"grasp": _side, "lift": 1.0, "support": _up}, max_edge=0.01)],
+        [PartSpec("block", block, {"grasp": 1.0, "lift": 1.0, "support": _up}, max_edge=0.01)],
     )
 
 
@@ -1039,11 +1040,13 @@ _ENTRIES = (
         "handle_rise": _u(r, 0.03, 0.07),
     }, ("relocate", "pour", "inspect"), hold=_TOOL),
     _family("fork", "kitchen", fork, lambda r: {
-        "handle_length": _u(r, 0.11, 0.14), "head_length": _u(r, 0.045, 0.06),
+        "handle_length": _u(r, 0.11, 0.14), "handle_radius": _u(r, 0.0075, 0.0095),
+        "head_length": _u(r, 0.045, 0.06),
         "head_width": _u(r, 0.022, 0.03), "num_tines": float(r.integers(3, 5)),
     }, ("relocate", "inspect"), hold=_TOOL),
     _family("spoon", "kitchen", spoon, lambda r: {
-        "handle_length": _u(r, 0.1, 0.14), "bowl_length": _u(r, 0.045, 0.065),
+        "handle_length": _u(r, 0.1, 0.14), "handle_radius": _u(r, 0.0075, 0.0095),
+        "bowl_length": _u(r, 0.045, 0.065),
         "bowl_width": _u(r, 0.03, 0.042),
     }, ("relocate", "inspect"), hold=_TOOL),
     _family("cutting_board", "kitchen", cutting_board, lambda r: {
