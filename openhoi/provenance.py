@@ -245,14 +245,18 @@ def _mano_status(mano_dir: str | None) -> str:
 
     folder = mano_dir or os.environ.get(MANO_DIR_ENV)
     if not folder:
-        return f"embedded default hand (set {MANO_DIR_ENV} or --mano-dir for real MANO files)"
+        return (
+            f"embedded default hand (set {MANO_DIR_ENV} or --mano-dir for real MANO files, "
+            "or embedded:v2 for the anatomical embedded hand)"
+        )
     try:
-        for side in ("right", "left"):
-            HandModel(side=side, mano_dir=folder)
+        models = [HandModel(side=side, mano_dir=folder) for side in ("right", "left")]
     except OpenHOIError as exc:
         if mano_dir:
             raise
         return f"{MANO_DIR_ENV}={folder!r} is not usable: {exc}"
+    if models[0].asset_id:
+        return f"embedded {models[0].asset_id} (from {folder!r})"
     return f"real MANO files at {folder!r} (both hands load)"
 
 

@@ -10,7 +10,8 @@ MANO skinning (smplx `lbs`) with shape `betas` and pose rotations `R_j` is
 which is exactly a skeleton whose joints have rest translations `J_j − J_parent(j)` (wrist:
 `J_0 + transl`, animated), local rotations `R_j` and inverse bind matrices `[I | −J_j]`.
 MANO's pose-corrective blend shapes (`posedirs`) have no counterpart in a skeleton; they are
-zero for the embedded hand asset, and a few millimetres for the official MANO files.
+zero for the embedded hand v1, up to 6.5 mm for v2 and a few millimetres for the official MANO
+files.
 
 Coordinate conversion: openhoi's world is z up, glTF and BVH are y up. `Z_UP_TO_Y_UP` maps
 (x, y, z) → (x, z, −y) (a proper rotation, so triangle winding is kept); rotations are

@@ -27,8 +27,8 @@ glTF has no frame-rate field: importers map seconds to frames with their own sce
 
 The skeleton reproduces `HOISequence.hand_vertices` exactly up to the top-4 weight truncation
 (< 0.2 mm for the embedded hand) and MANO's pose-corrective blend shapes, which have no glTF
-counterpart: they are zero for the embedded hand asset and a few millimetres for the official
-MANO files.
+counterpart: they are zero for the embedded hand v1, up to 6.5 mm for the embedded hand v2
+(`embedded:v2`) and a few millimetres for the official MANO files.
 """
 
 from __future__ import annotations
