@@ -581,6 +581,23 @@ class _Measurer:
         self.pipeline = _load_pipeline(config, device)
         self.base = _generate_config(config)
         self._warm = False
+        self._embed_texts_alone()
+
+    def _embed_texts_alone(self) -> None:
+        """Fill the text encoders' caches one text per call, before anything else.
+
+        An encoder caches each text's embedding, and one computed in a batch with other
+        texts differs in the last bits from one computed alone; DSG can amplify that. So a
+        unit's numbers would depend on the units this process ran before it. Embedded alone,
+        every text has the same embedding in every process.
+        """
+        from openhoi.refine import TRANSITION_TEXT
+
+        texts = sorted({step.text for e in self.episodes for step in e.plan} | {TRANSITION_TEXT})
+        for text in texts:
+            self.pipeline.generator.text_encoder.encode([text])
+            if self.evaluator is not None:
+                self.evaluator.text_features([text])
 
     def settings(self) -> dict[str, Any]:
         """The settings that come from the loaded models (the same in every process)."""

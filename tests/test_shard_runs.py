@@ -242,9 +242,10 @@ def _arrays(folder: Path) -> dict[str, np.ndarray]:
 def test_generate_prompts_split_runs_write_the_same_arrays(tmp_path):
     prompts = tmp_path / "prompts.jsonl"
     lines = [{"instruction": "pick up the mug and put it down again", "objects": ["mug"]},
-             {"instruction": "grab the knife", "objects": ["knife"]}]  # fmt: skip
+             {"instruction": "grab the mug", "objects": ["mug"]}]  # fmt: skip
     prompts.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    # --batch-size 4: groups of one prompt, so two workers or shards each get one.
+    # --batch-size 4: groups of one prompt, so two workers or shards each get one. Both
+    # prompts grasp the mug: a shared sub-task text, embedded once per process.
     common = ["generate", "--prompts", str(prompts), "--steps", "2", "--no-render",
               "--no-report", "--batch-size", "4", "--quiet"]  # fmt: skip
     _openhoi(*common, "--out", str(tmp_path / "one"))
