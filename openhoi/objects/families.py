@@ -786,7 +786,13 @@ def toy_car(*, length: float, width: float, height: float, name: str = "toy_car"
         name,
         f"toy car on its wheels ({length:.2g} x {width:.2g} x {height:.2g} m)",
         [
-            PartSpec("body", body, {"grasp": _side, "lift": 1.0, "push": _up}, max_edge=0.01),
+            PartSpec(
+                "body",
+                body,
+                # The wheels hide the lower sides: grip from above as well.
+                {"grasp": lambda c, n: n[:, 2] > -0.5, "lift": 1.0, "push": _up},
+                max_edge=0.01,
+            ),
             PartSpec("wheels", wheels, {"move": 1.0}, max_edge=0.008),
         ],
     )
