@@ -133,9 +133,9 @@ def merge_synth_shards(
     size = shard_size or _default_shard_size()
     check_output_folder(out, overwrite=overwrite)
     with fresh_folder(out, overwrite=overwrite) as temp:
-        for path in paths:
-            if (path / "objects").is_dir() and not (temp / "objects").exists():
-                shutil.copytree(path / "objects", temp / "objects")
+        for path in paths:  # stored objects (meshes, family variants): the union
+            if (path / "objects").is_dir():
+                shutil.copytree(path / "objects", temp / "objects", dirs_exist_ok=True)
         shards = []
         for start in range(0, len(ids), size):
             chunk = ids[start : start + size]
