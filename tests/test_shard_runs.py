@@ -292,3 +292,16 @@ def test_data_synth_split_runs_merge_to_the_one_process_folder(tmp_path):
         code, stderr = _exit("data", "merge", *map(str, folders), "--out", str(tmp_path / "bad"))
         assert code == 2 and needle in stderr and len(stderr.strip().splitlines()) == 1
         assert not (tmp_path / "bad").exists()
+
+
+def test_a_slice_folder_resumes_only_its_own_slice(tmp_path):
+    from openhoi.synth import synthesize_dataset
+
+    folder = tmp_path / "slice"
+    synthesize_dataset(folder, 3, seed=5, objects=["cup"], progress=False, shard=Shard(1, 2))
+    index = json.loads((folder / "index.json").read_text())
+    assert index["results"]["shard"] == [1, 2, 3]
+    assert [i for s in index["shards"] for i in s["episode_ids"]] == ["synth-000001"]
+    for other in (Shard(0, 2), None):
+        with pytest.raises(InputError, match="another slice"):
+            synthesize_dataset(folder, 3, seed=5, objects=["cup"], progress=False, shard=other)
