@@ -205,6 +205,12 @@ class Pipeline:
             else:
                 prompts[index].timings["plan_s"] = time.perf_counter() - clock
             tick("plan", index + 1, len(requests))
+        # 1b. Each new sub-task text embedded on its own: the encoder caches embeddings, and
+        # one computed in a batch with other texts differs in the last bits, so a prompt's
+        # result would depend on the prompts run before it in this process (and so on how
+        # `--workers` / `--shard` split a batch).
+        for text in sorted({s.text for p in prompts.values() for s in p.plan.subtasks}):
+            self.generator.text_encoder.encode([text])
         # 2. Conditions: one segment request per kept sub-task, with its DSG loss terms.
         requests_ = self._segment_requests(prompts, config)
         # 3. Sample them all, batched by length (DSG refinement inside).

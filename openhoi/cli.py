@@ -8,7 +8,9 @@ exit code 2; Ctrl-C exits with 130 and no traceback.
 
 from __future__ import annotations
 
+import functools
 import math
+import shutil
 import sys
 from typing import Annotated
 
@@ -48,6 +50,17 @@ StepsOption = Annotated[
 ]
 GuidanceScaleOption = Annotated[
     float | None, typer.Option(help="Classifier-free guidance scale (default: the model's).")
+]
+# Splitting a run (openhoi.shard), shared by `eval motion`, `generate --prompts`, `data synth`.
+WorkersOption = Annotated[
+    int, typer.Option(help="Processes on this machine (with --device cuda: one GPU each).")
+]
+ShardOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Run only slice I of N (e.g. 0/4), for job arrays or several machines; join "
+        "the slices with `openhoi eval merge` / `openhoi data merge`."
+    ),
 ]
 
 
@@ -248,21 +261,87 @@ def data_synth(
         ),
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    shard: ShardOption = None,
+    version: Annotated[
+        str,
+        typer.Option(
+            "--version",
+            help="v1: the built-in objects (or --objects); v3: the procedural object "
+            "families, a variant drawn per episode, unseen = held-out families.",
+        ),
+    ] = "v1",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Generate SynthHOI: physically checked episodes with instructions and affordances."""
-    from openhoi.errors import InputError
-    from openhoi.synth import synthesize_dataset
+    """Generate SynthHOI: physically checked episodes with instructions and affordances.
 
+    With --shard I/N only episodes I, I+N, ... are written (join the N folders with `openhoi
+    data merge`). Under `accelerate launch` / `torchrun` each rank writes its part next to
+    --out and rank 0 joins them into --out (one machine or a shared file system).
+    """
+    from pathlib import Path
+
+    from openhoi.errors import InputError
+    from openhoi.shard import gather_to_main, launcher_rank, parse_shard
+    from openhoi.synth import synthesize_dataset
+    from openhoi.synth.merge import merge_synth_shards
+
+    part = parse_shard(shard)
     if episodes < 1 or workers < 1:
         raise InputError(f"--episodes and --workers must be >= 1, got {episodes} and {workers}")
-    report = synthesize_dataset(
-        out, episodes, seed=seed, objects=objects or None, workers=workers, progress=not quiet
+    if version not in ("v1", "v3") or (version == "v3" and objects):
+        raise InputError(
+            f"--version must be v1 or v3 (v3 takes no --objects), got {version!r}"
+            + (" with --objects" if objects else "")
+        )
+    rank, world, _ = launcher_rank()
+    folder = Path(out)
+    if world > 1:
+        folder = folder.with_name(f".{folder.name}.rank-{rank}-of-{world}")
+    if version == "v3":
+        from openhoi.synth.v3 import synthesize_v3 as synthesize
+    else:
+        synthesize = functools.partial(synthesize_dataset, objects=objects or None)
+    report = synthesize(
+        folder,
+        episodes,
+        seed=seed,
+        workers=workers,
+        progress=not quiet and rank == 0,
+        shard=part.part(rank, world),
     )
+    if world > 1:
+        if gather_to_main(None) is None:
+            return
+        ranks = [folder.with_name(f".{Path(out).name}.rank-{r}-of-{world}") for r in range(world)]
+        merge_synth_shards(ranks, out, overwrite=True, target=part)
+        for rank_folder in ranks:
+            shutil.rmtree(rank_folder)
+        _console().print(f"{world} ranks joined → {out}")
+        return
     _console().print(
         f"{report.num_written} episodes written ({report.num_episodes} in the folder) in "
         f"{report.seconds:.0f} s, {report.episodes_per_minute:.1f} episodes/min; "
         f"segment rejection rate {report.segment_rejection_rate:.0%} → {report.folder}"
+    )
+
+
+@data_app.command("merge")
+def data_merge(
+    folders: Annotated[
+        list[str], typer.Argument(help="The slice folders of one `data synth --shard I/N` run.")
+    ],
+    out: Annotated[str, typer.Option(help="The joined episode folder to write.")],
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output folder whole.")
+    ] = False,
+) -> None:
+    """Join the slices of `openhoi data synth --shard I/N` into one SynthHOI folder."""
+    from openhoi.data.episodes import read_index
+    from openhoi.synth.merge import merge_synth_shards
+
+    folder = merge_synth_shards(folders, out, overwrite=overwrite)
+    typer.echo(
+        f"{read_index(folder)['num_episodes']} episodes from {len(folders)} slices → {folder}"
     )
 
 
@@ -272,7 +351,7 @@ def data_prepare(
     root: Annotated[str, typer.Option(help="The dataset folder as released.")],
     out: Annotated[str, typer.Option(help="Output episode folder (resumes if it exists).")],
     mano_dir: Annotated[
-        str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
+        str | None, typer.Option(help="MANO folder (MANO_*.pkl), or embedded:v1 / embedded:v2.")
     ] = None,
     rewrite_with: Annotated[
         str | None,
@@ -322,7 +401,7 @@ InfillMotionOption = Annotated[
     str | None, typer.Option(help="Motion model folder (default: shipped).")
 ]
 InfillManoOption = Annotated[
-    str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
+    str | None, typer.Option(help="MANO folder (MANO_*.pkl), or embedded:v1 / embedded:v2.")
 ]
 InfillOverwriteOption = Annotated[
     bool, typer.Option("--overwrite", help="Replace an existing output folder whole.")
@@ -397,7 +476,7 @@ def generate(
         bool, typer.Option("--refine/--no-refine", help="DSG physical refinement while sampling.")
     ] = True,
     mano_dir: Annotated[
-        str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
+        str | None, typer.Option(help="MANO folder (MANO_*.pkl), or embedded:v1 / embedded:v2.")
     ] = None,
     render: Annotated[bool, typer.Option("--render/--no-render", help="Write preview.mp4.")] = True,
     report: Annotated[
@@ -441,11 +520,17 @@ def generate(
     planner_llm: PlannerLLMOption = None,
     llm_model: LLMModelOption = None,
     force: ForceOption = False,
+    workers: WorkersOption = 1,
+    shard: ShardOption = None,
 ) -> None:
     """Instruction + object(s) → plan, HOI sequence, glb/bvh/meshes, preview and report.
 
-    With --prompts, all prompts are planned first and their sub-task segments sampled
-    together, in batches of up to --batch-size, before each prompt's files are written.
+    With --prompts, the prompts are taken in groups of --batch-size / 4 consecutive
+    prompts: a group is planned first and its sub-task segments sampled together, in
+    batches of up to --batch-size, before its prompts' files are written. --workers,
+    --shard I/N and a launcher's ranks split the groups, so the output is the same
+    however the run is split; with --shard (or ranks) each slice adds its prompt_NNNN
+    folders to --out, which the slices share.
     """
     import time
     from pathlib import Path
@@ -456,6 +541,7 @@ def generate(
     from openhoi.mllm import read_plan_requests
     from openhoi.mllm.api import check_instruction
     from openhoi.objects import load_object
+    from openhoi.shard import launcher_rank, parse_shard
 
     if (prompts is None) == (instruction is None):
         raise InputError("give either --instruction (with --object) or --prompts FILE.jsonl")
@@ -469,7 +555,15 @@ def generate(
         # Cheap checks first, so a bad input fails before any model loads.
         check_instruction(instruction)
         requests = [(instruction, [load_object(name) for name in object])]
-    check_output_folder(out, overwrite=overwrite)
+    part = parse_shard(shard)
+    if workers < 1:
+        raise InputError(f"--workers must be >= 1, got {workers}")
+    if prompts is None and (workers > 1 or not part.is_whole):
+        raise InputError(
+            "--workers and --shard split a --prompts batch; one --instruction is one job"
+        )
+    if prompts is None or (part.is_whole and launcher_rank()[1] == 1):
+        check_output_folder(out, overwrite=overwrite)
     config = GenerateConfig.from_options(
         seed=seed,
         sampler=sampler,
@@ -483,6 +577,20 @@ def generate(
     )
     llm = _llm_config(planner_llm, llm_model)
     console = _console()
+    if prompts is not None:
+        load = {"planner": planner, "motion": motion, "device": device, "mano_dir": mano_dir,
+                "planner_llm": llm, "require_grounding": not force}  # fmt: skip
+        writing = {"render": render, "verbose": verbose, "overwrite": overwrite}
+        failures = _generate_prompts(
+            requests, config, out, load, writing, batch_size, workers, part, console, quiet
+        )
+        if failures:
+            console.print(f"{failures} of {len(requests)} prompts failed; the others were written")
+            raise typer.Exit(EXIT_USER_ERROR)
+        if view and part.is_whole and launcher_rank()[1] == 1:
+            first = Path(out) / "prompt_0000"
+            _view([str(first)], html_only=False, port=0, browser=True, mano_dir=mano_dir)
+        return
     with _StageProgress(console, quiet) as progress:
         clock = time.perf_counter()
         progress("load", 0, 1)
@@ -525,6 +633,108 @@ def generate(
     if view:
         first = Path(out) / ("prompt_0000" if prompts is not None else "")
         _view([str(first)], html_only=False, port=0, browser=True, mano_dir=mano_dir)
+
+
+# A group of --prompts: batch_size // this many consecutive prompts share sampler calls
+# (a prompt's plan has a few sub-tasks), and groups are what --workers / --shard split.
+SEGMENTS_PER_PROMPT = 4
+
+
+def _generate_prompts(
+    requests, config, out, load, writing, batch_size, workers, part, console, quiet
+) -> int:
+    """`generate --prompts`: the groups of this process's slice, in `workers` processes;
+    prints each prompt's line and returns how many failed."""
+    from contextlib import nullcontext
+    from pathlib import Path
+
+    from openhoi.errors import InputError
+    from openhoi.export.run_folder import fresh_folder
+    from openhoi.shard import launcher_rank, run_workers
+
+    size = max(1, batch_size // SEGMENTS_PER_PROMPT)
+    groups = [list(range(s, min(s + size, len(requests)))) for s in range(0, len(requests), size)]
+    rank, world, local_rank = launcher_rank()
+    mine = part.part(rank, world)
+    slices = [mine.part(w, workers).select(groups) for w in range(workers)]
+    slots = [local_rank * workers + w for w, chunk in enumerate(slices) if chunk]
+    slices = [chunk for chunk in slices if chunk]
+    shared = not mine.is_whole  # slices of one run add their prompt folders to one --out
+    if shared:
+        taken = [i for chunk in slices for group in chunk for i in group
+                 if (Path(out) / f"prompt_{i:04d}").exists()]  # fmt: skip
+        if taken and not writing["overwrite"]:
+            raise InputError(
+                f"{Path(out) / f'prompt_{taken[0]:04d}'} already exists; pass --overwrite to "
+                "replace this slice's prompt folders"
+            )
+        Path(out).mkdir(parents=True, exist_ok=True)
+    if not slices:
+        console.print(f"slice {mine} of the {len(groups)} prompt groups is empty")
+        return 0
+    with (
+        _StageProgress(console, quiet or workers > 1) as progress,
+        nullcontext(Path(out)) if shared else fresh_folder(out) as root,
+    ):
+        jobs = [(requests, config, chunk, str(root), str(out), load, writing, batch_size,
+                 progress if len(slices) == 1 else None) for chunk in slices]  # fmt: skip
+        done = run_workers(_prompt_groups, jobs, slots=slots)
+    failures = 0
+    for index, error, lines in sorted(item for outcome in done for item in outcome):
+        if error is not None:
+            failures += 1
+            console.print(f"[red]prompt {index} failed[/red]: {error}")
+        for line in lines:
+            console.print(line)
+    return failures
+
+
+def _prompt_groups(requests, config, groups, root, out, load, writing, batch_size, progress, slot):
+    """Worker body of `_generate_prompts`: each group of prompt indices through
+    `Pipeline.generate_many`, each result written to `<root>/prompt_NNNN`. Returns
+    `(index, error text or None, lines to print)` per prompt."""
+    import time
+    from pathlib import Path
+
+    from openhoi.api import Pipeline
+    from openhoi.errors import OpenHOIError
+    from openhoi.export.run_folder import fresh_folder, write_generation_files
+    from openhoi.shard import device_for
+
+    tick = progress or (lambda stage, done, total: None)
+    clock = time.perf_counter()
+    tick("load", 0, 1)
+    pipeline = Pipeline.from_pretrained(
+        load["planner"],
+        load["motion"],
+        device=device_for(load["device"], slot),
+        mano_dir=load["mano_dir"],
+        planner_llm=load["planner_llm"],
+        require_grounding=load["require_grounding"],
+    )
+    tick("load", 1, 1)
+    load_s = time.perf_counter() - clock
+    outcomes = []
+    for group in groups:
+        batch = [requests[i] for i in group]
+        results = pipeline.generate_many(batch, config, batch_size=batch_size, progress=progress)
+        for index, result in zip(group, results, strict=True):
+            if isinstance(result, OpenHOIError):
+                outcomes.append((index, str(result), []))
+                continue
+            name = f"prompt_{index:04d}"
+            with fresh_folder(Path(root) / name, overwrite=writing["overwrite"]) as temp:
+                written = write_generation_files(
+                    result, temp, hands=pipeline.hands, render=writing["render"]
+                )
+            tick("write", group.index(index) + 1, len(group))
+            lines = [_result_line(Path(out) / name, result, len(written))]
+            lines += ["  " + note for note in _plan_notes(result.plan)]
+            if writing["verbose"]:
+                timings = {"load_s": load_s, **result.timings}
+                lines.append("  " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
+            outcomes.append((index, None, lines))
+    return outcomes
 
 
 def _result_line(folder, result, num_files: int) -> str:
@@ -664,7 +874,7 @@ def export(
         typer.Option(help="Output file or folder (default: beside the sequence)."),
     ] = None,
     mano_dir: Annotated[
-        str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
+        str | None, typer.Option(help="MANO folder (MANO_*.pkl), or embedded:v1 / embedded:v2.")
     ] = None,
 ) -> None:
     """Export a sequence for Blender (glb), motion tools (bvh), plain geometry or video."""
@@ -725,7 +935,7 @@ def render(
         bool, typer.Option("--list-packs", help="Print every file of every pack and exit.")
     ] = False,
     mano_dir: Annotated[
-        str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
+        str | None, typer.Option(help="MANO folder (MANO_*.pkl), or embedded:v1 / embedded:v2.")
     ] = None,
 ) -> None:
     """Render a preview video (and optionally condition maps) or condition packs, headless."""
@@ -792,7 +1002,7 @@ def view(
         bool, typer.Option("--browser/--no-browser", help="Open the page in a web browser.")
     ] = True,
     mano_dir: Annotated[
-        str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
+        str | None, typer.Option(help="MANO folder (MANO_*.pkl), or embedded:v1 / embedded:v2.")
     ] = None,
 ) -> None:
     """Write a self-contained viewer.html (three.js, works offline) and serve it locally."""
@@ -829,7 +1039,7 @@ def check(
         int, typer.Option(help="Frames per holding phase in the gravity hold test.")
     ] = 3,
     mano_dir: Annotated[
-        str | None, typer.Option(help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl.")
+        str | None, typer.Option(help="MANO folder (MANO_*.pkl), or embedded:v1 / embedded:v2.")
     ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only where check.json went.")
@@ -1086,16 +1296,29 @@ def eval_motion(
             "tracking, slip columns); a few seconds per episode.",
         ),
     ] = True,
+    workers: WorkersOption = 1,
+    shard: ShardOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the tables only.")] = False,
 ) -> None:
-    """Benchmark the motion model on a test split: the paper's tables, rerunnable."""
+    """Benchmark the motion model on a test split: the paper's tables, rerunnable.
+
+    With --shard I/N it writes one shard (benchmark_*.shard-I-of-N.npz) for `openhoi eval
+    merge`; under `accelerate launch` / `torchrun` rank 0 writes what all ranks measured.
+    """
     from openhoi.benchmark import (
         BenchmarkConfig,
         benchmark_markdown,
         parse_variants,
         run_benchmark,
         write_benchmark,
+        write_benchmark_shard,
     )
+    from openhoi.errors import InputError
+    from openhoi.shard import parse_shard
+
+    part = parse_shard(shard)
+    if workers < 1:
+        raise InputError(f"--workers must be >= 1, got {workers}")
 
     config = BenchmarkConfig(
         data=data,
@@ -1114,7 +1337,32 @@ def eval_motion(
     )
     console = _console()
     log = (lambda _: None) if quiet else console.print
-    results = run_benchmark(config, log=log, progress=not quiet)
+    results = run_benchmark(config, log=log, progress=not quiet, shard=part, workers=workers)
+    if results is None:  # a launcher's rank other than 0: rank 0 writes
+        return
+    if not part.is_whole:
+        console.print(f"wrote {write_benchmark_shard(results, out)} (shard {part})")
+        return
+    print(benchmark_markdown(results))
+    json_path, md_path = write_benchmark(results, out)
+    console.print(f"wrote {json_path} and {md_path}")
+
+
+@eval_app.command("merge")
+def eval_merge(
+    shards: Annotated[
+        list[str],
+        typer.Argument(help="The shard results of one run (benchmark_*.shard-I-of-N.npz)."),
+    ],
+    out: Annotated[str, typer.Option(help="The result file to write (RESULT.json + .md).")],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the tables only.")] = False,
+) -> None:
+    """Join the shards of `openhoi eval motion --shard I/N` into the run's result."""
+    from openhoi.benchmark import benchmark_markdown, merge_benchmark_shards, write_benchmark
+
+    console = _console()
+    log = (lambda _: None) if quiet else console.print
+    results = merge_benchmark_shards(shards, command=("openhoi", *_ARGV), log=log)
     print(benchmark_markdown(results))
     json_path, md_path = write_benchmark(results, out)
     console.print(f"wrote {json_path} and {md_path}")
@@ -1273,7 +1521,8 @@ def doctor(
     mano_dir: Annotated[
         str | None,
         typer.Option(
-            help="Folder with MANO_RIGHT.pkl / MANO_LEFT.pkl (default: $OPENHOI_MANO_DIR)."
+            help="MANO folder (MANO_*.pkl), or embedded:v1 / embedded:v2 (default: "
+            "$OPENHOI_MANO_DIR)."
         ),
     ] = None,
 ) -> None:

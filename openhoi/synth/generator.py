@@ -18,7 +18,10 @@ back as the same geometry.
 Objects are built-in names or mesh files with an affordance sidecar (`objects.mesh_io`);
 a mesh is validated once, stored under `<out>/objects/<stem>/` (parts, affordances) and
 named by its file stem, so the folder is self-contained for training and benchmarks.
-Its episode kinds follow from its labels (`tasks.kinds_for`).
+Its episode kinds follow from its labels (`tasks.kinds_for`). Objects may also be
+procedural family variants ("mug-v007", SynthHOI v3: `openhoi.synth.v3` stores them under
+`<out>/objects/` first and they are read back from there); their split follows the
+held-out families (`tasks.is_unseen_object`).
 
 Each segment is canonicalised: the world is translated and turned about z so the object
 starts at x = y = 0 with zero yaw (height kept, so the table stays at z = 0).
@@ -42,6 +45,7 @@ from openhoi.data.sequence import HAND_SIDES, NUM_BETAS, HOISequence
 from openhoi.data.torch_dataset import SPLITS_FILE, VAL_EVERY
 from openhoi.data.transforms import canonical_transform
 from openhoi.errors import InputError
+from openhoi.provenance import dataset_hand_info
 from openhoi.synth.grasp import GraspFailure
 from openhoi.synth.primitives import (
     SegmentRequest,
@@ -50,7 +54,13 @@ from openhoi.synth.primitives import (
     initial_state,
 )
 from openhoi.synth.quality import QualityConfig, check_segment
-from openhoi.synth.tasks import HELD_OUT_OBJECTS, TaskSpec, sample_task
+from openhoi.synth.tasks import (
+    HELD_OUT_OBJECTS,
+    TaskSpec,
+    held_out_families,
+    is_unseen_object,
+    sample_task,
+)
 
 __all__ = [
     "SPLITS_FILE",
@@ -281,7 +291,7 @@ def generate_episode(
                 "index": int(index),
                 "scale": scale,
                 "split_tags": {
-                    "unseen_object": name in HELD_OUT_OBJECTS,
+                    "unseen_object": is_unseen_object(name),
                     "held_out_phrasing": spec.phrasing == "held_out",
                 },
                 "quality": [
@@ -381,6 +391,7 @@ def _resolve_objects(objects) -> tuple[tuple[str, ...], dict]:
             SynthHOI can act on, or a mesh whose stem clashes with another object.
     """
     from openhoi.objects import MESH_SUFFIXES, list_objects, load_object
+    from openhoi.objects.families import parse_variant_name
     from openhoi.synth.tasks import kinds_for
 
     known = tuple(list_objects())
@@ -390,7 +401,7 @@ def _resolve_objects(objects) -> tuple[tuple[str, ...], dict]:
     meshes: dict = {}
     for item in objects:
         item = str(item)
-        if item in known:
+        if item in known or parse_variant_name(item) is not None:  # a family variant
             chosen.append(item)
             continue
         if Path(item).suffix.lower() not in MESH_SUFFIXES:
@@ -428,7 +439,7 @@ def _worker(job: tuple) -> tuple[int, Episode | None, dict]:
 def episode_split(seed: int, index: int, objects: tuple[str, ...]) -> str:
     """The split of episode `index` (see `write_splits`), known before it is generated."""
     name, phrasing = episode_choices(seed, index, objects)
-    if name in HELD_OUT_OBJECTS:
+    if is_unseen_object(name):
         return "test_unseen_objects"
     if phrasing == "held_out":
         return "test_held_out_phrasing"
@@ -459,6 +470,8 @@ def write_splits(folder: str | os.PathLike, seed: int, objects: tuple[str, ...])
         "seed": seed,
         "splits": splits,
     }
+    if _has_variants(objects):  # SynthHOI v3: unseen means unseen families
+        payload["held_out_families"] = list(held_out_families())
     path = folder / SPLITS_FILE
     save_json_atomic(path, payload)
     return path
@@ -474,6 +487,7 @@ def synthesize_dataset(
     *,
     shard_size: int = 64,
     config: GeneratorConfig | None = None,
+    shard=None,
 ) -> SynthReport:
     """Generate (or resume) a SynthHOI folder of `num_episodes` episodes.
 
@@ -487,6 +501,8 @@ def synthesize_dataset(
         progress: show a rich progress bar.
         shard_size: episodes per shard file.
         config: generator settings.
+        shard: an `openhoi.shard.Shard`: write only its slice of the episode indices
+            (recorded in index.json; `openhoi data merge` joins the slices).
 
     Returns:
         SynthReport (rejection rates also recorded in index.json under "results").
@@ -504,8 +520,17 @@ def synthesize_dataset(
     for obj in meshes.values():
         save_object(obj, out)
     info = {"generator": "synthhoi", "version": 1, "seed": int(seed), "objects": list(chosen)}
+    if _has_variants(chosen):  # SynthHOI v3: procedural family variants
+        info.update(version=3, held_out_families=list(held_out_families()))
+    info.update(dataset_hand_info(out, _RESOURCES.hands()))  # the hand every episode uses
     writer = EpisodeWriter(out, source="synth", shard_size=shard_size, info=info)
-    todo = [i for i in range(num_episodes) if episode_id(i) not in writer.done_ids]
+    indices = range(num_episodes) if shard is None else shard.positions(num_episodes)
+    todo = [i for i in indices if episode_id(i) not in writer.done_ids]
+    part = None if shard is None or shard.is_whole else [shard.index, shard.count, num_episodes]
+    if (out / "index.json").is_file() and read_index(out).get("results", {}).get("shard") != part:
+        raise InputError(f"{str(out)!r} holds another slice of episodes; use a new folder")
+    if part is not None:
+        writer.set_info("shard", part)  # [index, count, num_episodes]
     stats = _Stats()
     previous = None
     if (out / "index.json").is_file():  # resumed run: keep the earlier counts
@@ -514,7 +539,9 @@ def synthesize_dataset(
         stats.merge(previous)
     start = time.perf_counter()
     run_stats = _Stats()
-    jobs = [(seed, i, chosen, config, out if meshes else None) for i in todo]
+    # Stored objects (user meshes, family variants) are read back from the folder.
+    folder = out if meshes or _has_variants(chosen) else None
+    jobs = [(seed, i, chosen, config, folder) for i in todo]
     written = 0
     # Episodes are written in index order so shards are identical for any worker count.
     pending: dict[int, Episode | None] = {}
@@ -549,6 +576,13 @@ def synthesize_dataset(
         episodes_restarted=run_stats.episodes_restarted,
         episodes_failed=run_stats.episodes_failed,
     )
+
+
+def _has_variants(objects) -> bool:
+    """Whether any object is a procedural family variant ("mug-v007", SynthHOI v3)."""
+    from openhoi.objects.families import parse_variant_name
+
+    return any(parse_variant_name(name) is not None for name in objects)
 
 
 def _rates(stats: _Stats) -> dict:
