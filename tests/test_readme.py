@@ -216,6 +216,35 @@ def file_check(*paths: str) -> Callable[[Path], None]:
     return check
 
 
+SPLIT_EVAL = " --steps 2 --no-sim --variants full --quiet"
+
+
+def check_merged_equals_workers(workdir: Path) -> None:
+    """The merged shards carry the numbers of the two-worker run (timings aside)."""
+    merged = json.loads((workdir / "outputs/shards/merged.json").read_text())
+    workers = json.loads((workdir / "outputs/split/benchmark_synth_unseen.json").read_text())
+
+    def numbers(value):
+        if isinstance(value, dict):
+            return {
+                k: numbers(v)
+                for k, v in value.items()
+                if k not in ("run", "seconds_per_prompt", "seconds", "command", "out", "workers",
+                             "shard")
+            }  # fmt: skip
+        if isinstance(value, list):
+            return [numbers(v) for v in value]
+        return round(value, 9) if isinstance(value, float) else value
+
+    assert numbers(merged["variants"]) == numbers(workers["variants"])
+    assert numbers(merged["ground_truth"]) == numbers(workers["ground_truth"])
+
+
+def check_merged_slices(workdir: Path) -> None:
+    index = json.loads((workdir / "slices/all/index.json").read_text())
+    assert index["num_episodes"] == 2, index["num_episodes"]
+
+
 def check_pack(workdir: Path) -> None:
     """The pack of the generated run, read back: one clip with every listed file, depth PNG =
     npz depth in mm, keypoints = joints projected with camera.json, actions = the joints."""
@@ -284,6 +313,10 @@ LAPTOP = (
 )
 GRAB = "openhoi data prepare grab --root GRAB --out prepared/grab"
 SYNTH = "openhoi data synth --out synth --episodes 1500 --seed 0 --workers 2"
+SPLIT_WORKERS = "openhoi eval motion --limit 8 --repeats 3 --workers 2 --out outputs/split"
+SPLIT_SHARD = "openhoi eval motion --limit 8 --repeats 3 --shard {}/2 --out outputs/shards"
+SHARD_FILE = "outputs/shards/benchmark_synth_unseen.shard-{}-of-2.npz"
+SLICE = "openhoi data synth --out slices/part{0} --episodes 40 --shard {0}/2"
 README_FIGURE = "python tools/make_readme_figure.py run --frame 175 --out docs/preview.png"
 
 COMMANDS: dict[str, Run] = {
@@ -401,6 +434,47 @@ COMMANDS: dict[str, Run] = {
         replace=(("--repeats 20", "--repeats 1"),),
         append=" --limit 1 --steps 2 --quiet",
         check=file_check("outputs/benchmark/benchmark_synth_unseen.json"),
+    ),
+    # Split runs: one episode, 2 DDIM steps, no simulator; the merged shards must give the
+    # numbers the two-worker run gave (tests/test_shard_runs.py compares more, marked slow).
+    SPLIT_WORKERS: Run(
+        replace=(("--limit 8 --repeats 3", "--limit 1 --repeats 1"),),
+        append=SPLIT_EVAL,
+        check=file_check("outputs/split/benchmark_synth_unseen.json"),
+    ),
+    "openhoi eval motion --limit 8 --repeats 3 --shard 0/2 --out outputs/shards": Run(
+        replace=(("--limit 8 --repeats 3", "--limit 1 --repeats 1"),),
+        append=SPLIT_EVAL,
+        check=file_check("outputs/shards/benchmark_synth_unseen.shard-0-of-2.npz"),
+    ),
+    "openhoi eval motion --limit 8 --repeats 3 --shard 1/2 --out outputs/shards": Run(
+        replace=(("--limit 8 --repeats 3", "--limit 1 --repeats 1"),),
+        append=SPLIT_EVAL,
+        check=file_check("outputs/shards/benchmark_synth_unseen.shard-1-of-2.npz"),
+    ),
+    (
+        "openhoi eval merge outputs/shards/benchmark_synth_unseen.shard-0-of-2.npz "
+        "outputs/shards/benchmark_synth_unseen.shard-1-of-2.npz --out outputs/shards/merged.json"
+    ): Run(
+        setup=(
+            made_by(SPLIT_WORKERS, "outputs/split/benchmark_synth_unseen.json"),
+            *(made_by(SPLIT_SHARD.format(i), SHARD_FILE.format(i)) for i in (0, 1)),
+        ),
+        check=check_merged_equals_workers,
+    ),
+    "openhoi data synth --out slices/part0 --episodes 40 --shard 0/2": Run(
+        replace=(("--episodes 40", "--episodes 2"),),
+        append=" --quiet",
+        check=file_check("slices/part0/index.json"),
+    ),
+    "openhoi data synth --out slices/part1 --episodes 40 --shard 1/2": Run(
+        replace=(("--episodes 40", "--episodes 2"),),
+        append=" --quiet",
+        check=file_check("slices/part1/index.json"),
+    ),
+    "openhoi data merge slices/part0 slices/part1 --out slices/all": Run(
+        setup=tuple(made_by(SLICE.format(i), f"slices/part{i}/index.json") for i in (0, 1)),
+        check=check_merged_slices,
     ),
     "openhoi eval planner --split unseen --phrasing held_out": Run(
         append=" --num-scenes 2 --num-coarse 0",
