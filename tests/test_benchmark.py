@@ -85,6 +85,7 @@ def test_synth_benchmark_reports_every_metric_per_repeat(synth_folder):
     assert "MPJPE (mm)" in table and "SmoothRate" in table
 
 
+@pytest.mark.slow  # 75 s; README's split-run check repeats a run (without MuJoCo) by default
 def test_same_seed_gives_the_same_numbers(synth_folder):
     # The MuJoCo check included: its columns are deterministic too.
     config = BenchmarkConfig(
