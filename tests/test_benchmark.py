@@ -150,6 +150,7 @@ def test_variants_from_a_comma_list_or_the_ablation_flag():
     assert parse_variants("no_cfg", ablate=True) == ("no_cfg",)
 
 
+@pytest.mark.slow  # 33 s; `openhoi eval motion` (the same code) writes both in the README tests
 def test_script_writes_json_and_markdown(synth_folder, tmp_path):
     # tools/benchmark.py: the script form of `openhoi eval motion`, same flags as before.
     out = tmp_path / "out"
