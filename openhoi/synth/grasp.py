@@ -37,6 +37,7 @@ from openhoi.geometry import (
 )
 from openhoi.geometry.constants import AFFORDANCE_CONTACT_RADIUS_M, AFFORDANCE_MASK_THRESHOLD
 from openhoi.hand import FINGER_JOINTS, FINGER_NAMES, HandModel
+from openhoi.hand.limits import palm_axes
 from openhoi.hand.regions import vertex_normals
 
 __all__ = ["GRASP_TYPES", "Grasp", "GraspConfig", "GraspFailure", "synthesize_grasp"]
@@ -178,10 +179,15 @@ class _HandFrame:
         self.wrist = joints[0]
         self.palm_centre = verts[zones["palm"]].mean(axis=0)
         finger = _unit(joints[FINGER_JOINTS["middle"][0]] - joints[0])
-        # Palm normal: from the back of the hand through the palm centre.
-        centroid = verts.mean(axis=0)
-        palm = self.palm_centre - centroid
-        palm = _unit(palm - palm.dot(finger) * finger)
+        # Palm normal, made square to the fingers: from the skeleton (out of the palm), as the
+        # mesh centroid tilts it toward the ulnar side when the rest pose is curled or the
+        # thumb abducted (hand v2, real MANO). Hand v1 keeps the centroid rule, which defines
+        # the SynthHOI v1 data the shipped models were trained and are evaluated on.
+        if hand.asset_id == "openhoi-hand-v1":
+            normal = self.palm_centre - verts.mean(axis=0)
+        else:
+            normal, _ = palm_axes(joints, hand.side)
+        palm = _unit(normal - normal.dot(finger) * finger)
         self.finger = finger
         self.palm = palm
         self.basis = np.stack([finger, palm, np.cross(finger, palm)], axis=1)  # columns
