@@ -186,3 +186,41 @@ def test_a_metric_missing_from_the_first_prompt_still_counts_for_the_others():
     means = _mean_over(rows)
     assert means["contact_ratio"] == pytest.approx(0.4)
     assert means["affordance_holding_ratio"] == pytest.approx(0.75)
+
+
+def test_the_affordance_row_with_the_anchor_kept_changes_only_the_mask():
+    # The frame anchor of "w/o affordance, anchor kept" is the full method's; plain
+    # "w/o affordance" moves it to the centroid of all points.
+    import numpy as np
+    import torch
+
+    from openhoi.api import Pipeline
+    from openhoi.motion import MotionCondition
+    from openhoi.motion.representation import affordance_anchor
+    from openhoi.objects import load_object
+
+    pipeline = Pipeline.from_pretrained()
+    generator = pipeline.generator
+    obj = load_object("mug")
+    mask = np.zeros(len(obj.points.points), np.float32)
+    mask[:100] = 1.0
+    empty = np.zeros_like(mask)
+    kept = generator.condition([MotionCondition(obj, empty, "lift the mug", anchor=mask)], 10)
+    plain = generator.condition([MotionCondition(obj, empty, "lift the mug")], 10)
+    full = generator.condition([MotionCondition(obj, mask, "lift the mug")], 10)
+    assert float(kept.affordance.sum()) == 0.0  # the model sees no mask
+    anchor = generator.guidance_context(kept)._anchor()
+    torch.testing.assert_close(anchor, generator.guidance_context(full)._anchor())
+    assert not torch.allclose(anchor, generator.guidance_context(plain)._anchor())
+    torch.testing.assert_close(anchor, affordance_anchor(full.object_points, full.affordance))
+
+
+@pytest.mark.slow  # two rows over a 1-episode run
+def test_the_in_between_and_anchor_rows_run(synth_folder):
+    config = BenchmarkConfig(
+        data=str(synth_folder), dataset="synth", repeats=1, limit=1, generate=FAST,
+        variants=("no_affordance_anchor_kept", "model_inbetween_no_transition"),
+    )  # fmt: skip
+    results = run_benchmark(config, log=lambda _: None)
+    for name in config.variants:
+        assert finite(results["variants"][name]["summary"]["mpjpe_mm"]), name

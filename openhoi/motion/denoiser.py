@@ -47,6 +47,9 @@ class DenoiserCondition:
     text_embedding: `(B, D_text)` sub-task text embedding.
     active_hands: `(B, 2)` bool, left / right hand acts.
     frame_mask: `(B, T)` bool, True on real (not padded) frames.
+    anchor_mask: `(B, P)` the mask whose weighted centroid anchors the object-centric frame
+        (`representation.affordance_anchor`); None: `affordance`. Only an ablation sets it:
+        the model sees no mask while its hands stay expressed where the full method puts them.
     """
 
     object_points: Tensor
@@ -54,6 +57,12 @@ class DenoiserCondition:
     text_embedding: Tensor
     active_hands: Tensor
     frame_mask: Tensor
+    anchor_mask: Tensor | None = None
+
+    @property
+    def anchor_affordance(self) -> Tensor:
+        """The mask the frame anchor is computed from."""
+        return self.affordance if self.anchor_mask is None else self.anchor_mask
 
     @property
     def batch_size(self) -> int:
@@ -63,15 +72,21 @@ class DenoiserCondition:
     def repeat(self, times: int) -> DenoiserCondition:
         """The batch stacked `times` times along B (for batched CFG)."""
         return DenoiserCondition(
-            *(torch.cat([getattr(self, name)] * times) for name in _CONDITION_FIELDS)
-        )
+            *(None if getattr(self, name) is None else torch.cat([getattr(self, name)] * times)
+              for name in _CONDITION_FIELDS)
+        )  # fmt: skip
 
     def to(self, device: torch.device | str) -> DenoiserCondition:
         """The same condition on `device`."""
-        return DenoiserCondition(*(getattr(self, name).to(device) for name in _CONDITION_FIELDS))
+        return DenoiserCondition(
+            *(None if getattr(self, name) is None else getattr(self, name).to(device)
+              for name in _CONDITION_FIELDS)
+        )  # fmt: skip
 
 
-_CONDITION_FIELDS = ("object_points", "affordance", "text_embedding", "active_hands", "frame_mask")
+_CONDITION_FIELDS = (
+    "object_points", "affordance", "text_embedding", "active_hands", "frame_mask", "anchor_mask"
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

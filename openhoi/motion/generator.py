@@ -60,12 +60,16 @@ class MotionCondition:
     affordance: `(P,)` per-point mask in [0, 1] on the object's P = 1024 condition points.
     text: the sub-task text ("grasp the mug by its handle").
     hands: "left", "right" or "both".
+    anchor: `(P,)` mask whose centroid anchors the object-centric frame instead of
+        `affordance` (None: `affordance`); for the ablation that removes the mask condition
+        but keeps the frame ("w/o affordance, anchor kept").
     """
 
     object: object
     affordance: np.ndarray | Tensor
     text: str
     hands: str = "right"
+    anchor: np.ndarray | Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.hands not in HAND_CHOICES:
@@ -194,19 +198,17 @@ class MotionGenerator:
         self, conditions: Sequence[MotionCondition], num_frames: int
     ) -> DenoiserCondition:
         """The batched `DenoiserCondition` of `conditions` (all frames real)."""
-        points, masks, actives = [], [], []
+        points, masks, anchors, actives = [], [], [], []
         for k, cond in enumerate(conditions):
             obj_points = self._object_points(cond.object)
-            mask = torch.tensor(np.asarray(cond.affordance), dtype=torch.float32)
-            if mask.shape != (obj_points.shape[0],):
-                raise InputError(
-                    f"conditions[{k}].affordance must have shape ({obj_points.shape[0]},) "
-                    f"(one value per condition point), got {tuple(mask.shape)}"
-                )
-            if not torch.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
-                raise InputError(f"conditions[{k}].affordance must lie in [0, 1]")
+            num = obj_points.shape[0]
+            mask = _checked_mask(cond.affordance, num, f"conditions[{k}].affordance")
+            anchor = mask
+            if cond.anchor is not None:
+                anchor = _checked_mask(cond.anchor, num, f"conditions[{k}].anchor")
             points.append(obj_points)
             masks.append(mask)
+            anchors.append(anchor)
             actives.append(torch.tensor(_ACTIVE[cond.hands]))
         texts = [c.text for c in conditions]
         batch = len(conditions)
@@ -216,6 +218,9 @@ class MotionGenerator:
             text_embedding=self.text_encoder.encode(texts),
             active_hands=torch.stack(actives),
             frame_mask=torch.ones(batch, num_frames, dtype=torch.bool),
+            anchor_mask=(
+                None if all(c.anchor is None for c in conditions) else torch.stack(anchors)
+            ),
         ).to(self.device)
 
     def _object_points(self, obj: object) -> Tensor:
@@ -431,3 +436,16 @@ class MotionGenerator:
             texts=(cond.text,),
             affordance=np.asarray(cond.affordance, dtype=np.float32)[None],
         )
+
+
+def _checked_mask(values, num_points: int, what: str) -> Tensor:
+    """A `(P,)` per-point mask in [0, 1] as a float tensor, or InputError naming `what`."""
+    mask = torch.tensor(np.asarray(values), dtype=torch.float32)
+    if mask.shape != (num_points,):
+        raise InputError(
+            f"{what} must have shape ({num_points},) (one value per condition point), "
+            f"got {tuple(mask.shape)}"
+        )
+    if not torch.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
+        raise InputError(f"{what} must lie in [0, 1]")
+    return mask

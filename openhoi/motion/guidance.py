@@ -48,7 +48,7 @@ class GuidanceContext:
     codec: FrameCodec = field(default_factory=FrameCodec)
 
     def _anchor(self) -> Tensor:
-        return affordance_anchor(self.condition.object_points, self.condition.affordance)
+        return affordance_anchor(self.condition.object_points, self.condition.anchor_affordance)
 
     def to_physical(self, x: Tensor) -> Tensor:
         """`(B, T, 208)` normalised model frames → world frames in metres / 6D / radians
