@@ -927,11 +927,8 @@ def thermos(*, radius: float, height: float, cap_height: float, name: str = "the
     )
 
 
-def chest(
-    *, width: float, depth: float, height: float, wall: float, lid_thickness: float,
-    name: str = "chest",
-) -> HOIObject:  # fmt: skip
-    """Wooden chest with a lid hinged along the back edge (articulated)."""
+def _hinged_box(what: str, *, width, depth, height, wall, lid_thickness, name) -> HOIObject:
+    """A box with a lid hinged along the back edge, described as `what`."""
     return _b.box_object(
         width=width,
         depth=depth,
@@ -939,9 +936,18 @@ def chest(
         wall=wall,
         lid_thickness=lid_thickness,
         name=name,
-        description=f"wooden chest with a hinged lid ({width:.2g} x {depth:.2g} x "
+        description=f"{what} with a hinged lid ({width:.2g} x {depth:.2g} x "
         f"{height + lid_thickness:.2g} m)",
     )
+
+
+def chest(
+    *, width: float, depth: float, height: float, wall: float, lid_thickness: float,
+    name: str = "chest",
+) -> HOIObject:  # fmt: skip
+    """Wooden chest with a lid hinged along the back edge (articulated)."""
+    return _hinged_box("wooden chest", width=width, depth=depth, height=height, wall=wall,
+                       lid_thickness=lid_thickness, name=name)  # fmt: skip
 
 
 def notebook(
@@ -961,16 +967,8 @@ def jewelry_box(
     name: str = "jewelry_box",
 ) -> HOIObject:  # fmt: skip
     """Small jewellery box with a lid hinged along the back edge (articulated)."""
-    return _b.box_object(
-        width=width,
-        depth=depth,
-        height=height,
-        wall=wall,
-        lid_thickness=lid_thickness,
-        name=name,
-        description=f"jewellery box with a hinged lid ({width:.2g} x {depth:.2g} x "
-        f"{height + lid_thickness:.2g} m)",
-    )
+    return _hinged_box("jewellery box", width=width, depth=depth, height=height, wall=wall,
+                       lid_thickness=lid_thickness, name=name)  # fmt: skip
 
 
 # ---------------------------------------------------------------------- registry
