@@ -24,21 +24,6 @@ FAST = {"steps": 2, "bridge_frames": 4}
 
 
 @pytest.fixture(scope="module")
-def synth_folder(tmp_path_factory):
-    """Two SynthHOI episodes, both listed as the unseen-object test split."""
-    from openhoi.data import load_episodes
-    from openhoi.synth import synthesize_dataset
-
-    folder = tmp_path_factory.mktemp("synth")
-    synthesize_dataset(folder, 2, seed=1, objects=["cup"], progress=False)
-    ids = sorted(e.episode_id for e in load_episodes(folder))
-    splits = {"train": ids, "val": [], "test": ids, "test_unseen_objects": ids,
-              "test_held_out_phrasing": []}  # fmt: skip
-    (folder / "splits.json").write_text(json.dumps({"splits": splits}))
-    return folder
-
-
-@pytest.fixture(scope="module")
 def h2o_folder(tmp_path_factory):
     """The H2O release-format fixture, prepared with `openhoi data prepare`."""
     sys.path.insert(0, str(ROOT / "tests" / "data"))

@@ -62,21 +62,6 @@ def same_numbers(first, second, path: str = "") -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def synth_folder(tmp_path_factory):
-    """Two SynthHOI episodes, both listed as the unseen-object test split."""
-    from openhoi.data import load_episodes
-    from openhoi.synth import synthesize_dataset
-
-    folder = tmp_path_factory.mktemp("synth")
-    synthesize_dataset(folder, 2, seed=1, objects=["cup"], progress=False)
-    ids = sorted(e.episode_id for e in load_episodes(folder))
-    splits = {"train": ids, "val": [], "test": ids, "test_unseen_objects": ids,
-              "test_held_out_phrasing": []}  # fmt: skip
-    (folder / "splits.json").write_text(json.dumps({"splits": splits}))
-    return folder
-
-
-@pytest.fixture(scope="module")
 def tiny_config(synth_folder):
     """Two episodes, two rows, one repeat: 2 truth + 4 generated units."""
     return BenchmarkConfig(
