@@ -89,6 +89,11 @@ class SubTask:
         mask: `(P,)` float32 in [0, 1] over the object's normalised points (2048 for the
             planner), read-only; None where no affordance mask was predicted or given.
             Equality compares masks by value; the hash leaves the mask out.
+        target_index: index of a second scene object the step acts towards (where a place
+            puts the object, what a pour fills), or None (most steps).
+        target_mask: `(P,)` mask over the target object's points: the region that receives
+            the object or the liquid (its "contain" or "support" region); None without a
+            target or where the relation has no such region ("next to").
     """
 
     primitive: str
@@ -97,6 +102,8 @@ class SubTask:
     text: str
     object_index: int = 0
     mask: np.ndarray | None = field(default=None, compare=False, repr=False)
+    target_index: int | None = None
+    target_mask: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.primitive not in PRIMITIVES:
@@ -109,38 +116,63 @@ class SubTask:
             )
         if self.object_index < 0:
             raise InputError(f"object_index must be >= 0, got {self.object_index}")
-        if self.mask is not None:
-            mask = np.array(self.mask, dtype=np.float32).reshape(-1)
+        if self.target_index is not None:
+            if self.target_index < 0 or self.target_index == self.object_index:
+                raise InputError(
+                    f"target_index must be another object's index (>= 0, not object_index "
+                    f"{self.object_index}), got {self.target_index}"
+                )
+        elif self.target_mask is not None:
+            raise InputError("a sub-task with a target_mask needs its target_index")
+        for name in ("mask", "target_mask"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            mask = np.array(value, dtype=np.float32).reshape(-1)
             if mask.size == 0 or not np.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
                 raise InputError(
-                    "sub-task mask must be a non-empty (P,) array with values in [0, 1] "
-                    f"(got shape {np.shape(self.mask)}); clip a predicted mask with "
+                    f"sub-task {name} must be a non-empty (P,) array with values in [0, 1] "
+                    f"(got shape {np.shape(value)}); clip a predicted mask with "
                     "np.clip(mask, 0, 1)"
                 )
             mask.setflags(write=False)
-            object.__setattr__(self, "mask", mask)
+            object.__setattr__(self, name, mask)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SubTask):
             return NotImplemented
         if self._step() != other._step():
             return False
-        if self.mask is None or other.mask is None:
-            return self.mask is other.mask
-        return bool(np.array_equal(self.mask, other.mask))
+        for mine, theirs in ((self.mask, other.mask), (self.target_mask, other.target_mask)):
+            if mine is None or theirs is None:
+                if mine is not theirs:
+                    return False
+            elif not np.array_equal(mine, theirs):
+                return False
+        return True
 
-    def _step(self) -> tuple[str, str, str, str, int]:
-        return (self.primitive, self.hands, self.affordance, self.text, self.object_index)
+    def __hash__(self) -> int:
+        return hash(self._step())
+
+    def _step(self) -> tuple[str, str, str, str, int, int | None]:
+        fields = (self.primitive, self.hands, self.affordance, self.text, self.object_index)
+        return (*fields, self.target_index)
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready form (the plan.json sub-task fields; the mask is not included)."""
-        return {
+        """JSON-ready form (the plan.json sub-task fields; masks are not included).
+
+        "target" (the target object's index) is present only on steps that have one.
+        """
+        out: dict[str, object] = {
             "text": self.text,
             "primitive": self.primitive,
             "hands": self.hands,
             "object": self.object_index,
             "affordance": self.affordance,
         }
+        if self.target_index is not None:
+            out["target"] = self.target_index
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> SubTask:
@@ -151,6 +183,7 @@ class SubTask:
             affordance=str(data["affordance"]),
             text=str(data.get("text", "")),
             object_index=int(data.get("object", 0)),
+            target_index=None if data.get("target") is None else int(data["target"]),
         )
 
 

@@ -287,14 +287,18 @@ def _write_plan_files(plan: Plan, folder: Path, prefix: str = "") -> dict:
 
     data = plan.to_json()
     for index, (sub, entry) in enumerate(zip(plan.subtasks, data["subtasks"], strict=True)):
-        name = plan.mask_file_name(index)
-        np.save(folder / name, sub.mask.astype(np.float32))
-        entry["mask"] = prefix + name
-        if plan.object_points:
-            cloud = trimesh.PointCloud(
-                plan.object_points[sub.object_index], colors=_mask_colours(sub.mask)
-            )
-            cloud.export(str(folder / name.replace(".npy", ".ply")))
+        files = [("mask", plan.mask_file_name(index), sub.mask, sub.object_index)]
+        if sub.target_mask is not None:
+            name = plan.target_mask_file_name(index)
+            files.append(("target_mask", name, sub.target_mask, sub.target_index))
+        for key, name, mask, object_index in files:
+            np.save(folder / name, mask.astype(np.float32))
+            entry[key] = prefix + name
+            if plan.object_points:
+                cloud = trimesh.PointCloud(
+                    plan.object_points[object_index], colors=_mask_colours(mask)
+                )
+                cloud.export(str(folder / name.replace(".npy", ".ply")))
     return data
 
 

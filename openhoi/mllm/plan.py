@@ -236,11 +236,21 @@ class Plan:
                     f"sub-task {number} refers to object {sub.object_index}, but the plan has "
                     f"{len(self.objects)} object(s)"
                 )
+            if sub.target_index is not None and sub.target_index >= len(self.objects):
+                raise InputError(
+                    f"sub-task {number} targets object {sub.target_index}, but the plan has "
+                    f"{len(self.objects)} object(s)"
+                )
 
     @staticmethod
     def mask_file_name(index: int) -> str:
         """File name of sub-task `index`'s mask in a plan folder."""
         return f"mask_{index:02d}.npy"
+
+    @staticmethod
+    def target_mask_file_name(index: int) -> str:
+        """File name of sub-task `index`'s target-object mask in a plan folder."""
+        return f"target_mask_{index:02d}.npy"
 
     def to_json(self) -> dict[str, object]:
         """The plan.json dict (issue 7 schema); masks are referenced by file name."""
@@ -248,7 +258,15 @@ class Plan:
             "instruction": self.instruction,
             "objects": list(self.objects),
             "subtasks": [
-                {**sub.to_dict(), "mask": self.mask_file_name(i)}
+                {
+                    **sub.to_dict(),
+                    "mask": self.mask_file_name(i),
+                    **(
+                        {"target_mask": self.target_mask_file_name(i)}
+                        if sub.target_mask is not None
+                        else {}
+                    ),
+                }
                 for i, sub in enumerate(self.subtasks)
             ],
             "dropped": [d.to_dict() for d in self.dropped],
