@@ -23,6 +23,10 @@ are chosen) passes the same guard and one more: none of its requests is a held-o
 or a near-duplicate of one. Of 64 requests written for it, 2 were verbatim held-out
 requests, 1 a held-out near-duplicate (0.93) and 7 near-duplicates of training phrasings
 (0.915-1.000); those 10 were removed, leaving 54, and nothing was added afterwards.
+
+The multi-object sets (`heldout_multi_v1`, `validation_multi_v1`: a mover and a receiver)
+have their own guard in `test_multi_object_requests.py`; the reader check below covers
+their held-out file too.
 """
 
 from __future__ import annotations
@@ -40,7 +44,10 @@ from openhoi.vocab import PRIMITIVES
 ROOT = Path(__file__).resolve().parents[2]
 THRESHOLD = 0.90
 # How code names the file or its module (the word alone is also a subject split elsewhere).
-READS_HELDOUT = r"planner_requests|heldout_v\d|mllm\.heldout|heldout/|/\s*[\"']heldout[\"']"
+READS_HELDOUT = (
+    r"planner_requests|planner_multi_v|heldout_v\d|heldout_multi|mllm\.heldout|heldout/"
+    r"|/\s*[\"']heldout[\"']"
+)
 
 
 def test_heldout_file_is_well_formed():
@@ -183,11 +190,17 @@ def test_only_the_evaluation_reads_the_heldout_file():
     cli = (ROOT / "openhoi/cli.py").read_text()
     # The CLI only names the set and calls the evaluation.
     assert "planner_requests" not in cli and "assets" not in cli
-    assert set(HELDOUT_SETS) == {"heldout_v1"}
+    assert "planner_multi" not in cli
+    assert set(HELDOUT_SETS) == {"heldout_v1", "heldout_multi_v1"}
     data = json.loads((ROOT / "openhoi/assets/heldout/planner_requests_v1.jsonl")
                       .read_text().splitlines()[0])  # fmt: skip
     assert set(data) == {"id", "instruction", "objects", "target_object", "steps", "hands",
                          "style"}  # fmt: skip
+    # The multi-object held-out set (`test_multi_object_requests`) adds receiver, relation.
+    data = json.loads((ROOT / "openhoi/assets/heldout/planner_multi_v1.jsonl")
+                      .read_text().splitlines()[0])  # fmt: skip
+    assert set(data) == {"id", "instruction", "objects", "target_object", "receiver",
+                         "relation", "steps", "hands", "style"}  # fmt: skip
 
 
 def test_scores_of_scripted_planners_with_known_answers():
