@@ -1465,8 +1465,9 @@ def eval_planner(
     requests: Annotated[
         str | None,
         typer.Option(
-            help="Score the frozen held-out requests instead (heldout_v1); report once per "
-            "shipped model, never tune on it. Choose settings on validation_v1."
+            help="Score the frozen held-out requests instead (heldout_v1, heldout_multi_v1); "
+            "report once per shipped model, never tune on it. Choose settings on "
+            "validation_v1 / validation_multi_v1."
         ),
     ] = None,
 ) -> None:

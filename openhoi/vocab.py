@@ -21,6 +21,7 @@ __all__ = [
     "MAX_SEGMENT_FRAMES",
     "PRIMITIVES",
     "SEGMENT_FRAMES",
+    "TARGET_RELATIONS",
     "SubTask",
     "object_display_name",
     "object_words",
@@ -71,6 +72,8 @@ PRIMITIVES = (
     "shake",
 )
 HAND_CHOICES = ("left", "right", "both")
+# How a step acts towards a second object (`SubTask.relation`).
+TARGET_RELATIONS = ("in", "on", "beside", "into")
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,9 @@ class SubTask:
         target_mask: `(P,)` mask over the target object's points: the region that receives
             the object or the liquid (its "contain" or "support" region); None without a
             target or where the relation has no such region ("next to").
+        relation: how the step acts towards its target: "in", "on", "beside" (a place)
+            or "into" (a pour); with a target and no relation, "into" for a pour and
+            "in" otherwise.
     """
 
     primitive: str
@@ -104,6 +110,7 @@ class SubTask:
     mask: np.ndarray | None = field(default=None, compare=False, repr=False)
     target_index: int | None = None
     target_mask: np.ndarray | None = field(default=None, compare=False, repr=False)
+    relation: str | None = None
 
     def __post_init__(self) -> None:
         if self.primitive not in PRIMITIVES:
@@ -122,8 +129,14 @@ class SubTask:
                     f"target_index must be another object's index (>= 0, not object_index "
                     f"{self.object_index}), got {self.target_index}"
                 )
-        elif self.target_mask is not None:
-            raise InputError("a sub-task with a target_mask needs its target_index")
+            relation = self.relation or ("into" if self.primitive == "pour" else "in")
+            if relation not in TARGET_RELATIONS:
+                raise InputError(
+                    f"relation must be one of {list(TARGET_RELATIONS)}, got {self.relation!r}"
+                )
+            object.__setattr__(self, "relation", relation)
+        elif self.target_mask is not None or self.relation is not None:
+            raise InputError("a sub-task with a target_mask or relation needs its target_index")
         for name in ("mask", "target_mask"):
             value = getattr(self, name)
             if value is None:
@@ -154,14 +167,15 @@ class SubTask:
     def __hash__(self) -> int:
         return hash(self._step())
 
-    def _step(self) -> tuple[str, str, str, str, int, int | None]:
+    def _step(self) -> tuple[str, str, str, str, int, int | None, str | None]:
         fields = (self.primitive, self.hands, self.affordance, self.text, self.object_index)
-        return (*fields, self.target_index)
+        return (*fields, self.target_index, self.relation)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (the plan.json sub-task fields; masks are not included).
 
-        "target" (the target object's index) is present only on steps that have one.
+        "target" (the target object's index) and "relation" are present only on steps that
+        have a target.
         """
         out: dict[str, object] = {
             "text": self.text,
@@ -172,6 +186,7 @@ class SubTask:
         }
         if self.target_index is not None:
             out["target"] = self.target_index
+            out["relation"] = self.relation
         return out
 
     @classmethod
@@ -184,6 +199,7 @@ class SubTask:
             text=str(data.get("text", "")),
             object_index=int(data.get("object", 0)),
             target_index=None if data.get("target") is None else int(data["target"]),
+            relation=None if data.get("target") is None else data.get("relation"),
         )
 
 

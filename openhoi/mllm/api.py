@@ -188,6 +188,51 @@ class Planner:
         )
         return np.clip(self.model.predict_masks(sample), 0.0, 1.0)
 
+    def ground_target_masks(
+        self, scene: PlanScene, steps: Sequence[object]
+    ) -> dict[int, np.ndarray]:
+        """Step index → `(P,)` mask of the region of its target object that receives the
+        mover or the liquid (`scene_roles.RELATIONS`: "contain" for in / into, "support"
+        for on; none for beside).
+
+        In / into: the mask head's answer to the object-level question the planner was
+        trained on ("which part of the mug holds things?"), asked of the target alone.
+        On: the object's upper surface (`upper_surface`), which is where a thing put on it
+        rests, for any mesh; the mask head's "support" answer only where that is empty.
+        (On the validation requests the head's "support" answers scored AUC 0.46.)
+        """
+        from openhoi.mllm.model import PlannerSample
+        from openhoi.mllm.scene_roles import RELATIONS
+        from openhoi.mllm.training import COARSE_QUESTIONS
+        from openhoi.vocab import SubTask
+
+        out = {}
+        for index, step in enumerate(steps):
+            wanted = None if step.target_index is None else RELATIONS[step.relation]
+            if not wanted:
+                continue
+            if step.relation == "on":
+                target = step.target_index
+                top = upper_surface(scene.objects[target], scene.frames[target])
+                if top.sum() >= 10:
+                    out[index] = top
+                    continue
+            obj = scene.objects[step.target_index]
+            present = obj.affordance_names
+            affordance = next((a for a in wanted if a in present), wanted[0])
+            primitive, phrase, questions = COARSE_QUESTIONS[affordance]
+            words = scene.sample.names[step.target_index]
+            points = scene.sample.points[step.target_index]
+            sample = PlannerSample(
+                points=(points,),
+                names=(words,),
+                instruction=questions[0].format(o=words),
+                steps=(SubTask(primitive, "right", affordance, phrase.format(o=words)),),
+                masks=(np.zeros(points.shape[0], np.float32),),
+            )
+            out[index] = np.clip(self.model.predict_masks(sample)[0], 0.0, 1.0)
+        return out
+
     def finish(
         self, scene: PlanScene, steps: Sequence[object], *, source: str = "built-in"
     ) -> Plan:
@@ -218,6 +263,12 @@ class Planner:
                 dataclasses.replace(s, mask=masks[k]) if k in review.changed else s
                 for k, s in enumerate(subtasks)
             )
+        targets = self.ground_target_masks(scene, subtasks)
+        if targets:
+            subtasks = tuple(
+                dataclasses.replace(s, target_mask=targets[k]) if k in targets else s
+                for k, s in enumerate(subtasks)
+            )
         return Plan(
             instruction=scene.instruction,
             objects=tuple(obj.name for obj in scene.objects),
@@ -227,6 +278,25 @@ class Planner:
             ungrounded=review.ungrounded,
             source=source,
         )
+
+
+def upper_surface(obj: object, points: np.ndarray, cell: float = 0.01) -> np.ndarray:
+    """`(P,)` float32 1 on the object's upper surface: points that face up (normal z ≥
+    0.6) and are the highest of their `cell` × `cell` column within 4 mm (nothing of the
+    object above them), 0 elsewhere.
+
+    Args:
+        obj: the `HOIObject` (its normalised points' normals).
+        points: `(P, 3)` the same points in its canonical frame (z up), metres.
+    """
+    normals = np.asarray(obj.normalised_points.normals, np.float64)
+    points = np.asarray(points, np.float64)
+    index = np.floor((points[:, :2] - points[:, :2].min(0)) / cell).astype(np.int64)
+    keys = index[:, 0] * (index[:, 1].max() + 1) + index[:, 1]
+    highest = np.full(keys.max() + 1, -np.inf)
+    np.maximum.at(highest, keys, points[:, 2])
+    top = (points[:, 2] >= highest[keys] - 0.004) & (normals[:, 2] >= 0.6)
+    return top.astype(np.float32)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -47,8 +47,10 @@ keep both off training phrasings and off every other set. For requests with a re
   beside, the last `pour` for into) has `target_index == receiver`, and no step has any
   other `target_index`; exact plan then also requires the right receiver;
 - receiver mask AUC (in / on / into): the rank ROC AUC of that step's `target_mask`
-  against the receiver's labelled region (`contain` for in / into, `support` for on;
-  the other of the two where the object has no such label), the labels read from
+  against the receiver's labelled region (`contain` for in / into, with `support` where
+  the object has no contain label; `support` only for on: the inside of a box is not
+  where a thing put on it goes; and only its points that face up, the book's "support"
+  label being its underside), the labels read from
   `load_object(name).normalised_points`, the 2048 points the planner's masks index. It
   is averaged over the requests where the step targets the receiver with a mask and the
   receiver has labels (n in brackets); elsewhere NaN (no mask, a wrong target: no score).
@@ -97,7 +99,7 @@ RELATION_STEP: dict[str, str] = {"in": "place", "on": "place", "beside": "place"
 RELATION_REGIONS: dict[str, tuple[str, ...]] = {
     "in": ("contain", "support"),
     "into": ("contain", "support"),
-    "on": ("support", "contain"),
+    "on": ("support",),
     "beside": (),
 }
 
@@ -196,9 +198,14 @@ def receiver_labels(name: str, relation: str) -> np.ndarray | None:
     from openhoi.objects import load_object
     from openhoi.vocab import AFFORDANCE_TYPES
 
-    affordance = np.asarray(load_object(name).normalised_points.affordance)
+    points = load_object(name).normalised_points
+    affordance = np.asarray(points.affordance)
     for region in RELATION_REGIONS[relation]:
         labels = affordance[:, AFFORDANCE_TYPES.index(region)] >= 0.5
+        if relation == "on":
+            # A thing put on an object rests on a face that looks up; the book's "support"
+            # label is its underside (what it stands on), which no request means.
+            labels &= np.asarray(points.normals)[:, 2] >= 0.5
         if labels.any():
             return labels
     return None

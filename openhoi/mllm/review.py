@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from openhoi.errors import InputError
+from openhoi.mllm.scene_roles import ObjectRoles, object_roles
 from openhoi.vocab import PRIMITIVES, SubTask, object_words
 
 __all__ = [
@@ -102,6 +103,8 @@ class PlanReview:
         ungrounded: why the request cannot be grounded; None when it can.
         changed: indices (into `subtasks`) whose primitive, object, affordance or named
             part changed (or that had no mask): their masks must be decoded again.
+        roles: the mover and receiver the instruction names in a multi-object scene
+            (`openhoi.mllm.scene_roles.object_roles`), or None.
     """
 
     subtasks: tuple[SubTask, ...]
@@ -109,6 +112,7 @@ class PlanReview:
     dropped: tuple[DroppedStep, ...]
     ungrounded: str | None
     changed: tuple[int, ...]
+    roles: ObjectRoles | None = None
 
 
 # ------------------------------------------------------------------------ the lexicon
@@ -265,6 +269,13 @@ _TEXT: dict[str, tuple[str, str]] = {
     "cut": ("cut with the {o}", "cut with the {o}"),
     "shake": ("shake the {o}", "shake the {o}"),
 }
+# A step towards a target object: (primitive, relation) → text.
+_TARGET_TEXT: dict[tuple[str, str], str] = {
+    ("place", "in"): "put the {o} in the {t}",
+    ("place", "on"): "put the {o} on the {t}",
+    ("place", "beside"): "put the {o} down next to the {t}",
+    ("pour", "into"): "pour from the {o} into the {t}",
+}
 _HANDS_TEXT = {
     "left": "with the left hand",
     "right": "with the right hand",
@@ -272,16 +283,31 @@ _HANDS_TEXT = {
 }
 
 
-def subtask_text(primitive: str, hands: str, object_name: str, part: str | None) -> str:
-    """The sub-task text of a step: the object's own words, the part only if given.
+def subtask_text(
+    primitive: str,
+    hands: str,
+    object_name: str,
+    part: str | None,
+    *,
+    target_name: str | None = None,
+    relation: str | None = None,
+) -> str:
+    """The sub-task text of a step: the object's own words, the part only if given, and
+    the target object for a step that acts towards one (`relation` as in
+    `openhoi.mllm.scene_roles.RELATIONS`).
 
     E.g. `subtask_text("grasp", "right", "mug", "handle")` →
-    "grasp the mug by its handle with the right hand".
+    "grasp the mug by its handle with the right hand";
+    `subtask_text("place", "right", "phone", None, target_name="bowl", relation="in")` →
+    "put the phone in the bowl with the right hand".
     """
     if primitive not in PRIMITIVES:
         raise InputError(f"primitive must be one of {list(PRIMITIVES)}, got {primitive!r}")
     with_part, without = _TEXT[primitive]
     words = object_words(object_name)
+    if target_name is not None and (primitive, relation) in _TARGET_TEXT:
+        target = object_words(target_name)
+        return f"{_TARGET_TEXT[primitive, relation].format(o=words, t=target)} {_HANDS_TEXT[hands]}"
     text = with_part.format(o=words, p=part.replace("_", " ")) if part else without.format(o=words)
     if primitive == "handover":
         return text
@@ -412,6 +438,10 @@ def review_plan(
     dropped: list[DroppedStep] = []
     kept: list[SubTask] = []
     changed: list[int] = []
+    roles = object_roles(instruction, objects)
+    if roles is not None:
+        requested = _with_relation(requested, roles, objects)
+        steps, dropped = _apply_roles(steps, roles, objects, requested)
     possible = {
         s.primitive
         for s in steps
@@ -424,6 +454,8 @@ def review_plan(
     for step in steps:
         if step.object_index in remap:  # the plan was on an object that cannot do it
             step = dataclasses.replace(step, object_index=remap[step.object_index], mask=None)
+            if step.target_index == step.object_index:
+                step = dataclasses.replace(step, target_index=None, relation=None)
         obj = objects[step.object_index]
         words = object_words(obj.name)
         need = _PRIMITIVE_NEEDS.get(step.primitive)
@@ -441,15 +473,20 @@ def review_plan(
             affordance = default_affordance(step.primitive, obj)
         fixed = SubTask(step.primitive, step.hands, affordance, "x", step.object_index)
         part = _step_part(fixed, obj, text, step.mask if affordance == step.affordance else None)
-        new_text = subtask_text(step.primitive, step.hands, obj.name, part)
+        target = None if step.target_index is None else objects[step.target_index].name
+        relation = step.relation
+        new_text = subtask_text(
+            step.primitive, step.hands, obj.name, part, target_name=target, relation=relation
+        )
         # The mask is decoded again where what it should cover changed: another primitive,
         # object or affordance, or a part the decoded text did not name.
         named = part.replace("_", " ") if part else None
         new_part = named is not None and named in new_text and named not in step.text.lower()
         if step.mask is None or affordance != step.affordance or new_part:
             changed.append(len(kept))
+        fields = (step.primitive, step.hands, affordance, new_text, step.object_index)
         kept.append(
-            SubTask(step.primitive, step.hands, affordance, new_text, step.object_index, step.mask)
+            SubTask(*fields, step.mask, target_index=step.target_index, relation=step.relation)
         )
     planned = {s.primitive for s in kept}
     for action in requested:
@@ -473,7 +510,106 @@ def review_plan(
         dropped=tuple(dropped),
         ungrounded=ungrounded,
         changed=tuple(changed),
+        roles=roles,
     )
+
+
+# Primitives that move the object in hand: in a scene whose roles are known, these belong
+# to the mover whatever object the planner put them on.
+_MOVING = frozenset(
+    {"grasp", "lift", "place", "move", "rotate", "pour", "drink", "shake", "handover", "push"}
+)
+
+
+def _with_relation(
+    requested: tuple[RequestedAction, ...], roles: ObjectRoles, objects: Sequence[object]
+) -> tuple[RequestedAction, ...]:
+    """`requested` plus the place or pour the relation asks for, if the lexicon missed it."""
+    primitive = roles.primitive
+    if any(primitive in a.primitives for a in requested):
+        return requested
+    words = f"{roles.relation} the {object_words(objects[roles.target].name)}"
+    needs = "pour" if primitive == "pour" else None
+    label = "pour" if primitive == "pour" else "put down"
+    return (*requested, RequestedAction(words, label, (primitive,), needs))
+
+
+def _apply_roles(
+    steps: Sequence[SubTask],
+    roles: ObjectRoles,
+    objects: Sequence[object],
+    requested: Sequence[RequestedAction],
+) -> tuple[list[SubTask], list[DroppedStep]]:
+    """The decoded steps arranged around the instruction's mover and receiver.
+
+    Steps that move an object go to the mover (the planner often puts them on the receiver
+    or a distractor); steps on the mover that the request does not ask for are dropped
+    (listed); the mover is grasped and lifted first; the step the relation needs (the last
+    place, or the pour) carries the receiver as its target, and is added when missing; a
+    pour is followed by a place; a step on another object stays only where the request asks
+    for it ("open the jar"). The mover's steps all use the hand most of the decoded
+    moving steps use (a dropped hand-over would otherwise leave a stray hand). Steps on
+    other objects that do not move them ("open the
+    jar") stay as decoded.
+    """
+    mover, words = roles.mover, object_words(objects[roles.mover].name)
+    asked = {p for a in requested for p in a.primitives}
+    if roles.primitive == "place":
+        asked.discard("move")  # "move the cup beside the bowl" is the place itself
+    allowed = {"grasp", "lift", "place", roles.primitive} | asked
+    mover_hands = [s.hands for s in steps if s.primitive in _MOVING]
+    hands = max(set(mover_hands), key=mover_hands.count) if mover_hands else "right"
+    out: list[SubTask] = []
+    dropped: list[DroppedStep] = []
+    for step in steps:
+        if step.primitive in _MOVING and step.object_index != mover:
+            step = dataclasses.replace(
+                step, object_index=mover, mask=None, target_index=None, relation=None
+            )
+        on_mover = step.object_index == mover
+        if step.primitive not in (allowed if on_mover else asked):
+            verb = step.primitive.replace("_", " ")
+            name = words if on_mover else object_words(objects[step.object_index].name)
+            reason = f"the request does not ask to {verb} the {name}"
+            dropped.append(DroppedStep(step.primitive, (step.primitive,), reason))
+            continue
+        previous = next((s for s in reversed(out) if s.object_index == mover), None)
+        repeat = previous is not None and previous.primitive == step.primitive
+        if step.object_index == mover and repeat and step.primitive in ("grasp", "lift"):
+            continue
+        if step.object_index == mover:  # one hand choice through the carry
+            step = dataclasses.replace(step, hands=hands)
+        out.append(dataclasses.replace(step, target_index=None, relation=None))
+
+    def new_step(primitive: str) -> SubTask:
+        affordance = default_affordance(primitive, objects[mover])
+        return SubTask(primitive, hands, affordance, "", mover)
+
+    on_mover = [k for k, s in enumerate(out) if s.object_index == mover]
+    first = on_mover[0] if on_mover else len(out)
+    if not on_mover or out[first].primitive != "grasp":
+        out.insert(first, new_step("grasp"))
+    if first + 1 >= len(out) or out[first + 1].primitive != "lift":
+        out.insert(first + 1, new_step("lift"))
+    on_mover = [k for k, s in enumerate(out) if s.object_index == mover]
+    if roles.primitive == "place":
+        places = [k for k in on_mover if out[k].primitive == "place"]
+        if not places:
+            out.append(new_step("place"))
+            places = [len(out) - 1]
+        at = places[-1]
+    else:
+        pours = [k for k in on_mover if out[k].primitive == "pour"]
+        if pours:
+            at = pours[0]
+        else:
+            places = [k for k in on_mover if out[k].primitive == "place"]
+            at = places[-1] if places else len(out)
+            out.insert(at, new_step("pour"))
+        if not any(s.primitive == "place" and s.object_index == mover for s in out[at + 1 :]):
+            out.append(new_step("place"))
+    out[at] = dataclasses.replace(out[at], target_index=roles.target, relation=roles.relation)
+    return out, dropped
 
 
 def default_affordance(primitive: str, obj: object) -> str:

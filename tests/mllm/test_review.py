@@ -176,3 +176,76 @@ def test_planner_finish_grounds_masks_and_raises_when_required(tiny_model):
         strict.finish(nonsense, steps)
     guess = planner.finish(planner.scene("flibber the wug zorp", ["mug"]), steps)
     assert "no action" in guess.ungrounded and guess.to_json()["ungrounded"] == guess.ungrounded
+
+
+# ----------------------------------------------------------- two objects (issue 31, part 5)
+def _steps(primitives, object_index, hands="right"):
+    return [SubTask(p, hands, "grasp", f"{p} it", object_index) for p in primitives]
+
+
+def test_steps_go_to_the_mover_and_the_place_carries_the_receiver():
+    # As the shipped planner decoded it: every step on the bowl, and a shake nobody asked for.
+    review = _review(
+        "put the phone in the bowl", ["phone", "bowl"],
+        _steps(["grasp", "lift", "shake", "place"], 1),
+    )  # fmt: skip
+    got = [(s.primitive, s.object_index, s.target_index, s.relation) for s in review.subtasks]
+    assert got == [
+        ("grasp", 0, None, None), ("lift", 0, None, None), ("place", 0, 1, "in")
+    ]  # fmt: skip
+    assert review.subtasks[-1].text == "put the phone in the bowl with the right hand"
+    assert [d.request for d in review.dropped] == ["shake"]
+    assert set(review.changed) == {0, 1, 2}  # moved steps get their masks decoded again
+
+
+def test_a_pour_into_the_receiver_is_added_and_followed_by_a_place():
+    review = _review(
+        "fill my mug from the kettle", ["mug", "kettle"],
+        _steps(["grasp", "lift", "place"], 0) + _steps(["handover"], 1, hands="left"),
+    )  # fmt: skip
+    got = [(s.primitive, s.object_index, s.target_index) for s in review.subtasks]
+    assert got == [("grasp", 1, None), ("lift", 1, None), ("pour", 1, 0), ("place", 1, None)]
+    assert review.subtasks[2].text == "pour from the kettle into the mug with the right hand"
+    assert {s.hands for s in review.subtasks} == {"right"}  # one hand through the carry
+
+
+def test_a_step_on_the_receiver_that_does_not_move_it_stays():
+    opening = SubTask("twist_open", "right", "open", "open the jar", 0)
+    steps = [opening, *_steps(["grasp", "lift", "pour", "place"], 1)]
+    for instruction in (
+        "open the jar, then pour the kettle into the jar",
+        "open the jar and pour the kettle into it",  # "it": the other object named
+    ):
+        review = _review(instruction, ["jar", "kettle"], steps)
+        got = [(s.primitive, s.object_index, s.target_index) for s in review.subtasks]
+        assert got[0] == ("twist_open", 0, None)
+        assert ("pour", 1, 0) in got
+    # a step on the receiver that nobody asked for goes, and is listed
+    steps = [SubTask("twist_close", "right", "open", "close the box", 1)]
+    review = _review("Could you put the can in the box?", ["can", "box"], steps)
+    assert [(s.primitive, s.object_index) for s in review.subtasks] == [
+        ("grasp", 0), ("lift", 0), ("place", 0)
+    ]  # fmt: skip
+    assert [d.request for d in review.dropped] == ["twist_close"]
+
+
+def test_finish_grounds_the_receivers_region_and_write_plan_saves_it(tiny_model, tmp_path):
+    import json
+
+    from openhoi.mllm.api import write_plan
+
+    planner = Planner(tiny_model)
+    scene = planner.scene("put the phone in the bowl", ["phone", "bowl"])
+    plan = planner.finish(scene, _steps(["grasp", "lift", "place"], 1))
+    place = plan.subtasks[-1]
+    assert (place.object_index, place.target_index, place.relation) == (0, 1, "in")
+    assert place.target_mask.shape == (2048,) and np.isfinite(place.target_mask).all()
+    assert all(s.target_mask is None for s in plan.subtasks[:-1])
+    data = json.loads(write_plan(plan, tmp_path).read_text())
+    entry = data["subtasks"][-1]
+    assert (entry["target"], entry["relation"], entry["target_mask"]) == (
+        1, "in", "target_mask_02.npy"
+    )  # fmt: skip
+    assert np.array_equal(np.load(tmp_path / "target_mask_02.npy"), place.target_mask)
+    assert (tmp_path / "target_mask_02.ply").is_file()
+    assert "target" not in data["subtasks"][0]
