@@ -287,19 +287,23 @@ class Pipeline:
         timings, obj = prompt.timings, prompt.objects[prompt.main]
         clock = time.perf_counter()
         sequence = self.compose(obj, segments, config)
-        timings["compose_s"] = time.perf_counter() - clock
-        tick("compose", 1, 1)
         ranges = [r for r, t in zip(sequence.segment_ranges, sequence.texts, strict=True)
                   if t != TRANSITION_TEXT]  # fmt: skip
         subtasks = [prompt.plan.subtasks[k] for k in prompt.kept]
+        others = [i for i in range(len(prompt.objects)) if i != prompt.main]
+        poses = place_beside(obj, [prompt.objects[i] for i in others])
+        static = dict(zip(others, poses, strict=True))
+        sequence = self.carry_to_targets(sequence, prompt, subtasks, ranges, static)
+        timings["compose_s"] = time.perf_counter() - clock
+        tick("compose", 1, 1)
         clock = time.perf_counter()
-        contact = self.optimise_contacts(obj, sequence, subtasks, ranges, config)
+        contact = self.optimise_contacts(
+            obj, sequence, subtasks, ranges, config, static, prompt.objects
+        )
         if contact is not None:
             sequence = contact.sequence
             timings["contact_s"] = time.perf_counter() - clock
             tick("contact", 1, 1)
-        others = [i for i in range(len(prompt.objects)) if i != prompt.main]
-        poses = place_beside(obj, [prompt.objects[i] for i in others])
         physics = None
         if config.report:
             clock = time.perf_counter()
@@ -321,7 +325,7 @@ class Pipeline:
             objects=prompt.objects,
             main_object=prompt.main,
             sequence=sequence,
-            static_poses=dict(zip(others, poses, strict=True)),
+            static_poses=static,
             subtask_frames={k: tuple(r) for k, r in zip(prompt.kept, ranges, strict=True)},
             skipped_subtasks=tuple(k for k in range(len(subtasks)) if k not in prompt.kept),
             weak_masks=tuple(k for k in prompt.kept if is_weak_mask(subtasks[k].mask)),
@@ -347,12 +351,45 @@ class Pipeline:
             seed=config.seed,
         )
 
+    def carry_to_targets(
+        self, sequence: HOISequence, prompt: _Prompt, subtasks, ranges, static
+    ) -> HOISequence:
+        """`refine.carry_to_target` for the sub-tasks that act towards another object
+        (`SubTask.target_index`): the place or pour happens at the target."""
+        from openhoi.refine.destination import Destination, carry_to_target
+
+        destinations = []
+        for position, (subtask, frames) in enumerate(zip(subtasks, ranges, strict=True)):
+            if subtask.target_index not in static:
+                continue
+            back = None
+            if subtask.relation == "into":
+                later = [r for s, r in zip(subtasks[position + 1 :], ranges[position + 1 :],
+                                           strict=True) if s.primitive == "place"]  # fmt: skip
+                back = tuple(later[0]) if later else None
+            destinations.append(
+                Destination(
+                    relation=subtask.relation,
+                    frames=tuple(frames),
+                    target=prompt.objects[subtask.target_index],
+                    target_pose=static[subtask.target_index],
+                    region=subtask.target_mask,
+                    back=back,
+                )
+            )
+        return carry_to_target(sequence, prompt.objects[prompt.main], destinations)
+
     def optimise_contacts(
-        self, obj, sequence: HOISequence, subtasks, ranges, config: GenerateConfig
+        self, obj, sequence: HOISequence, subtasks, ranges, config: GenerateConfig,
+        static: Mapping[int, np.ndarray] | None = None, objects: Sequence = (),
     ):  # fmt: skip
         """`refine.optimise_contacts` of a composed sequence whose generated sub-tasks
-        (`SubTask`s) occupy `ranges`; None when `config.refine` switches it off."""
+        (`SubTask`s) occupy `ranges`; None when `config.refine` switches it off.
+
+        `static`: world poses of the scene's other objects (by index into `objects`), which
+        the object rests on or is carried over (`refine.scene.Support`)."""
         from openhoi.refine.contact_opt import ContactConfig, optimise_contacts
+        from openhoi.refine.scene import Support
 
         refine = config.refine
         if not (refine.optimise_contacts or refine.kinematic_carry):
@@ -364,7 +401,11 @@ class Pipeline:
             # The simulator judges the grasps only where the user asked for the simulator.
             simulated_choice=config.physics_sim,
         )
-        return optimise_contacts(sequence, obj, self.hands, subtasks=spans, config=settings)
+        statics = [(objects[i], pose) for i, pose in (static or {}).items()]
+        support = Support(statics)
+        return optimise_contacts(
+            sequence, obj, self.hands, subtasks=spans, config=settings, support=support
+        )
 
     def score(self, sequence: HOISequence, obj):
         """The `PhysicsReport` of `sequence` with the hands that act in it."""

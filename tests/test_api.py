@@ -223,3 +223,25 @@ def test_openhoi_refine_stays_callable_after_the_subpackage_is_imported():
     )
     assert posthoc.sequence.num_frames == seq.num_frames
     assert np.isfinite(posthoc.loss_after)
+
+
+def test_a_place_in_a_second_object_happens_there(pipeline):
+    from openhoi.refine.scene import Support
+
+    config = GenerateConfig.from_options(steps=4, seed=3, optimise_contacts=False)
+    result = pipeline("put the phone in the bowl", ["phone", "bowl"], config)
+    place = result.plan.subtasks[-1]
+    assert (place.primitive, place.object_index, place.target_index, place.relation) == (
+        "place", 0, 1, "in"
+    )  # fmt: skip
+    assert place.target_mask is not None and result.main_object == 0
+    bowl, pose = result.objects[1], result.static_poses[1]
+    rim = np.asarray(bowl.mesh.vertices) @ pose[:3, :3].T + pose[:3, 3]
+    end = result.sequence.object_transforms()[-1]
+    phone = np.asarray(result.object.mesh.vertices) @ end[:3, :3].T + end[:3, 3]
+    centre = phone[:, :2].mean(0)
+    assert (rim[:, :2].min(0) < centre).all() and (centre < rim[:, :2].max(0)).all()
+    # it rests on the bowl (its bottom or its rim), not in the table or through the bowl
+    support = Support([(bowl, pose)])
+    assert phone[:, 2].min() > 0.005
+    assert (phone[:, 2] >= support.height(phone[:, :2]) - 2e-3).all()

@@ -494,7 +494,9 @@ result.sequence.save("laptop.npz")
 result.sequence.to_glb("laptop.glb", result.object)
 
 scene = openhoi.generate("pour water from the kettle into the mug", ["kettle", "mug"], steps=10)
-print(scene.object.name, [obj.name for obj in scene.objects])"""
+print(scene.object.name, [obj.name for obj in scene.objects])  # kettle ['kettle', 'mug']
+pour = next(s for s in scene.plan.subtasks if s.target_index is not None)
+print(pour.text, pour.relation, scene.static_poses[pour.target_index][:3, 3])  # the mug's place"""
 
 PIPELINE_SNIPPET = """\
 import openhoi
@@ -535,9 +537,7 @@ SNIPPETS: dict[str, Run] = {
         check=file_check("laptop.npz", "laptop.glb"),
     ),
     PIPELINE_SNIPPET: Run(
-        replace=(
-            ("steps=10, guidance_rate=0.3)", "steps=2, guidance_rate=0.3, report=False)"),
-        ),
+        replace=(("steps=10, guidance_rate=0.3)", "steps=2, guidance_rate=0.3, report=False)"),),
     ),
     OBJECTS_SNIPPET: Run(setup=(write_can_mesh, made_by(SETUP, "run/sequence.npz"))),
 }

@@ -47,7 +47,14 @@ from openhoi.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from openhoi.refine.grasp_fit import GraspFitConfig, fit_grasp
 from openhoi.refine.losses import affordance_region
 from openhoi.refine.phases import HoldPhase, holding_phases, part_world_poses
-from openhoi.refine.scene import hand_frames, holder_frames, object_track, retarget_hands
+from openhoi.refine.scene import (
+    SUPPORT_Z,
+    Support,
+    hand_frames,
+    holder_frames,
+    object_track,
+    retarget_hands,
+)
 
 __all__ = ["ContactConfig", "ContactResult", "optimise_contacts", "scene_figures"]
 
@@ -104,6 +111,7 @@ def optimise_contacts(
     subtasks: Sequence[tuple[str, str, tuple[int, int] | None]] | None = None,
     phases: Sequence[HoldPhase] | None = None,
     config: ContactConfig | None = None,
+    support: float | Support = SUPPORT_Z,
 ) -> ContactResult:
     """Holding phases, scene-consistent object motion and fitted grasps (module docstring).
 
@@ -115,6 +123,8 @@ def optimise_contacts(
             None detects the phases from contact and motion.
         phases: the phases to use (overrides `subtasks`).
         config: settings.
+        support: what the object rests on (`refine.scene.Support`: the table and the
+            scene's static objects), or the table height.
     """
     from openhoi.hand import HandModel
 
@@ -126,7 +136,7 @@ def optimise_contacts(
     if not phases:
         return ContactResult(sequence, (), ())
     if config.kinematic_carry:
-        track, angles = object_track(sequence, obj, phases)
+        track, angles = object_track(sequence, obj, phases, support=support)
     else:
         track = sequence.object_transforms().astype(np.float64)
         angles = np.asarray(sequence.object_angle(), np.float64)

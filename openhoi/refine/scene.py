@@ -36,6 +36,7 @@ from openhoi.refine.phases import HoldPhase
 
 __all__ = [
     "SUPPORT_Z",
+    "Support",
     "hand_frames",
     "holder_frames",
     "object_track",
@@ -46,6 +47,74 @@ __all__ = [
 SUPPORT_Z = 0.0  # the table plane
 # A landing (release before the end) blends in over at most this many frames of the phase.
 _LANDING_FRAMES = 30
+
+
+class Support:
+    """What objects rest on: the table plane, raised where static objects stand.
+
+    Each static object's upper surface is a height map: its surface sampled densely (in
+    world, at its pose) and the highest sample kept per `cell` × `cell` square. So a bowl
+    gives its inner bottom inside and its rim on the rim, a book its cover. An object is
+    lifted until none of its points lies below the height under it.
+
+    Args:
+        statics: `(HOIObject, (4, 4) world pose)` of each object standing in the scene.
+        table_z: height of the table plane.
+        cell: height-map resolution, metres.
+        samples: surface samples per static object.
+    """
+
+    def __init__(
+        self,
+        statics: Sequence[tuple[object, np.ndarray]] = (),
+        *,
+        table_z: float = SUPPORT_Z,
+        cell: float = 0.004,
+        samples: int = 40000,
+    ) -> None:
+        import trimesh
+
+        self.table_z = float(table_z)
+        self.cell = float(cell)
+        self.maps: list[tuple[np.ndarray, np.ndarray]] = []
+        for obj, pose in statics:
+            mesh = obj.mesh.copy()
+            mesh.apply_transform(np.asarray(pose, np.float64))
+            points, _ = trimesh.sample.sample_surface(mesh, samples, seed=0)
+            points = np.concatenate([points, np.asarray(mesh.vertices)])
+            low = points[:, :2].min(0)
+            index = np.floor((points[:, :2] - low) / self.cell).astype(np.int64)
+            height = np.full(index.max(0) + 1, -np.inf)
+            np.maximum.at(height, (index[:, 0], index[:, 1]), points[:, 2])
+            self.maps.append((low, height))
+
+    def height(self, xy: np.ndarray) -> np.ndarray:
+        """`(...)` height of the support under each `(..., 2)` point."""
+        xy = np.asarray(xy, np.float64)
+        out = np.full(xy.shape[:-1], self.table_z)
+        for low, height in self.maps:
+            index = np.floor((xy - low) / self.cell).astype(np.int64)
+            inside = ((index >= 0) & (index < height.shape)).all(-1)
+            found = height[index[inside][:, 0], index[inside][:, 1]]
+            out[inside] = np.maximum(out[inside], found)
+        return out
+
+    def lift(self, points: np.ndarray) -> np.ndarray:
+        """`(...)`: how far to raise each `(..., N, 3)` point set so it rests on or above
+        the support (0 where it already does)."""
+        points = np.asarray(points, np.float64)
+        gap = self.height(points[..., :2]) - points[..., 2]
+        return np.clip(gap.max(-1), 0.0, None)
+
+
+def _support(support: float | Support) -> Support:
+    return support if isinstance(support, Support) else Support(table_z=float(support))
+
+
+def _footprint(obj, angle: float, limit: int = 600) -> np.ndarray:
+    """`(V, 3)` vertices of the object at `angle` (every k-th, at most about `limit`)."""
+    verts = np.asarray(obj.vertices_at(float(angle)), np.float64)
+    return verts[:: max(1, len(verts) // limit)]
 
 
 def _lowest(obj, rotation: np.ndarray, angle: float) -> float:
@@ -60,12 +129,19 @@ def _yaw_only(rotation: np.ndarray) -> np.ndarray:
     return undo_yaw.T
 
 
-def settle(obj, transform: np.ndarray, angle: float, support_z: float = SUPPORT_Z) -> np.ndarray:
-    """`(4, 4)`: the object upright at the yaw and x, y of `transform`, resting on the support."""
+def settle(
+    obj, transform: np.ndarray, angle: float, support: float | Support = SUPPORT_Z
+) -> np.ndarray:
+    """`(4, 4)`: the object upright at the yaw and x, y of `transform`, resting on the
+    support (a table height, or a `Support` with static objects on it)."""
+    support = _support(support)
     out = np.eye(4)
     out[:3, :3] = _yaw_only(np.asarray(transform, np.float64)[:3, :3])
     out[:3, 3] = transform[:3, 3]
-    out[2, 3] = support_z - _lowest(obj, out[:3, :3], angle)
+    out[2, 3] = support.table_z - _lowest(obj, out[:3, :3], angle)
+    if support.maps:
+        verts = _footprint(obj, angle) @ out[:3, :3].T + out[:3, 3]
+        out[2, 3] += float(support.lift(verts))
     return out
 
 
@@ -76,12 +152,17 @@ def _clamp_angle(obj, angle: np.ndarray | float) -> np.ndarray | float:
     return np.clip(angle, low, high)
 
 
-def _above_support(obj, track: np.ndarray, angle: float, support_z: float) -> None:
+def _above_support(obj, track: np.ndarray, angle: float, support: float | Support) -> None:
     """Lift frames (in place) whose lowest point is below the support (one angle: a carry
     does not turn the object's parts)."""
+    support = _support(support)
     verts = np.asarray(obj.vertices_at(float(angle)), np.float64)
     low = np.einsum("tj,vj->tv", track[:, 2, :3], verts).min(axis=1) + track[:, 2, 3]
-    track[:, 2, 3] += np.clip(support_z - low, 0.0, None)
+    track[:, 2, 3] += np.clip(support.table_z - low, 0.0, None)
+    if support.maps:
+        verts = _footprint(obj, angle)
+        world = np.einsum("tij,vj->tvi", track[:, :3, :3], verts) + track[:, None, :3, 3]
+        track[:, 2, 3] += support.lift(world)
 
 
 def object_track(
@@ -89,16 +170,20 @@ def object_track(
     obj,
     phases: Sequence[HoldPhase],
     *,
-    support_z: float = SUPPORT_Z,
+    support: float | Support = SUPPORT_Z,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The object's `(T, 4, 4)` poses and `(T,)` angles under the scene rules (module doc)."""
+    """The object's `(T, 4, 4)` poses and `(T,)` angles under the scene rules (module doc).
+
+    `support`: the table height, or a `Support` whose static objects the object rests on
+    and is carried over (a phone put in a bowl lands on the bowl's bottom)."""
+    support = _support(support)
     model = sequence.object_transforms().astype(np.float64)
     model_angle = np.asarray(sequence.object_angle(), np.float64)
     num = sequence.num_frames
     track = np.zeros((num, 4, 4))
     angles = np.zeros(num)
     angle = float(_clamp_angle(obj, model_angle[0]))
-    current = settle(obj, model[0], angle, support_z)
+    current = settle(obj, model[0], angle, support)
     cursor = 0
     for phase in sorted(phases, key=lambda p: p.start):
         start, end = phase.start, min(phase.end, num)
@@ -122,8 +207,8 @@ def object_track(
             track[span, :3, 3] = current[:3, 3] + moved
             if phase.kind == "carry":
                 if end < num:
-                    _land(obj, track[span], angle, support_z)
-                _above_support(obj, track[span], angle, support_z)
+                    _land(obj, track[span], angle, support)
+                _above_support(obj, track[span], angle, support)
             current = track[end - 1].copy()
         elif phase.kind == "articulate":
             track[span] = current
@@ -136,9 +221,9 @@ def object_track(
     return track, angles
 
 
-def _land(obj, track: np.ndarray, angle: float, support_z: float) -> None:
+def _land(obj, track: np.ndarray, angle: float, support: Support) -> None:
     """Blend the end of a carried track (in place) into a rest pose on the support."""
-    target = settle(obj, track[-1], angle, support_z)
+    target = settle(obj, track[-1], angle, support)
     count = min(len(track), _LANDING_FRAMES)
     weights = minimum_jerk_at(np.arange(1, count + 1) / count)
     fix = Rotation.from_matrix(target[:3, :3] @ track[-1, :3, :3].T).as_rotvec()
