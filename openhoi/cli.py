@@ -846,17 +846,17 @@ def plan(
     console = _console()
     for made in plans:
         table = Table(title=made.instruction)
-        for column in ("#", "sub-task", "primitive", "hands", "object", "affordance"):
+        targets = any(sub.target_index is not None for sub in made.subtasks)
+        columns = ("#", "sub-task", "primitive", "hands", "object", "affordance")
+        for column in columns + (("target",) if targets else ()):
             table.add_column(column)
         for k, sub in enumerate(made.subtasks):
-            table.add_row(
-                str(k),
-                sub.text,
-                sub.primitive,
-                sub.hands,
-                made.objects[sub.object_index],
-                sub.affordance,
-            )
+            row = [str(k), sub.text, sub.primitive, sub.hands]
+            row += [made.objects[sub.object_index], sub.affordance]
+            if targets:
+                target = sub.target_index
+                row.append("" if target is None else f"{sub.relation} {made.objects[target]}")
+            table.add_row(*row)
         console.print(table)
         for note in _plan_notes(made):
             console.print(note)

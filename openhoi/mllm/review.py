@@ -439,6 +439,8 @@ def review_plan(
     kept: list[SubTask] = []
     changed: list[int] = []
     roles = object_roles(instruction, objects)
+    if roles is not None and not _places_or_pours(text, requested):
+        roles = None  # "open the laptop beside the phone": where it is, not where it goes
     if roles is not None:
         requested = _with_relation(requested, roles, objects)
         steps, dropped = _apply_roles(steps, roles, objects, requested)
@@ -519,6 +521,24 @@ def review_plan(
 _MOVING = frozenset(
     {"grasp", "lift", "place", "move", "rotate", "pour", "drink", "shake", "handover", "push"}
 )
+
+
+# Verbs that take an object somewhere (a relation after them names where it goes).
+_PLACING = re.compile(
+    r"\b(?:put|puts|putting|plac\w*|set|sets|setting|lay|lays|laying|drop\w*|mov\w*|tuck\w*"
+    r"|stand\w*|leav\w*|stack\w*|sit|sits|rest\w*|stor\w*|slid\w*|shift\w*|transfer\w*"
+    r"|bring\w*|carr\w*|return\w*|pop|pops|stick|stash\w*|position\w*|go|goes|belongs?"
+    r"|pour\w*|fill\w*|refill\w*|top\w*|tip\w*|decant\w*|empty\w*)\b"
+)
+
+
+def _places_or_pours(text: str, requested: Sequence[RequestedAction]) -> bool:
+    """Whether the request takes something somewhere: a placing or pouring verb, a placing
+    action, or no action word at all ("phone in the bowl")."""
+    if _PLACING.search(text):
+        return True
+    labels = {a.label for a in requested}
+    return not labels or bool(labels & {"put down", "pour", "move"})
 
 
 def _with_relation(

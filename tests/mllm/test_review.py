@@ -249,3 +249,14 @@ def test_finish_grounds_the_receivers_region_and_write_plan_saves_it(tiny_model,
     assert np.array_equal(np.load(tmp_path / "target_mask_02.npy"), place.target_mask)
     assert (tmp_path / "target_mask_02.ply").is_file()
     assert "target" not in data["subtasks"][0]
+
+
+def test_a_relation_that_says_where_an_object_is_changes_nothing():
+    steps = [SubTask(p, "right", "open", "x", 1) for p in ("open", "press", "close")]
+    review = _review(
+        "Open the laptop beside the phone, press a key and close it.", ["phone", "laptop"], steps
+    )
+    assert review.roles is None
+    assert [(s.primitive, s.object_index) for s in review.subtasks] == [
+        ("open", 1), ("press", 1), ("close", 1)
+    ]  # fmt: skip
