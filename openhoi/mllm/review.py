@@ -455,9 +455,9 @@ def review_plan(
     remap = _wrong_object_moves(objects, steps)
     for step in steps:
         if step.object_index in remap:  # the plan was on an object that cannot do it
-            step = dataclasses.replace(step, object_index=remap[step.object_index], mask=None)
-            if step.target_index == step.object_index:
-                step = dataclasses.replace(step, target_index=None, relation=None)
+            moved = remap[step.object_index]
+            target = {} if step.target_index != moved else {"target_index": None, "relation": None}
+            step = dataclasses.replace(step, object_index=moved, mask=None, **target)
         obj = objects[step.object_index]
         words = object_words(obj.name)
         need = _PRIMITIVE_NEEDS.get(step.primitive)

@@ -260,3 +260,12 @@ def test_a_relation_that_says_where_an_object_is_changes_nothing():
     assert [(s.primitive, s.object_index) for s in review.subtasks] == [
         ("open", 1), ("press", 1), ("close", 1)
     ]  # fmt: skip
+
+
+def test_a_step_moved_onto_its_own_target_loses_the_target():
+    # Decoded: a cut on the pan, aimed at the knife; only the knife cuts, so the step moves
+    # there, and the knife cannot be its own target.
+    steps = [SubTask("cut", "right", "cut", "x", 0, target_index=1, relation="on")]
+    review = review_plan("cut", _objects("pan", "knife"), steps)
+    (cut,) = review.subtasks
+    assert (cut.object_index, cut.target_index, cut.relation) == (1, None, None)
