@@ -57,6 +57,9 @@ class GenerateResult:
         (holding phases, fitted grasps; None when it was switched off).
     simulation: the MuJoCo check's `openhoi.refine.simulate.SimReport` with
         `physics_sim=True` (else None).
+    static_physics: by index into `objects`, how deep the hands and the moved object go
+        into each other object (`openhoi.eval.physics.static_object_penetration`); empty
+        with one object or `report=False`.
     timings: seconds per stage (plan_s, motion_s, compose_s, contact_s, report_s).
     config: the `GenerateConfig` with every sampling field resolved.
     provenance: package version, model ids (weight hashes), hand model, device.
@@ -77,6 +80,9 @@ class GenerateResult:
     provenance: dict[str, Any]
     contact: Any = dataclasses.field(default=None, kw_only=True)
     simulation: Any = dataclasses.field(default=None, kw_only=True)
+    static_physics: dict[int, dict[str, float]] = dataclasses.field(
+        default_factory=dict, kw_only=True
+    )
 
     @property
     def object(self):
@@ -100,6 +106,10 @@ class GenerateResult:
         }
         if self.config.candidates > 1:
             out["candidates"] = {int(k): dict(c) for k, c in self.candidates.items()}
+        if self.static_physics:
+            out["static_objects"] = {
+                _ref_text(self.objects[k]): dict(v) for k, v in self.static_physics.items()
+            }
         return out
 
 
@@ -304,10 +314,18 @@ class Pipeline:
             sequence = contact.sequence
             timings["contact_s"] = time.perf_counter() - clock
             tick("contact", 1, 1)
-        physics = None
+        physics, static_physics = None, {}
         if config.report:
             clock = time.perf_counter()
             physics = self.score(sequence, obj)
+            if static:
+                from openhoi.eval.physics import static_object_penetration
+
+                statics = {k: (prompt.objects[k], pose) for k, pose in static.items()}
+                acting = sequence.active_hands.any(axis=0)
+                hands = {side: self.hands[side] for side, on in zip(SIDES, acting, strict=True)
+                         if on} or dict(self.hands)  # fmt: skip
+                static_physics = static_object_penetration(sequence, obj, statics, hands)
             timings["report_s"] = time.perf_counter() - clock
             tick("report", 1, 1)
         simulation = None
@@ -335,6 +353,7 @@ class Pipeline:
             provenance=self.provenance,
             contact=contact,
             simulation=simulation,
+            static_physics=static_physics,
         )
 
     def compose(self, obj, segments: Sequence[HOISequence], config: GenerateConfig) -> HOISequence:

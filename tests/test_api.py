@@ -245,3 +245,9 @@ def test_a_place_in_a_second_object_happens_there(pipeline):
     support = Support([(bowl, pose)])
     assert phone[:, 2].min() > 0.005
     assert (phone[:, 2] >= support.height(phone[:, :2]) - 2e-3).all()
+    # report.json says how deep hands and phone went into the bowl over the whole motion
+    into_bowl = result.summary()["static_objects"]["bowl"]
+    assert into_bowl["object_penetration_max_mm"] < 3.0
+    assert set(into_bowl) == {
+        "hand_penetration_max_mm", "object_penetration_max_mm", "frames_over_2mm"
+    }  # fmt: skip

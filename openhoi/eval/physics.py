@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from openhoi.hand import HandModel
     from openhoi.objects import HOIObject
 
-__all__ = ["sequence_physics"]
+__all__ = ["sequence_physics", "static_object_penetration"]
 
 
 def sequence_physics(
@@ -78,3 +78,47 @@ def sequence_physics(
     return physics_report(
         vertices, faces, obj.part_meshes(), transforms, contact_zones=zones, **kwargs
     )
+
+
+def static_object_penetration(
+    sequence: HOISequence,
+    obj: HOIObject,
+    statics: Mapping[int, tuple[HOIObject, np.ndarray]],
+    hands: Mapping[str, HandModel],
+) -> dict[int, dict[str, float]]:
+    """How deep the hands and the moved object go into the scene's other objects.
+
+    Args:
+        sequence: the motion of `obj`.
+        obj: the moved object.
+        statics: index → `(HOIObject, (4, 4) world pose)` of each object standing still.
+        hands: side → hand model of the hands to measure.
+
+    Returns:
+        index → `hand_penetration_max_mm`, `object_penetration_max_mm` (deepest point of any
+        hand / of the moved object inside it, over all frames) and `frames_over_2mm`
+        (frames in which either goes deeper than 2 mm).
+    """
+    from openhoi.geometry.distance import DistanceMesh, signed_distance
+
+    hand_points = [sequence.hand_vertices(side, model) for side, model in hands.items()]
+    moved = sequence.object_vertices(obj)
+    out: dict[int, dict[str, float]] = {}
+    for index, (other, pose) in statics.items():
+        mesh = other.mesh.copy()
+        mesh.apply_transform(np.asarray(pose, np.float64))
+        prepared = DistanceMesh.from_trimesh(mesh)
+
+        def depth(points: np.ndarray, prepared=prepared) -> np.ndarray:
+            flat = torch.from_numpy(np.ascontiguousarray(points, np.float32).reshape(-1, 3))
+            sdf = signed_distance(flat, prepared).sdf.numpy().reshape(points.shape[:2])
+            return np.clip(-sdf, 0.0, None).max(axis=1)  # (T,) deepest point per frame
+
+        hand = np.max([depth(points) for points in hand_points], axis=0) if hand_points else 0.0
+        body = depth(moved)
+        out[index] = {
+            "hand_penetration_max_mm": float(np.max(hand) * 1000.0),
+            "object_penetration_max_mm": float(body.max() * 1000.0),
+            "frames_over_2mm": int((np.maximum(hand, body) > 0.002).sum()),
+        }
+    return out
