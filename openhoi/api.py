@@ -322,9 +322,7 @@ class Pipeline:
                 from openhoi.eval.physics import static_object_penetration
 
                 statics = {k: (prompt.objects[k], pose) for k, pose in static.items()}
-                acting = sequence.active_hands.any(axis=0)
-                hands = {side: self.hands[side] for side, on in zip(SIDES, acting, strict=True)
-                         if on} or dict(self.hands)  # fmt: skip
+                hands = self._acting_hands(sequence)
                 static_physics = static_object_penetration(sequence, obj, statics, hands)
             timings["report_s"] = time.perf_counter() - clock
             tick("report", 1, 1)
@@ -430,9 +428,13 @@ class Pipeline:
         """The `PhysicsReport` of `sequence` with the hands that act in it."""
         from openhoi.eval import sequence_physics
 
+        return sequence_physics(sequence, obj, self._acting_hands(sequence))
+
+    def _acting_hands(self, sequence: HOISequence) -> dict:
+        """Side → hand model of the hands that act in `sequence` (both if none does)."""
         acting = sequence.active_hands.any(axis=0)
         active = {side: self.hands[side] for side, on in zip(SIDES, acting, strict=True) if on}
-        return sequence_physics(sequence, obj, active or dict(self.hands))
+        return active or dict(self.hands)
 
     def generate_segment(
         self, obj, condition, num_frames: int, config: GenerateConfig, *, seed: int,
