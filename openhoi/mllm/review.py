@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -568,9 +569,8 @@ def _apply_roles(
     place, or the pour) carries the receiver as its target, and is added when missing; a
     pour is followed by a place; a step on another object stays only where the request asks
     for it ("open the jar"). The mover's steps all use the hand most of the decoded
-    moving steps use (a dropped hand-over would otherwise leave a stray hand). Steps on
-    other objects that do not move them ("open the
-    jar") stay as decoded.
+    moving steps use, the first such on a tie (a dropped hand-over would otherwise leave a
+    stray hand).
     """
     mover, words = roles.mover, object_words(objects[roles.mover].name)
     asked = {p for a in requested for p in a.primitives}
@@ -578,7 +578,7 @@ def _apply_roles(
         asked.discard("move")  # "move the cup beside the bowl" is the place itself
     allowed = {"grasp", "lift", "place", roles.primitive} | asked
     mover_hands = [s.hands for s in steps if s.primitive in _MOVING]
-    hands = max(set(mover_hands), key=mover_hands.count) if mover_hands else "right"
+    hands = Counter(mover_hands).most_common(1)[0][0] if mover_hands else "right"
     out: list[SubTask] = []
     dropped: list[DroppedStep] = []
     for step in steps:
