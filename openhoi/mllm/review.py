@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -126,7 +127,9 @@ _OBJ = r"(?:it|them|this|that|(?:the|a|an|my|your|this|that)\s+\w+(?:\s+\w+)?)"
 ACTION_PATTERNS: tuple[tuple[str, str, tuple[str, ...], str | None], ...] = (
     (
         "hand over",
-        r"\bhand(?:s|ing|ed)?\s+(?:" + _OBJ + r"\s+)?over\b|\b(?:other|opposite)\s+hand\b"
+        r"\bhand(?:s|ing|ed)?\s+(?:" + _OBJ + r"\s+)?over\b"
+        r"|\b(?:pass|shift|mov|giv|switch|transfer)\w*\s+(?:" + _OBJ + r"\s+)?(?:in)?to\s+"
+        r"(?:your|the|my)\s+(?:other|opposite)\s+hand\b|\b(?:other|opposite)\s+hand\b"
         r"|\b(?:switch|swap|change)\w*\s+hands\b",
         ("handover",),
         None,
@@ -148,19 +151,26 @@ ACTION_PATTERNS: tuple[tuple[str, str, tuple[str, ...], str | None], ...] = (
     ("pour", r"\b(?:pour\w*|empty|emptying|drain\w*|decant\w*)\b", ("pour",), "pour"),
     ("shake", r"\b(?:shak\w*|shook|rattl\w*|agitat\w*|jiggl\w*)\b", ("shake",), None),
     ("cut", r"\b(?:cut|cuts|cutting|slic\w*|chop\w*|carv\w*|trim\w*)\b", ("cut",), "cut"),
-    ("open", r"\b(?:open\w*|unscrew\w*|uncap\w*|unseal\w*|loosen\w*)\b", _OPEN, "open"),
+    (
+        "open",
+        # "open" the verb, not the adjective ("the open jar", "an open bottle")
+        r"(?<!the )(?<!an )(?<!this )(?<!that )(?<!its )(?<!is )(?<!are )(?<!still )"
+        r"\b(?:open\w*|unscrew\w*|uncap\w*|unseal\w*|loosen\w*)\b",
+        _OPEN,
+        "open",
+    ),
     (
         "close",
         # "close" the verb, not the adjective ("too close", "close to", "closer")
         r"(?<!too )(?<!so )(?<!very )\b(?:clos(?:e|es|ed|ing)\b(?!\s+(?:to|by)\b)"
-        r"|(?:shut|tighten|recap|screw)\w*\b)",
+        r"|(?:shut|tighten|recap|screw)\w*\b|\b(?:lid|cap|top)\s+back\s+on\b)",
         _CLOSE,
         "open",
     ),
     ("push", r"\b(?:push\w*|nudg\w*|slid\w*|shov\w*|scoot\w*)\b", ("push",), None),
     (
         "inspect",
-        r"\b(?:rotat\w*|inspect\w*|examin\w*|look\w*\s+(?:at|over)|turn\w*\s+"
+        r"\b(?:rotat\w*|inspect\w*|examin\w*|look\w*\s+(?:at|over|(?:it|them)\s+over)|turn\w*\s+"
         + _OBJ
         + r"\s+(?:around|over)|check\w*)\b",
         ("rotate",),
@@ -316,9 +326,52 @@ def subtask_text(
 
 
 # ---------------------------------------------------------------------- the review
+# Action verbs a misspelt word is read as (`_spelled`).
+_ACTION_VERBS = (
+    "drink", "sip", "shake", "pour", "open", "unscrew", "close", "shut", "type", "press",
+    "tap", "cut", "slice", "push", "slide", "move", "rotate", "inspect", "examine", "look",
+    "lift", "grab", "pick", "place", "put", "spray", "empty", "screw", "tighten", "pass",
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1)
+def _known_words() -> frozenset[str]:
+    """The lower-case whole words of MiniLM's WordPiece vocabulary (real English words);
+    empty without the package (then nothing is read as a misspelling)."""
+    try:
+        from openhoi.mllm.default_backbone import minilm_path
+    except ImportError:
+        return frozenset()
+    try:
+        vocab = (minilm_path() / "vocab.txt").read_text(encoding="utf-8").split()
+    except (OSError, ImportError):
+        return frozenset()
+    return frozenset(w for w in vocab if w.isalpha())
+
+
+def _spelled(text: str) -> str:
+    """`text` with misspelt action verbs corrected ("drnk" → "drink", "opne" → "open"): a
+    word of three letters or more that is no word of the vocabulary, starts like a verb of
+    `_ACTION_VERBS` and is close to it (similarity ≥ 0.75)."""
+    known = _known_words()
+    if not known:
+        return text
+
+    def fix(match: re.Match) -> str:
+        word = match.group(0)
+        if len(word) < 3 or word in known:
+            return word
+        close = [v for v in _ACTION_VERBS if v[0] == word[0]]
+        best = difflib.get_close_matches(word, close, n=1, cutoff=0.75)
+        return best[0] if best else word
+
+    return re.sub(r"[a-z]+", fix, text)
+
+
 def requested_actions(instruction: str) -> tuple[RequestedAction, ...]:
-    """The actions the instruction asks for, in the order named (:data:`ACTION_PATTERNS`)."""
-    text = instruction.lower()
+    """The actions the instruction asks for, in the order named (:data:`ACTION_PATTERNS`;
+    misspelt action verbs are read as the verb, `_spelled`)."""
+    text = _spelled(instruction.lower())
     taken = np.zeros(len(text) + 1, dtype=bool)
     found: list[tuple[int, RequestedAction]] = []
     for label, pattern, primitives, needs in ACTION_PATTERNS:
@@ -491,6 +544,10 @@ def review_plan(
         kept.append(
             SubTask(*fields, step.mask, target_index=step.target_index, relation=step.relation)
         )
+    if roles is None and kept:
+        kept, completed = _complete_requested(kept, requested, objects)
+        if completed is not None:  # a new plan: every mask is decoded for it
+            changed = list(range(len(kept)))
     planned = {s.primitive for s in kept}
     for action in requested:
         if planned & set(action.primitives):
@@ -692,3 +749,102 @@ def _ungrounded(
         wanted = ", ".join(sorted({a.label for a in requested}))
         return f"no object in the scene ({scene}) affords what it asks for ({wanted})"
     return None
+
+
+# Primitives done with the object in hand: a request for any of them is framed by a grasp
+# and lift before and a place after (`openhoi.synth.tasks.KIND_STEPS`).
+_IN_HAND = ("drink", "pour", "shake", "cut", "rotate", "move", "handover")
+_ACTION_ONLY = ("pick up", "put down")
+
+
+def _open_primitives(obj) -> tuple[str, str]:
+    """(open, close) primitives of an object: a lid turning about the vertical (or a cap
+    with no hinge) twists, a hinge opens."""
+    hinge = obj.articulation is not None and abs(float(obj.articulation.axis[2])) < 0.5
+    return ("open", "close") if hinge else ("twist_open", "twist_close")
+
+
+def _middle(action: RequestedAction, obj) -> str | None:
+    """The primitive that does `action` on `obj`, None where the object cannot."""
+    if not _affords(obj, action.needs):
+        return None
+    if action.label == "open":
+        return _open_primitives(obj)[0]
+    if action.label == "close":
+        return _open_primitives(obj)[1]
+    return action.primitives[0]
+
+
+def _complete_requested(
+    kept: list[SubTask], requested: Sequence[RequestedAction], objects: Sequence[object]
+) -> tuple[list[SubTask], list[int] | None]:
+    """The plan the instruction's own action words spell out, where they spell one out.
+
+    When the instruction names actions (`requested_actions`: "shake it, then pour") beyond
+    picking up and putting down, and the object affords each of them, the plan becomes those
+    actions in the order named, framed as SynthHOI frames them: in-hand actions between a
+    grasp + lift and a place, a twisted lid as grasp + twist twice, a press on an object
+    one holds (a spray bottle) in hand, hinged opening and pressing as they are. Planned
+    steps the words do not ask for go; decoded masks stay where the step is unchanged.
+    Returns `(steps, indices of the new steps)`, or `(kept, None)` when the words spell
+    out no plan or the one planned (indirect requests keep the planner's reading).
+    """
+    index = kept[0].object_index
+    if any(s.object_index != index for s in kept):
+        return kept, None
+    obj = objects[index]
+    if not _labelled(obj):
+        return kept, None
+    actions = [a for a in requested if a.label not in _ACTION_ONLY]
+    if not actions:
+        return kept, None
+    middles = [_middle(a, obj) for a in actions]
+    if any(m is None for m in middles):
+        return kept, None
+    middles = [m for k, m in enumerate(middles) if k == 0 or m != middles[k - 1]]
+    from openhoi.synth.tasks import kinds_for
+
+    held_press = "spray" in kinds_for(obj)
+    hands = Counter(s.hands for s in kept if s.hands != "both").most_common(1)
+    main = hands[0][0] if hands else "right"
+    other = "left" if main == "right" else "right"
+    in_hand = any(m in _IN_HAND or (m == "press" and held_press) for m in middles)
+    plan: list[tuple[str, str]] = []
+    grasped = lifted = False
+    holder = main
+    for primitive in middles:
+        if primitive in ("twist_open", "twist_close"):
+            if not grasped:
+                plan.append(("grasp", other))
+                grasped = True
+            plan += [(primitive, main), (primitive, main)]
+            continue
+        if in_hand and not lifted:
+            if not grasped:
+                plan.append(("grasp", main))
+                grasped = True
+            plan.append(("lift", main))
+            lifted = True
+        if primitive == "handover":
+            plan.append(("handover", "both"))
+            holder = other
+        elif primitive == "press" and held_press:
+            plan.append(("press", other if holder == main else main))
+        else:
+            plan.append((primitive, holder if in_hand else main))
+    if lifted:
+        plan.append(("place", holder))
+    if [p for p, _ in plan] == [s.primitive for s in kept]:
+        return kept, None
+    decoded = {s.primitive: s for s in kept}
+    out, changed = [], []
+    for position, (primitive, hands_) in enumerate(plan):
+        step = decoded.get(primitive)
+        if step is not None and step.hands == hands_:
+            out.append(step)
+            continue
+        affordance = step.affordance if step is not None else default_affordance(primitive, obj)
+        text = subtask_text(primitive, hands_, obj.name, None)
+        out.append(SubTask(primitive, hands_, affordance, text, index))
+        changed.append(position)
+    return out, changed

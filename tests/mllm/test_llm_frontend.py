@@ -148,7 +148,8 @@ def test_endpoint_garbage_falls_back_or_fails_clearly(planner):
     with _Stub(["garbage"] * 3) as stub:
         plan = _llm(planner, stub.url, max_retries=2).plan("shake the mug", ["mug"])
     assert len(stub.requests) == 3
-    assert [s.primitive for s in plan.subtasks] == ["shake"]
+    # the fallback's "shake", framed by the review as the request's own words spell it
+    assert [s.primitive for s in plan.subtasks] == ["grasp", "lift", "shake", "place"]
     assert plan.source.endswith("(constrained)")
     with _Stub(["garbage"]) as stub, pytest.raises(LLMPlanError, match="no usable sub-task"):
         _llm(planner, stub.url, max_retries=0).plan("flibber the wug zorp", ["mug"])
