@@ -202,8 +202,8 @@ class Planner:
         (On the validation requests the head's "support" answers scored AUC 0.46.)
         """
         from openhoi.mllm.model import PlannerSample
+        from openhoi.mllm.phrasing import COARSE_QUESTIONS
         from openhoi.mllm.scene_roles import RELATIONS
-        from openhoi.mllm.training import COARSE_QUESTIONS
         from openhoi.vocab import SubTask
 
         out = {}

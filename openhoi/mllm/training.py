@@ -47,7 +47,7 @@ import torch
 from openhoi.errors import InputError, MissingFileError
 from openhoi.mllm.model import PlannerModel, PlannerModelConfig, PlannerSample
 from openhoi.mllm.object_pointer import named_objects
-from openhoi.mllm.phrasing import extra_instruction, with_hand_cue
+from openhoi.mllm.phrasing import COARSE_QUESTIONS, extra_instruction, with_hand_cue
 from openhoi.mllm.plan import generation_step
 from openhoi.vocab import SubTask
 
@@ -63,79 +63,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Coarse questions per affordance type: (primitive, verb phrase, question templates).
-COARSE_QUESTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "grasp": (
-        "grasp",
-        "grasp the {o}",
-        ("where would you grasp the {o}?", "where do I hold the {o}?"),
-    ),
-    "wrap-grasp": (
-        "grasp",
-        "wrap a hand around the {o}",
-        (
-            "where can a hand wrap around the {o}?",
-            "where would you grip the {o} with the whole hand?",
-        ),
-    ),
-    "lift": (
-        "lift",
-        "lift the {o}",
-        ("where would you lift the {o}?", "which part do you take to pick up the {o}?"),
-    ),
-    "contain": (
-        "pour",
-        "fill the {o}",
-        ("which part of the {o} holds things?", "where does the {o} contain liquid?"),
-    ),
-    "pour": (
-        "pour",
-        "pour from the {o}",
-        ("where would you pour from the {o}?", "where does liquid leave the {o}?"),
-    ),
-    "open": (
-        "open",
-        "open the {o}",
-        ("where would you open the {o}?", "which part opens the {o}?"),
-    ),
-    "support": (
-        "place",
-        "rest things on the {o}",
-        ("where does the {o} support things?", "which surface of the {o} can hold objects?"),
-    ),
-    "press": (
-        "press",
-        "press the {o}",
-        ("where would you press the {o}?", "which part of the {o} is pressed?"),
-    ),
-    "push": (
-        "push",
-        "push the {o}",
-        ("where would you push the {o}?", "which part of the {o} is used to push?"),
-    ),
-    "pull": (
-        "open",
-        "pull the {o}",
-        ("where would you pull the {o}?", "which part of the {o} is pulled?"),
-    ),
-    "cut": (
-        "cut",
-        "cut with the {o}",
-        ("which part of the {o} cuts?", "where is the cutting edge of the {o}?"),
-    ),
-    "stab": (
-        "cut",
-        "stab with the {o}",
-        ("which part of the {o} stabs?", "where is the point of the {o}?"),
-    ),
-    "display": (
-        "rotate",
-        "look at the {o}",
-        ("where does the {o} display things?", "which part of the {o} shows content?"),
-    ),
-    "listen": ("move", "listen with the {o}", ("which part of the {o} do you listen with?",)),
-    "wear": ("move", "wear the {o}", ("where would you wear the {o}?",)),
-}
 
 
 @dataclass
