@@ -43,7 +43,7 @@ Per-prompt records (paired statistics): besides the per-repeat metrics, each var
 one record per (episode, repeat): the episode's seed, MPJPE, root-aligned MPJPE and FOL of
 each prompt (`PROMPT_METRICS`) and the episode's physics, holding, MuJoCo and boundary-jerk
 values (`EPISODE_METRICS`). `openhoi eval report` pairs each variant's records with the full
-method's on the same prompt and seed (`openhoi.eval.report.paired_lines`). FID, raw FID,
+method's on the same prompt and seed (`openhoi.eval.paired.paired_lines`). FID, raw FID,
 Diversity, MModality, R-precision and SmoothRate are properties of a set of samples, with no
 value per prompt, and have no records.
 
@@ -94,7 +94,8 @@ from openhoi.eval.episode_metrics import (
     raw_frames,
     segment_accuracy,
 )
-from openhoi.eval.report import paired_lines, run_record
+from openhoi.eval.paired import paired_lines
+from openhoi.provenance import run_record
 
 __all__ = [
     "ABLATION_VARIANTS",

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import platform
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ __all__ = [
     "hand_model_description",
     "model_folder_hand",
     "package_version",
+    "run_record",
 ]
 
 _REPORTED_PACKAGES = (
@@ -277,3 +279,20 @@ def hand_clause(provenance: Any) -> str:
         if not trained.matches(used):
             clause += f" (the motion model was trained with {trained.describe()})"
     return clause
+
+
+def run_record(command: Sequence[str] | None = None) -> dict[str, Any]:
+    """What a result file records about how it was made: command, UTC date, machine, version."""
+    import datetime
+    import os
+    import platform
+
+    from openhoi import __version__
+
+    return {
+        "command": " ".join(command) if command else None,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores",
+        "python": platform.python_version(),
+        "openhoi": __version__,
+    }

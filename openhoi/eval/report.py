@@ -17,11 +17,9 @@ text. `openhoi eval report --update DOC.md` rewrites the blocks. The test suite 
 check on README.md and BENCHMARKS.md.
 
 Result files that keep per-prompt records (`openhoi eval motion` since paired statistics)
-also get a paired-difference table (`paired_lines`): each variant against the full method
-on the same prompts and seeds, the mean difference and its 95% cluster-bootstrap interval
-(`openhoi.eval.statistics.cluster_bootstrap_interval`, episodes as clusters), and "no
-detectable difference" wherever that interval contains 0. Files without records render as
-before.
+also get a paired-difference table (`openhoi.eval.paired.paired_lines`). This module sits
+above `openhoi.benchmark`, whose tables it renders; the benchmark itself uses only the
+pieces below it (`openhoi.eval.paired`, `openhoi.provenance.run_record`).
 """
 
 from __future__ import annotations
@@ -34,35 +32,18 @@ from pathlib import Path
 from typing import Any
 
 from openhoi.errors import InputError, MissingFileError
+from openhoi.eval.paired import NO_DIFFERENCE, PAIRED_REFERENCE, paired_intervals, paired_lines
+from openhoi.provenance import run_record
 
-__all__ = ["PAIRED_REFERENCE", "TableBlock", "paired_intervals", "paired_lines",
-           "render_report", "run_record", "stale_tables", "table_blocks",
+# NO_DIFFERENCE, PAIRED_REFERENCE, paired_intervals, paired_lines (openhoi.eval.paired) and
+# run_record (openhoi.provenance) are named here too: what a report is made of.
+__all__ = ["NO_DIFFERENCE", "PAIRED_REFERENCE", "TableBlock", "paired_intervals",
+           "paired_lines", "render_report", "run_record", "stale_tables", "table_blocks",
            "update_tables"]  # fmt: skip
-
-# The row every other variant is paired with.
-PAIRED_REFERENCE = "full"
-NO_DIFFERENCE = "no detectable difference"
 
 _BLOCK = re.compile(
     r"^<!-- table: (?P<path>[^\s>]+) -->\n(?P<body>.*?)^<!-- /table -->$", re.M | re.S
 )
-
-
-def run_record(command: Sequence[str] | None = None) -> dict[str, Any]:
-    """What a result file records about how it was made: command, UTC date, machine, version."""
-    import datetime
-    import os
-    import platform
-
-    from openhoi import __version__
-
-    return {
-        "command": " ".join(command) if command else None,
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores",
-        "python": platform.python_version(),
-        "openhoi": __version__,
-    }
 
 
 def _load(path: str | Path) -> dict[str, Any]:
@@ -104,117 +85,6 @@ def render_report(paths: Sequence[str | Path]) -> str:
         results = _load(path)
         sections.append(_source_line(results) + "\n\n" + benchmark_markdown(results))
     return "\n".join(sections)
-
-
-def _pairs(reference, variant, metric: str, per_prompt: bool) -> tuple[list[float], list[int]]:
-    """Differences variant − reference of `metric` on the same (episode, repeat[, prompt]),
-    and each pair's episode; pairs where either value is missing are left out."""
-    import math
-
-    def values(records):
-        out = {}
-        for record in records:
-            key = (record["episode"], record["repeat"])
-            if per_prompt:
-                for k, prompt in enumerate(record["prompts"]):
-                    out[(*key, k)] = prompt.get(metric)
-            else:
-                out[key] = record["episode_metrics"].get(metric)
-        return out
-
-    mine, theirs = values(variant), values(reference)
-    differences, clusters = [], []
-    for key, value in mine.items():
-        other = theirs.get(key)
-        if value is None or other is None or not math.isfinite(value) or not math.isfinite(other):
-            continue
-        differences.append(value - other)
-        clusters.append(key[0])
-    return differences, clusters
-
-
-def paired_intervals(
-    results: Mapping[str, Any], metrics: Sequence[str], prompt_metrics: Sequence[str]
-) -> dict[str, dict[str, Any]]:
-    """Per variant other than the reference, per metric with pairs: its `PairedInterval`.
-
-    Args:
-        results: `openhoi eval motion` results with per-prompt records.
-        metrics: the metrics to pair.
-        prompt_metrics: those of `metrics` recorded per prompt (the others per episode).
-    """
-    from openhoi.eval.statistics import cluster_bootstrap_interval
-
-    variants = results["variants"]
-    reference = variants.get(PAIRED_REFERENCE, {}).get("records")
-    if not reference:
-        return {}
-    out: dict[str, dict[str, Any]] = {}
-    for name, row in variants.items():
-        if name == PAIRED_REFERENCE or not row.get("records"):
-            continue
-        out[name] = {}
-        for metric in metrics:
-            differences, clusters = _pairs(
-                reference, row["records"], metric, metric in prompt_metrics
-            )
-            if differences:
-                out[name][metric] = cluster_bootstrap_interval(differences, clusters)
-    return out
-
-
-def _signed(fmt: str, value: float) -> str:
-    return fmt.replace("{:", "{:+").format(value)
-
-
-def paired_lines(
-    results: Mapping[str, Any],
-    columns: Sequence[tuple[str, str, str]],
-    prompt_metrics: Sequence[str],
-) -> list[str]:
-    """The paired-difference table (Markdown lines); [] when the results hold no records.
-
-    Args:
-        results: `openhoi eval motion` results.
-        columns: `(metric, header, format)` of the metrics to pair, as in the main tables.
-        prompt_metrics: the metrics recorded per prompt (the others per episode).
-    """
-    from openhoi.eval.statistics import DEFAULT_RESAMPLES
-
-    intervals = paired_intervals(results, [key for key, _, _ in columns], prompt_metrics)
-    if not any(intervals.values()):
-        return []
-    per_prompt = [header.split(" (")[0] for key, header, _ in columns if key in prompt_metrics]
-    lines = [
-        "Paired differences, variant − ours, each on the same episode and repeat (seed)"
-        + (f", and the same prompt for {', '.join(per_prompt)}" if per_prompt else "")
-        + f": mean and 95% interval (percentile bootstrap, {DEFAULT_RESAMPLES} resamples of "
-        f'the episodes with all their prompts and seeds, seed 0); "{NO_DIFFERENCE}" where '
-        "the interval contains 0.",
-        "",
-        "| variant − ours | metric | difference | 95% interval | pairs (episodes) | |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, per_metric in intervals.items():
-        label = "ours" if name == PAIRED_REFERENCE else name
-        for key, header, fmt in columns:
-            if key not in per_metric:
-                continue
-            interval = per_metric[key]
-            if interval.low != interval.low:  # NaN: a single episode
-                span, verdict = "–", "needs 2+ episodes"
-            else:
-                span = f"[{_signed(fmt, interval.low)}, {_signed(fmt, interval.high)}]"
-                verdict = (
-                    ("higher" if interval.mean > 0 else "lower")
-                    if interval.is_detectable
-                    else NO_DIFFERENCE
-                )
-            lines.append(
-                f"| {label} | {header} | {_signed(fmt, interval.mean)} | {span} | "
-                f"{interval.num_pairs} ({interval.num_clusters}) | {verdict} |"
-            )
-    return lines
 
 
 @dataclass(frozen=True)
