@@ -8,7 +8,8 @@ encoder alone makes of the requests the planner is chosen on: every request of t
 (default: the validation split, never a held-out set) whose required steps are one
 episode kind's (`openhoi.synth.tasks.KIND_STEPS`; multi-step requests are left out) is
 matched against the sentences planner training shows (SynthHOI train templates and
-`openhoi.mllm.phrasing.EXTRA_INSTRUCTIONS`, for the training objects), over all kinds
+`openhoi.mllm.phrasing.EXTRA_INSTRUCTIONS`, for the training objects:
+`probe_minilm_kinds.training_sentences`), over all kinds
 (SynthHOI's kinds per object leave some requests out: looking a mug over is no mug kind):
 
 - nearest: the kind of the most cosine-similar training sentence;
@@ -31,24 +32,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from probe_minilm_kinds import linear_probe
-
-
-def training_sentences() -> tuple[list[str], list[str]]:
-    """(sentences, kinds) planner training shows for the training objects."""
-    from openhoi.mllm.phrasing import EXTRA_INSTRUCTIONS
-    from openhoi.mllm.training import training_objects
-    from openhoi.synth.language import INSTRUCTION_TEMPLATES, object_words
-    from openhoi.synth.tasks import EPISODE_KINDS
-
-    texts, kinds = [], []
-    for name in training_objects():
-        for kind in EPISODE_KINDS[name]:
-            templates = [t for _, t in INSTRUCTION_TEMPLATES[kind]["train"]]
-            for template in templates + list(EXTRA_INSTRUCTIONS[kind]):
-                texts.append(template.format(object=object_words(name)))
-                kinds.append(kind)
-    return texts, kinds
+from probe_minilm_kinds import linear_probe, training_sentences
 
 
 def single_kind_requests(name: str) -> list[tuple[str, set[str]]]:

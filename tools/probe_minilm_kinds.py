@@ -48,12 +48,12 @@ KIND_WORDS = {
 }
 
 
-def sentences() -> tuple[list[str], list[str], list[tuple[str, str, str]]]:
-    """(training sentences, their kinds, held-out (object, kind, sentence) triples)."""
+def training_sentences() -> tuple[list[str], list[str]]:
+    """(sentences, kinds) planner training shows for the training objects."""
     from openhoi.mllm.phrasing import EXTRA_INSTRUCTIONS
     from openhoi.mllm.training import training_objects
     from openhoi.synth.language import INSTRUCTION_TEMPLATES, object_words
-    from openhoi.synth.tasks import EPISODE_KINDS, HELD_OUT_OBJECTS
+    from openhoi.synth.tasks import EPISODE_KINDS
 
     train, train_kinds = [], []
     for name in training_objects():
@@ -62,6 +62,15 @@ def sentences() -> tuple[list[str], list[str], list[tuple[str, str, str]]]:
             for template in templates + list(EXTRA_INSTRUCTIONS[kind]):
                 train.append(template.format(object=object_words(name)))
                 train_kinds.append(kind)
+    return train, train_kinds
+
+
+def sentences() -> tuple[list[str], list[str], list[tuple[str, str, str]]]:
+    """(training sentences, their kinds, held-out (object, kind, sentence) triples)."""
+    from openhoi.synth.language import INSTRUCTION_TEMPLATES, object_words
+    from openhoi.synth.tasks import EPISODE_KINDS, HELD_OUT_OBJECTS
+
+    train, train_kinds = training_sentences()
     tests = [
         (name, kind, template.format(object=object_words(name)))
         for name in HELD_OUT_OBJECTS

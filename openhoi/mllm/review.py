@@ -802,9 +802,9 @@ def _complete_requested(
     if any(m is None for m in middles):
         return kept, None
     middles = [m for k, m in enumerate(middles) if k == 0 or m != middles[k - 1]]
-    from openhoi.synth.tasks import kinds_for
-
-    held_press = "spray" in kinds_for(obj)
+    # A press on a part that moves (a spray bottle's trigger) is done holding the object.
+    hinge = obj.articulation
+    held_press = hinge is not None and "press" in obj.part_affordances(hinge.part)
     hands = Counter(s.hands for s in kept if s.hands != "both").most_common(1)
     main = hands[0][0] if hands else "right"
     other = "left" if main == "right" else "right"

