@@ -338,13 +338,11 @@ _ACTION_VERBS = (
 def _known_words() -> frozenset[str]:
     """The lower-case whole words of MiniLM's WordPiece vocabulary (real English words);
     empty without the package (then nothing is read as a misspelling)."""
-    try:
-        from openhoi.mllm.default_backbone import minilm_path
-    except ImportError:
-        return frozenset()
+    from openhoi.mllm.default_backbone import minilm_path
+
     try:
         vocab = (minilm_path() / "vocab.txt").read_text(encoding="utf-8").split()
-    except (OSError, ImportError):
+    except (OSError, ImportError):  # the MiniLM package missing or incomplete
         return frozenset()
     return frozenset(w for w in vocab if w.isalpha())
 

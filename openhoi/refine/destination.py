@@ -31,13 +31,13 @@ import numpy as np
 from openhoi.data import HAND_SIDES, HOISequence, layout
 from openhoi.data.transforms import minimum_jerk_at
 from openhoi.errors import InputError
+from openhoi.vocab import AFFORDANCE_TYPES, TARGET_RELATIONS
 
 __all__ = ["GAP_M", "Destination", "carry_to_target", "offsets_to_target"]
 
 GAP_M = 0.03  # free space between an object put beside its target and the target
 _PLACE_RAMP = 0.6  # share of the place step over which the offset grows
 _POUR_RAMP = 0.4  # share of the pour step over which the offset grows
-_VERTEX_LIMIT = 2000
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,10 @@ class Destination:
     back: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
-        if self.relation not in ("in", "on", "beside", "into"):
-            raise InputError(f"relation must be in, on, beside or into, got {self.relation!r}")
+        if self.relation not in TARGET_RELATIONS:
+            raise InputError(
+                f"relation must be one of {list(TARGET_RELATIONS)}, got {self.relation!r}"
+            )
         start, end = self.frames
         if not 0 <= start < end:
             raise InputError(f"frames must be [start, end) with start < end, got {self.frames}")
@@ -100,18 +102,11 @@ def _pour_points(mover) -> np.ndarray:
     """`(N, 3)` canonical points the liquid leaves from: the "pour" region, else the top."""
     points = mover.normalised_points
     canonical = points.to_object_frame(points.points)
-    names = list(mover.affordance_names)
-    if "pour" in names:
-        column = np.asarray(points.affordance)[:, _affordance_column("pour")]
+    if "pour" in mover.affordance_names:
+        column = np.asarray(points.affordance)[:, AFFORDANCE_TYPES.index("pour")]
         if (column >= 0.5).sum() >= 5:
             return canonical[column >= 0.5]
     return canonical[np.argsort(canonical[:, 2])[-20:]]
-
-
-def _affordance_column(name: str) -> int:
-    from openhoi.vocab import AFFORDANCE_TYPES
-
-    return AFFORDANCE_TYPES.index(name)
 
 
 def _ramp(num: int, start: int, stop: int) -> np.ndarray:
@@ -178,9 +173,8 @@ def carry_to_target(
 
 def _shifted(frames: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     out = np.array(frames, np.float32)
-    out[:, layout.OBJECT][:, layout.OBJECT_TRANSL] += offsets.astype(np.float32)
+    shift = offsets.astype(np.float32)
+    out[:, layout.OBJECT][:, layout.OBJECT_TRANSL] += shift  # slices: views into `out`
     for side in HAND_SIDES:
-        block = out[:, layout.hand_slice(side)]
-        block[:, layout.HAND_TRANSL] += offsets.astype(np.float32)
-        out[:, layout.hand_slice(side)] = block
+        out[:, layout.hand_slice(side)][:, layout.HAND_TRANSL] += shift
     return out
