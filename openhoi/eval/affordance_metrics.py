@@ -35,6 +35,7 @@ __all__ = [
     "PIAD_IOU_THRESHOLDS",
     "AffordanceMetrics",
     "affordance_metrics",
+    "roc_auc_rows",
 ]
 
 AFFORDANCE_GT_THRESHOLD = 0.5  # PIAD/LASO binarise GT as gt >= 0.5 for AUC and aIoU
@@ -87,7 +88,7 @@ def affordance_metrics(
         raise InputError(f"iou_thresholds must have shape (K,), got {thresholds.shape}")
 
     labels = truth >= AFFORDANCE_GT_THRESHOLD  # (N, P)
-    auc = _roc_auc(scores, labels)
+    auc = roc_auc_rows(scores, labels)
     aiou = _average_iou(scores, labels, thresholds)
     sim = _similarity(scores, truth)
     mae = np.abs(scores - truth).mean(axis=1)
@@ -102,7 +103,7 @@ def affordance_metrics(
     )
 
 
-def _roc_auc(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def roc_auc_rows(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """`(N,)` ROC AUC per sample (Mann–Whitney U / (n⁺ n⁻), average ranks for ties); NaN if
     a sample's labels have a single class."""
     ranks = scipy.stats.rankdata(scores, axis=1)  # average ranks, 1-based

@@ -172,23 +172,13 @@ def _hand_ok(stated: str, hands: Sequence[str]) -> bool:
 
 
 def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Rank ROC AUC of `scores` for boolean `labels` (ties share their mean rank); NaN
-    when the labels are all one class."""
-    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-    labels = np.asarray(labels, dtype=bool).reshape(-1)
-    positives = int(labels.sum())
-    negatives = labels.size - positives
-    if positives == 0 or negatives == 0:
-        return float("nan")
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(scores.size, dtype=np.float64)
-    sorted_scores = scores[order]
-    # Average ranks (1-based) over runs of tied scores.
-    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
-    ends = np.r_[starts[1:], scores.size]
-    for start, end in zip(starts, ends, strict=True):
-        ranks[order[start:end]] = (start + end + 1) / 2.0
-    return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+    """Rank ROC AUC of one map's `scores` for boolean `labels` (ties share their mean rank);
+    NaN when the labels are all one class (`openhoi.eval.affordance_metrics`'s AUC)."""
+    from openhoi.eval.affordance_metrics import roc_auc_rows
+
+    scores = np.asarray(scores, dtype=np.float64).reshape(1, -1)
+    labels = np.asarray(labels, dtype=bool).reshape(1, -1)
+    return float(roc_auc_rows(scores, labels)[0])
 
 
 def receiver_labels(name: str, relation: str) -> np.ndarray | None:
